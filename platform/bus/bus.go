@@ -1,0 +1,203 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Config tunes the bus. Zero values take the defaults in the comments.
+type Config struct {
+	MaxRetries     int           // retries after the first attempt before dead-lettering; default 5
+	RetryInitial   time.Duration // first backoff; default 100ms
+	RetryMax       time.Duration // backoff cap; default 5s
+	HandlerTimeout time.Duration // one attempt; default 30s
+	RelayPoll      time.Duration // relay wake-up when no NOTIFY arrives; default 1s
+	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 5
+	}
+	if c.RetryInitial == 0 {
+		c.RetryInitial = 100 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 5 * time.Second
+	}
+	if c.HandlerTimeout == 0 {
+		c.HandlerTimeout = 30 * time.Second
+	}
+	if c.RelayPoll == 0 {
+		c.RelayPoll = time.Second
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = 10 * time.Second
+	}
+}
+
+// Bus runs the consumers and outbox relays of the modules in this process.
+// Register everything with Subscribe and Relay, then Start; Stop drains.
+type Bus struct {
+	cfg       Config
+	log       *zap.Logger
+	wlog      watermill.LoggerAdapter
+	metrics   *metrics
+	transport Transport
+
+	mu        sync.Mutex
+	consumers map[string]Consumer
+	sources   []*pgxdb.DB
+	started   bool
+
+	router      *message.Router
+	routerDone  chan error
+	stopRelays  context.CancelFunc
+	relaysGroup sync.WaitGroup
+}
+
+// New returns a bus over transport. reg may be nil (no metrics exported).
+func New(cfg Config, transport Transport, log *zap.Logger, reg prometheus.Registerer) *Bus {
+	cfg.setDefaults()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.Named("bus")
+	return &Bus{cfg: cfg, log: log, wlog: WatermillLogger(log), metrics: newMetrics(reg),
+		transport: transport, consumers: map[string]Consumer{}}
+}
+
+// WatermillLogger adapts zap for Watermill; Watermill's chatty info lines become debug.
+func WatermillLogger(log *zap.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(slog.New(zapslog.NewHandler(log.Core())),
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+}
+
+// Transport returns the transport the bus publishes on.
+func (b *Bus) Transport() Transport { return b.transport }
+
+// Subscribe registers a consumer. It must be called before Start.
+func (b *Bus) Subscribe(c Consumer) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("bus: Subscribe after Start")
+	}
+	if _, dup := b.consumers[c.Name]; dup {
+		return fmt.Errorf("bus: consumer %s registered twice", c.Name)
+	}
+	b.consumers[c.Name] = c
+	return nil
+}
+
+// Relay registers a module database whose outbox this process relays.
+func (b *Bus) Relay(db *pgxdb.DB) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sources = append(b.sources, db)
+}
+
+// Start subscribes every consumer, waits until they are receiving, and only
+// then starts the relays: the in-process transport drops messages published
+// while nobody listens.
+func (b *Bus) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("bus: started twice")
+	}
+	b.started = true
+	if len(b.consumers) > 0 {
+		router, err := message.NewRouter(message.RouterConfig{CloseTimeout: b.cfg.CloseTimeout}, b.wlog)
+		if err != nil {
+			return err
+		}
+		for _, c := range b.consumers {
+			sub, err := b.transport.Subscriber(c.Name)
+			if err != nil {
+				return fmt.Errorf("bus: subscriber for %s: %w", c.Name, err)
+			}
+			router.AddConsumerHandler(c.Name, c.Topic, sub, b.handlerFunc(c))
+		}
+		b.router, b.routerDone = router, make(chan error, 1)
+		go func() { b.routerDone <- router.Run(context.Background()) }()
+		select {
+		case <-router.Running():
+		case err := <-b.routerDone:
+			return fmt.Errorf("bus: router stopped at start: %w", err)
+		case <-ctx.Done():
+			_ = router.Close()
+			return ctx.Err()
+		}
+	}
+	relayCtx, cancel := context.WithCancel(context.Background())
+	b.stopRelays = cancel
+	for _, db := range b.sources {
+		r := &relay{db: db, pub: b.transport, log: b.log.With(zap.String("module", db.Module)),
+			metrics: b.metrics, batchSize: relayBatch, poll: b.cfg.RelayPoll}
+		b.relaysGroup.Go(func() { r.run(relayCtx) })
+	}
+	b.log.Info("bus started", zap.String("transport", b.transport.Driver()),
+		zap.Int("consumers", len(b.consumers)), zap.Int("relays", len(b.sources)))
+	return nil
+}
+
+// Stop stops the relays first (an in-flight publish completes), then the
+// consumers (running handlers finish, up to CloseTimeout), then the transport.
+func (b *Bus) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.started {
+		return b.transport.Close()
+	}
+	b.stopRelays()
+	relaysDone := make(chan struct{})
+	go func() { b.relaysGroup.Wait(); close(relaysDone) }()
+	select {
+	case <-relaysDone:
+	case <-ctx.Done():
+		return fmt.Errorf("bus: relays did not stop: %w", ctx.Err())
+	}
+	var errs []error
+	if b.router != nil {
+		errs = append(errs, b.router.Close(), <-b.routerDone)
+	}
+	errs = append(errs, b.transport.Close())
+	return errors.Join(errs...)
+}
+
+// Ping reports whether the transport is connected (readiness).
+func (b *Bus) Ping(ctx context.Context) error { return b.transport.Ping(ctx) }
+
+// consumerDBs returns the distinct module databases that have consumers here.
+func (b *Bus) consumerDBs() []*pgxdb.DB {
+	var dbs []*pgxdb.DB
+	for _, c := range b.consumers {
+		if !slices.Contains(dbs, c.DB) {
+			dbs = append(dbs, c.DB)
+		}
+	}
+	slices.SortFunc(dbs, func(a, b *pgxdb.DB) int { return strings.Compare(a.Module, b.Module) })
+	return dbs
+}
+
+func sortNewestFirst(d []DeadLetter) {
+	slices.SortStableFunc(d, func(a, b DeadLetter) int { return b.FailedAt.Compare(a.FailedAt) })
+}

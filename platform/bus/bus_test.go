@@ -1,0 +1,445 @@
+package bus_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgtest"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// noted is the test event: "something noted" about an aggregate.
+type noted struct {
+	topic string
+	Key   string `json:"key"`
+	N     int    `json:"n"`
+}
+
+func (e noted) EventType() string   { return e.topic }
+func (e noted) EventVersion() int   { return 1 }
+func (e noted) AggregateID() string { return e.Key }
+
+var consumerTables = fstest.MapFS{"001_seen.sql": {Data: []byte(
+	`CREATE TABLE seen (message_id uuid PRIMARY KEY, key text NOT NULL, n int NOT NULL, at bigint GENERATED ALWAYS AS IDENTITY);`)}}
+var producerTables = fstest.MapFS{"001_nothing.sql": {Data: []byte(`CREATE TABLE nothing (id int);`)}}
+
+func amqpURL() string {
+	if u := os.Getenv("AMQP_URL"); u != "" {
+		return u
+	}
+	return "amqp://guest:guest@127.0.0.1:5672/"
+}
+
+// world is one test's producer and consumer modules in a fresh database.
+type world struct {
+	dsn        string
+	producer   *pgxdb.DB
+	consumer   *pgxdb.DB
+	topic      string
+	name       string
+	driver     string
+	failFirstN atomic.Int64 // handler attempts that fail before it succeeds; <0: always fail
+	calls      atomic.Int64
+}
+
+func newWorld(t *testing.T, driver string) *world {
+	t.Helper()
+	suffix := strings.ReplaceAll(uuid.NewString(), "-", "")[:10]
+	w := &world{dsn: pgtest.NewDatabase(t), topic: "test.noted_" + suffix, name: "test.record_" + suffix, driver: driver}
+	ctx := context.Background()
+	var err error
+	w.producer, err = pgxdb.Open(ctx, w.dsn, "producer", []pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: producerTables}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.producer.Close)
+	w.consumer, err = pgxdb.Open(ctx, w.dsn, "consumer", []pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: consumerTables}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.consumer.Close)
+	if driver == "amqp" {
+		t.Cleanup(func() { deleteAMQP(t, w.topic, w.name) })
+	}
+	return w
+}
+
+func (w *world) consumerSpec() bus.Consumer {
+	return bus.Consumer{Name: w.name, Topic: w.topic, DB: w.consumer, Handle: func(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
+		w.calls.Add(1)
+		if f := w.failFirstN.Load(); f < 0 || (f > 0 && w.failFirstN.Add(-1) >= 0) {
+			return errors.New("handler says no")
+		}
+		var ev noted
+		if err := e.DecodePayload(&ev); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO seen (message_id, key, n) VALUES ($1, $2, $3)`, e.ID, ev.Key, ev.N)
+		return err
+	}}
+}
+
+// startBus starts a bus relaying the producer and, when consume is set, running the consumer.
+func (w *world) startBus(t *testing.T, consume bool, reg prometheus.Registerer) *bus.Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := zaptest.NewLogger(t)
+	tr, err := bus.NewTransport(ctx, w.driver, amqpURL(), bus.WatermillLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bus.New(bus.Config{MaxRetries: 2, RetryInitial: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond}, tr, log, reg)
+	if consume {
+		if err := b.Subscribe(w.consumerSpec()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Relay(w.producer)
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := b.Stop(ctx); err != nil {
+			t.Errorf("stop bus: %v", err)
+		}
+	})
+	return b
+}
+
+// emit commits events through the producer's outbox.
+func (w *world) emit(t *testing.T, key string, ns ...int) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, w.producer.Pool, func(tx pgx.Tx) error {
+		for _, n := range ns {
+			if err := (bus.Outbox{}).Add(ctx, tx, noted{topic: w.topic, Key: key, N: n}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) seen(t *testing.T) []int {
+	t.Helper()
+	rows, err := w.consumer.Pool.Query(context.Background(), `SELECT n FROM seen ORDER BY at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// waitFor polls cond until it holds or the (generous) deadline passes. It
+// waits for an outcome; it does not measure speed.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func forEachDriver(t *testing.T, f func(t *testing.T, driver string)) {
+	for _, d := range bus.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			f(t, d)
+		})
+	}
+}
+
+func TestDeliversInOrderAfterCommit(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.startBus(t, true, nil)
+		want := make([]int, 50)
+		for i := range want {
+			want[i] = i
+			w.emit(t, "agg-1", i)
+		}
+		waitFor(t, "50 events", func() bool { return len(w.seen(t)) == 50 })
+		if got := w.seen(t); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("order: got %v", got)
+		}
+		if n, _ := bus.OutboxDepth(context.Background(), w.producer.Pool); n != 0 {
+			t.Fatalf("outbox still holds %d rows", n)
+		}
+	})
+}
+
+func TestRolledBackEventIsNeverPublished(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.startBus(t, true, nil)
+		ctx := context.Background()
+		tx, err := w.producer.Pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := (bus.Outbox{}).Add(ctx, tx, noted{topic: w.topic, Key: "a", N: -1}); err != nil {
+			t.Fatal(err)
+		}
+		_ = tx.Rollback(ctx)
+		w.emit(t, "a", 1) // a committed marker after it
+		waitFor(t, "the committed event", func() bool { return len(w.seen(t)) == 1 })
+		if got := w.seen(t); got[0] != 1 {
+			t.Fatalf("saw %v", got)
+		}
+	})
+}
+
+func TestRedeliveredMessageHasItsEffectOnce(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		reg := prometheus.NewRegistry()
+		b := w.startBus(t, true, reg)
+		env, err := bus.NewEnvelope(context.Background(), noted{topic: w.topic, Key: "k", N: 7}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(env)
+		for range 3 { // the same message ID, three times, as a redelivering broker would
+			if err := b.Transport().Publish(w.topic, message.NewMessage(env.ID.String(), body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dup := func() float64 {
+			return testutil.ToFloat64(mustCounter(t, reg, "bus_handler_messages_total", w.name, "duplicate"))
+		}
+		waitFor(t, "two duplicates skipped", func() bool { return dup() == 2 })
+		if got := w.seen(t); len(got) != 1 || w.calls.Load() != 1 {
+			t.Fatalf("effects %v after %d handler calls, want one", got, w.calls.Load())
+		}
+	})
+}
+
+func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.failFirstN.Store(-1) // broken handler
+		b := w.startBus(t, true, nil)
+		w.emit(t, "k", 42)
+		ctx := context.Background()
+		var dl []bus.DeadLetter
+		waitFor(t, "a dead letter", func() bool {
+			var err error
+			dl, err = b.DeadLetters(ctx, 10)
+			return err == nil && len(dl) == 1
+		})
+		// MaxRetries is 2: the first attempt plus two retries.
+		if dl[0].Attempts != 3 || w.calls.Load() != 3 {
+			t.Fatalf("attempts: stored %d, handler called %d times; want 3", dl[0].Attempts, w.calls.Load())
+		}
+		if dl[0].Handler != w.name || dl[0].Module != "consumer" || !strings.Contains(dl[0].Error, "handler says no") {
+			t.Fatalf("dead letter: %+v", dl[0])
+		}
+		if err := b.Replay(ctx, dl[0].ID); err == nil {
+			t.Fatal("replay with the handler still broken succeeded")
+		}
+		w.failFirstN.Store(0) // fixed
+		if err := b.Replay(ctx, dl[0].ID); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		if got := w.seen(t); fmt.Sprint(got) != "[42]" {
+			t.Fatalf("after replay saw %v", got)
+		}
+		if dl, _ := b.DeadLetters(ctx, 10); len(dl) != 0 {
+			t.Fatalf("dead letter kept after a successful replay: %+v", dl)
+		}
+		if err := b.Replay(ctx, dl[0].ID); !errors.Is(err, bus.ErrDeadLetterNotFound) {
+			t.Fatalf("second replay: %v", err)
+		}
+	})
+}
+
+func TestTransientFailureIsRetriedWithoutDeadLetter(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.failFirstN.Store(2)
+		b := w.startBus(t, true, nil)
+		w.emit(t, "k", 1)
+		waitFor(t, "the effect", func() bool { return len(w.seen(t)) == 1 })
+		if dl, _ := b.DeadLetters(context.Background(), 10); len(dl) != 0 || w.calls.Load() != 3 {
+			t.Fatalf("dead letters %v, calls %d", dl, w.calls.Load())
+		}
+	})
+}
+
+func TestMalformedMessageIsDeadLetteredWithoutRetry(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		b := w.startBus(t, true, nil)
+		if err := b.Transport().Publish(w.topic, message.NewMessage(uuid.NewString(), []byte("{not json"))); err != nil {
+			t.Fatal(err)
+		}
+		var dl []bus.DeadLetter
+		waitFor(t, "a dead letter", func() bool { dl, _ = b.DeadLetters(context.Background(), 10); return len(dl) == 1 })
+		if dl[0].Attempts != 1 || w.calls.Load() != 0 || dl[0].Raw != "{not json" {
+			t.Fatalf("dead letter %+v after %d calls", dl[0], w.calls.Load())
+		}
+	})
+}
+
+// Two relays over one outbox (two instances of a module) publish each event once.
+func TestTwoRelaysPublishEachEventOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "amqp")
+	reg := prometheus.NewRegistry()
+	w.startBus(t, true, reg)
+	w.startBus(t, false, nil) // a second instance: relay only
+	for i := range 100 {
+		w.emit(t, fmt.Sprintf("agg-%d", i%7), i)
+	}
+	waitFor(t, "100 events", func() bool { return len(w.seen(t)) == 100 })
+	time.Sleep(200 * time.Millisecond) // let a would-be duplicate arrive before counting
+	if d := testutil.ToFloat64(mustCounter(t, reg, "bus_handler_messages_total", w.name, "duplicate")); d != 0 {
+		t.Fatalf("%v duplicate deliveries", d)
+	}
+}
+
+// A committed event survives the death of its process before the relay ran:
+// a child process commits and is killed with SIGKILL; a new process relays.
+func TestCommittedEventSurvivesKill(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCommitAndHang$")
+		cmd.Env = append(os.Environ(), "BUS_HELPER_DSN="+w.dsn, "BUS_HELPER_TOPIC="+w.topic)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil || strings.TrimSpace(line) != "committed" {
+			t.Fatalf("helper said %q, %v", line, err)
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if n, _ := bus.OutboxDepth(context.Background(), w.producer.Pool); n != 3 {
+			t.Fatalf("outbox holds %d rows after the kill, want 3", n)
+		}
+		w.startBus(t, true, nil) // the restart
+		waitFor(t, "the 3 events", func() bool { return len(w.seen(t)) == 3 })
+	})
+}
+
+// TestHelperCommitAndHang is the child of TestCommittedEventSurvivesKill.
+func TestHelperCommitAndHang(t *testing.T) {
+	dsn := os.Getenv("BUS_HELPER_DSN")
+	if dsn == "" {
+		t.Skip("helper process only")
+	}
+	ctx := context.Background()
+	db, err := pgxdb.Open(ctx, dsn, "producer", []pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: producerTables}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		for i := range 3 {
+			if err := (bus.Outbox{}).Add(ctx, tx, noted{topic: os.Getenv("BUS_HELPER_TOPIC"), Key: "k", N: i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("committed")
+	select {} // wait for SIGKILL
+}
+
+func mustCounter(t *testing.T, reg *prometheus.Registry, name string, labels ...string) prometheus.Collector {
+	t.Helper()
+	return counterView{reg: reg, name: name, labels: labels}
+}
+
+// counterView reads one labelled counter from a registry (0 when absent).
+type counterView struct {
+	reg    *prometheus.Registry
+	name   string
+	labels []string
+}
+
+func (c counterView) Describe(ch chan<- *prometheus.Desc) {
+	ch <- prometheus.NewDesc(c.name+"_view", "view", nil, nil)
+}
+
+func (c counterView) Collect(ch chan<- prometheus.Metric) {
+	v := 0.0
+	mfs, _ := c.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != c.name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for i, lp := range m.GetLabel() {
+				if i >= len(c.labels) || lp.GetValue() != c.labels[i] {
+					continue metric
+				}
+			}
+			v = m.GetCounter().GetValue()
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(c.name+"_view", "view", nil, nil), prometheus.CounterValue, v)
+}
+
+func deleteAMQP(t *testing.T, topic, queue string) {
+	conn, err := amqp.Dial(amqpURL())
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	_, _ = ch.QueueDelete(queue, false, false, false)
+	_ = ch.ExchangeDelete(topic, false, false)
+}

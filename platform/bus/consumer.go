@@ -1,0 +1,138 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// HandlerFunc applies one message inside tx, the consumer module's
+// transaction that also records the message in its inbox. It must not call
+// other modules or the network: what it changes commits or rolls back with
+// the inbox row.
+type HandlerFunc func(ctx context.Context, tx pgx.Tx, e Envelope) error
+
+// Consumer subscribes a handler to a topic.
+type Consumer struct {
+	// Name is unique in the whole system: "<module>.<what it does>". It keys
+	// the inbox and the dead-letter store and names the RabbitMQ queue.
+	Name string
+	// Topic is the event type consumed, e.g. "catalog.product_created".
+	Topic string
+	// DB is the consuming module's database.
+	DB *pgxdb.DB
+	// Handle applies a message.
+	Handle HandlerFunc
+}
+
+var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+
+func (c Consumer) validate() error {
+	var errs []error
+	if !validName.MatchString(c.Name) {
+		errs = append(errs, fmt.Errorf("consumer name %q must look like module.handler", c.Name))
+	}
+	if !validName.MatchString(c.Topic) {
+		errs = append(errs, fmt.Errorf("consumer %s: topic %q must look like module.event", c.Name, c.Topic))
+	}
+	if c.DB == nil || c.Handle == nil {
+		errs = append(errs, fmt.Errorf("consumer %s: DB and Handle are required", c.Name))
+	}
+	return errors.Join(errs...)
+}
+
+type attemptsKey struct{}
+
+// handlerFunc composes, outermost first: dead-lettering of what cannot
+// succeed, Watermill's Retry with backoff and jitter, and one attempt.
+// The composition is explicit (not router middleware) so its order is fixed
+// and tested: a failing message is attempted MaxRetries+1 times, then stored.
+func (b *Bus) handlerFunc(c Consumer) message.NoPublishHandlerFunc {
+	retry := middleware.Retry{
+		MaxRetries:          b.cfg.MaxRetries,
+		InitialInterval:     b.cfg.RetryInitial,
+		MaxInterval:         b.cfg.RetryMax,
+		Multiplier:          2,
+		RandomizationFactor: 0.5, // jitter: retries of many messages don't align
+	}.Middleware(func(msg *message.Message) ([]*message.Message, error) {
+		if n, ok := msg.Context().Value(attemptsKey{}).(*int); ok {
+			*n++
+		}
+		return nil, b.attempt(msg.Context(), c, msg.Payload, nil)
+	})
+
+	return func(msg *message.Message) error {
+		// Malformed messages are never retried: they cannot get better.
+		if _, err := DecodeEnvelope(msg.Payload); err != nil {
+			return b.deadLetter(c, msg, err, 1)
+		}
+		attempts := 0
+		msg.SetContext(context.WithValue(msg.Context(), attemptsKey{}, &attempts))
+		_, err := retry(msg)
+		if err == nil {
+			return nil
+		}
+		if msg.Context().Err() != nil {
+			// Shutting down, not failing: leave the message to be redelivered.
+			return err
+		}
+		return b.deadLetter(c, msg, err, attempts)
+	}
+}
+
+// attempt runs the handler once, in a transaction with the inbox insert.
+// extra, when set, runs in the same transaction (replay uses it to delete
+// the dead letter atomically with the effect).
+func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(pgx.Tx) error) (err error) {
+	env, err := DecodeEnvelope(body)
+	if err != nil {
+		return err
+	}
+	// The handler finishes even if the subscription is being closed:
+	// graceful shutdown waits for it rather than cutting its transaction.
+	ctx, cancel := context.WithTimeout(env.Context(context.WithoutCancel(ctx)), b.cfg.HandlerTimeout)
+	defer cancel()
+	start := time.Now()
+	outcome := "ok"
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+			b.log.Error("message handler panicked", zap.String("handler", c.Name), zap.Any("panic", p),
+				zap.ByteString("stack", debug.Stack()))
+		}
+		if err != nil {
+			outcome = "error"
+			b.log.Warn("message handler failed", zap.String("handler", c.Name), zap.String("message_id", env.ID.String()),
+				zap.String("correlation_id", env.CorrelationID), zap.Error(err))
+		}
+		b.metrics.handled.WithLabelValues(c.Name, outcome).Inc()
+		b.metrics.handleTime.WithLabelValues(c.Name).Observe(time.Since(start).Seconds())
+	}()
+	return pgx.BeginFunc(ctx, c.DB.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.Name, env.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			if err := c.Handle(ctx, tx, env); err != nil {
+				return err
+			}
+		} else {
+			outcome = "duplicate"
+		}
+		if extra != nil {
+			return extra(tx)
+		}
+		return nil
+	})
+}

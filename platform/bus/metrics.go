@@ -1,0 +1,41 @@
+package bus
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	relayed       *prometheus.CounterVec
+	relayFailures *prometheus.CounterVec
+	relayDelay    *prometheus.HistogramVec
+	handled       *prometheus.CounterVec
+	handleTime    *prometheus.HistogramVec
+	deadLettered  *prometheus.CounterVec
+}
+
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_outbox_relayed_total", Help: "Outbox events published, by module and topic.",
+		}, []string{"module", "topic"}),
+		relayFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_outbox_publish_failures_total", Help: "Failed outbox publish attempts, by module.",
+		}, []string{"module"}),
+		relayDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bus_outbox_lag_seconds", Help: "Time from outbox insert to confirmed publish.", Buckets: latencyBuckets,
+		}, []string{"module"}),
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_handler_messages_total", Help: "Messages handled, by handler and outcome (ok, duplicate, error, dead_lettered).",
+		}, []string{"handler", "outcome"}),
+		handleTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bus_handler_duration_seconds", Help: "Time spent in one handler attempt.", Buckets: latencyBuckets,
+		}, []string{"handler"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_dead_letters_total", Help: "Messages moved to the dead-letter store, by handler.",
+		}, []string{"handler"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.relayed, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered)
+	}
+	return m
+}

@@ -1,0 +1,139 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+)
+
+// Transport is a message broker as the bus sees it: a publisher, and one
+// subscriber per consumer (a consumer is a competing-consumers group: with
+// RabbitMQ, one durable queue).
+type Transport interface {
+	message.Publisher
+	// Subscriber returns the subscriber for the consumer called name.
+	Subscriber(name string) (message.Subscriber, error)
+	// Ping reports whether the broker is reachable.
+	Ping(ctx context.Context) error
+	// Driver names the transport: "gochannel" or "amqp".
+	Driver() string
+}
+
+// goChannel is the in-process transport. Publish blocks until every
+// subscriber acknowledged the message, so the relay deletes an outbox row
+// only once its handlers have run (or dead-lettered it): a crash before that
+// leaves the row in the outbox and it is published again.
+type goChannel struct {
+	*gochannel.GoChannel
+	closed atomic.Bool
+}
+
+// NewGoChannel returns the in-process transport.
+func NewGoChannel(log watermill.LoggerAdapter) Transport {
+	return &goChannel{GoChannel: gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, log)}
+}
+
+// Publish returns an error when the transport closed before the subscribers
+// acknowledged (GoChannel itself returns nil then), so the relay keeps the row.
+func (g *goChannel) Publish(topic string, msgs ...*message.Message) error {
+	if err := g.GoChannel.Publish(topic, msgs...); err != nil {
+		return err
+	}
+	if g.closed.Load() {
+		return errors.New("bus: in-process transport closed before delivery")
+	}
+	return nil
+}
+
+func (g *goChannel) Close() error {
+	g.closed.Store(true)
+	return g.GoChannel.Close()
+}
+
+func (g *goChannel) Subscriber(string) (message.Subscriber, error) { return g.GoChannel, nil }
+func (g *goChannel) Ping(context.Context) error                    { return nil }
+func (g *goChannel) Driver() string                                { return "gochannel" }
+
+// amqpTransport publishes to one durable fanout exchange per topic with
+// publisher confirms; each consumer reads its own durable queue bound to it.
+type amqpTransport struct {
+	url  string
+	conn *wamqp.ConnectionWrapper
+	pub  *wamqp.Publisher
+	log  watermill.LoggerAdapter
+}
+
+// NewAMQP connects to RabbitMQ at url. The first connection is retried until
+// ctx ends (Watermill reconnects by itself only after a first success).
+func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Transport, error) {
+	cfg := amqpConfig(url, "")
+	var conn *wamqp.ConnectionWrapper
+	var err error
+	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		if conn, err = wamqp.NewConnection(cfg.Connection, log); err == nil {
+			break
+		}
+		log.Error("cannot connect to RabbitMQ, retrying", err, watermill.LogFields{"retry_in": delay.String()})
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("bus: connect to RabbitMQ: %w", errors.Join(err, ctx.Err()))
+		case <-time.After(delay):
+		}
+	}
+	pub, err := wamqp.NewPublisherWithConnection(cfg, log, conn)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("bus: AMQP publisher: %w", err)
+	}
+	return &amqpTransport{url: url, conn: conn, pub: pub, log: log}, nil
+}
+
+func amqpConfig(url, queue string) wamqp.Config {
+	cfg := wamqp.NewDurablePubSubConfig(url, wamqp.GenerateQueueNameConstant(queue))
+	cfg.Connection.Reconnect = wamqp.DefaultReconnectConfig()
+	cfg.Publish.ConfirmDelivery = true
+	cfg.Publish.ChannelPoolSize = 4
+	return cfg
+}
+
+func (a *amqpTransport) Publish(topic string, msgs ...*message.Message) error {
+	return a.pub.Publish(topic, msgs...)
+}
+
+func (a *amqpTransport) Subscriber(name string) (message.Subscriber, error) {
+	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.conn)
+}
+
+func (a *amqpTransport) Ping(context.Context) error {
+	if !a.conn.IsConnected() {
+		return errors.New("not connected to RabbitMQ")
+	}
+	return nil
+}
+
+func (a *amqpTransport) Driver() string { return "amqp" }
+
+func (a *amqpTransport) Close() error {
+	return errors.Join(a.pub.Close(), a.conn.Close())
+}
+
+// Drivers lists the transports NewTransport accepts.
+var Drivers = []string{"gochannel", "amqp"}
+
+// NewTransport returns the transport named by driver ("gochannel" or "amqp").
+func NewTransport(ctx context.Context, driver, amqpURL string, log watermill.LoggerAdapter) (Transport, error) {
+	switch driver {
+	case "gochannel":
+		return NewGoChannel(log), nil
+	case "amqp":
+		return NewAMQP(ctx, amqpURL, log)
+	}
+	return nil, fmt.Errorf("bus: unknown transport %q (want gochannel or amqp)", driver)
+}

@@ -1,0 +1,215 @@
+// Package pgxdb gives every module its own slice of Postgres: a schema it
+// owns, a database role that can reach nothing else, a pgx pool that connects
+// as that role with the schema as its only search path, and migrations with a
+// version table inside the schema.
+//
+// The bootstrap credential (DATABASE_URL or <MODULE>_DATABASE_URL) must be
+// allowed to create roles and schemas. It is used only here, at start-up; the
+// module's queries never run with it.
+package pgxdb
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+	"go.uber.org/zap"
+)
+
+// MigrationSet is one ordered series of migrations with its own version table,
+// so the platform's tables and the module's tables evolve independently.
+type MigrationSet struct {
+	VersionTable string // e.g. "schema_version"; created in the module's schema
+	FS           fs.FS  // files named 001_name.sql, 002_name.sql, ...
+}
+
+// DB is a module's database handle.
+type DB struct {
+	Module string // the module name, e.g. "catalog"
+	Schema string // the schema it owns; same as Module
+	Role   string // the role its pool connects as
+	Pool   *pgxpool.Pool
+}
+
+// RoleName returns the database role of module.
+func RoleName(module string) string { return "shop_" + module }
+
+var validModule = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+
+// Open bootstraps module's schema, role and grants through adminDSN, runs the
+// migration sets in order as the module role, and returns a pool connected as
+// that role. It is idempotent and safe to run from several processes at once.
+func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log *zap.Logger) (*DB, error) {
+	if !validModule.MatchString(module) {
+		return nil, fmt.Errorf("pgxdb: invalid module name %q", module)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	adminCfg, err := pgx.ParseConfig(adminDSN)
+	if err != nil {
+		return nil, fmt.Errorf("pgxdb: database URL for %s: %w", module, err)
+	}
+	role := RoleName(module)
+	password := rolePassword(adminCfg.User, adminCfg.Password, role)
+
+	if err := retryConcurrent(ctx, func() error { return bootstrap(ctx, adminCfg, module, role, password) }); err != nil {
+		return nil, fmt.Errorf("pgxdb: bootstrap %s: %w", module, err)
+	}
+
+	poolCfg, err := pgxpool.ParseConfig(adminDSN)
+	if err != nil {
+		return nil, fmt.Errorf("pgxdb: database URL for %s: %w", module, err)
+	}
+	poolCfg.ConnConfig.User = role
+	poolCfg.ConnConfig.Password = password
+	poolCfg.ConnConfig.RuntimeParams["search_path"] = module
+	poolCfg.ConnConfig.RuntimeParams["application_name"] = "shop-" + module
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgxdb: pool for %s: %w", module, err)
+	}
+	db := &DB{Module: module, Schema: module, Role: role, Pool: pool}
+	if err := db.Migrate(ctx, sets, log); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Migrate applies sets in order, each up to its latest version.
+func (db *DB) Migrate(ctx context.Context, sets []MigrationSet, log *zap.Logger) error {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("pgxdb: migrate %s: %w", db.Module, err)
+	}
+	defer conn.Release()
+	for _, s := range sets {
+		m, err := migrate.NewMigrator(ctx, conn.Conn(), db.Schema+"."+s.VersionTable)
+		if err != nil {
+			return fmt.Errorf("pgxdb: migrate %s: %w", db.Module, err)
+		}
+		if err := m.LoadMigrations(s.FS); err != nil {
+			return fmt.Errorf("pgxdb: load migrations of %s (%s): %w", db.Module, s.VersionTable, err)
+		}
+		m.OnStart = func(seq int32, name, _, _ string) {
+			log.Info("applying migration", zap.String("module", db.Module), zap.Int32("version", seq), zap.String("name", name))
+		}
+		if err := m.Migrate(ctx); err != nil {
+			return fmt.Errorf("pgxdb: migrate %s (%s): %w", db.Module, s.VersionTable, err)
+		}
+	}
+	return nil
+}
+
+// Ping checks that the module's pool can run a query.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// bootstrap creates or updates the role and schema and sets the grants:
+// the module role owns its schema and nothing else; PUBLIC loses every
+// privilege on the schema, so no other module role can even look inside.
+func bootstrap(ctx context.Context, admin *pgx.ConnConfig, schema, role, password string) error {
+	conn, err := pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	r, s := pgx.Identifier{role}.Sanitize(), pgx.Identifier{schema}.Sanitize()
+
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+		return err
+	}
+	verb := "ALTER"
+	if !exists {
+		verb = "CREATE"
+	}
+	// The password is derived, never stored; see rolePassword.
+	_, err = conn.Exec(ctx, fmt.Sprintf(`%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION PASSWORD %s`,
+		verb, r, quoteLiteral(password)))
+	if err != nil {
+		return err
+	}
+	var dbName string
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
+		return err
+	}
+	stmts := []string{
+		// The bootstrap role must be able to act as the module role to create
+		// a schema owned by it (needed when it is not a superuser).
+		fmt.Sprintf(`GRANT %s TO CURRENT_USER`, r),
+		fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s AUTHORIZATION %s`, s, r),
+		fmt.Sprintf(`ALTER SCHEMA %s OWNER TO %s`, s, r),
+		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, s),
+		fmt.Sprintf(`GRANT CONNECT ON DATABASE %s TO %s`, pgx.Identifier{dbName}.Sanitize(), r),
+	}
+	for _, q := range stmts {
+		if _, err := conn.Exec(ctx, q); err != nil && !isAlreadyMember(err) {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// rolePassword derives the module role's password from the bootstrap
+// credential, so every process that can bootstrap the module computes the
+// same password and nothing needs to be stored or distributed.
+func rolePassword(adminUser, adminPassword, role string) string {
+	mac := hmac.New(sha256.New, []byte("shop/pgxdb/v1\x00"+adminUser+"\x00"+adminPassword))
+	mac.Write([]byte(role))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func isAlreadyMember(err error) bool {
+	var pgErr *pgconn.PgError
+	// 0LP01 invalid_grant_operation: granting a role to itself or a superuser
+	// granting membership it already implies is harmless here.
+	return errors.As(err, &pgErr) && pgErr.Code == "0LP01"
+}
+
+// retryConcurrent retries fn when another process bootstraps the same role or
+// schema at the same moment (catalog rows updated concurrently).
+func retryConcurrent(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := range 8 {
+		if err = fn(); err == nil || !isConcurrentDDL(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 25 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func isConcurrentDDL(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "23505", "42710", "42P06", "40001", "40P01", "XX000": // unique, duplicate object/schema, serialization, deadlock, "tuple concurrently updated"
+		return true
+	}
+	return false
+}
