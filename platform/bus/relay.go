@@ -71,7 +71,7 @@ func (r *relay) session(ctx context.Context) error {
 				return err
 			}
 			if leader {
-				r.log.Info("outbox relay is active", zap.String("module", r.db.Module))
+				r.log.Info("outbox relay is active")
 			}
 		}
 		if leader {

@@ -1,0 +1,47 @@
+// Package catalogapi is the catalog module's public surface: the only
+// package of the module that other modules may import. It holds the API
+// other modules call, its DTOs and errors, and the events catalog publishes.
+package catalogapi
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/page"
+)
+
+// Product is a product as other modules and clients see it. Price is in the
+// currency's minor units (cents).
+type Product struct {
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Price       int64     `json:"price"`
+	Currency    string    `json:"currency"`
+}
+
+// ProductInput creates a product or replaces all of its fields.
+type ProductInput struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Price       int64  `json:"price"`
+	Currency    string `json:"currency"`
+}
+
+// API is what the catalog offers other modules, in process or over HTTP.
+type API interface {
+	CreateProduct(ctx context.Context, in ProductInput) (Product, error)
+	// UpdateProduct replaces every field of the product.
+	UpdateProduct(ctx context.Context, id uuid.UUID, in ProductInput) (Product, error)
+	GetProduct(ctx context.Context, id uuid.UUID) (Product, error)
+	// ListProducts pages through products in creation order.
+	ListProducts(ctx context.Context, req page.Request) (page.Page[Product], error)
+}
+
+// Errors of the API. Match them with errors.Is.
+var (
+	ErrProductNotFound = apperr.New(apperr.KindNotFound, "catalog.product_not_found", "no product with this id")
+	ErrInvalidProduct  = apperr.New(apperr.KindInvalid, "catalog.invalid_product", "the product has invalid fields")
+)

@@ -1,0 +1,45 @@
+// Package catalog is the catalog bounded context: products and their prices.
+// See README.md for its language, rules and events.
+package catalog
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	catalogmigrations "github.com/modmono/shop/migrations/catalog"
+	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/catalog/internal/adapters/pg"
+	"github.com/modmono/shop/modules/catalog/internal/app"
+	"github.com/modmono/shop/modules/catalog/internal/ports/httpport"
+	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/host"
+	"github.com/modmono/shop/platform/modkit"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Name is the module's name, schema and configuration prefix.
+const Name = "catalog"
+
+// Module wires the catalog: its database, its service behind catalogapi.API,
+// and its routes.
+var Module = fx.Module(Name,
+	fx.Provide(
+		fx.Private,
+		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, catalogmigrations.FS) },
+		func(db *pgxdb.DB) *pg.Products { return pg.NewProducts(db.Pool) },
+		app.New,
+	),
+	fx.Provide(func(s *app.Service) catalogapi.API { return s }),
+	fx.Invoke(func(h *host.HTTP, api catalogapi.API, guard auth.Guard, log *zap.Logger) {
+		httpport.Mount(h.API, api, guard, log.Named(Name))
+	}),
+)
+
+// Definition describes the catalog to the application and the extraction tool.
+var Definition = modkit.Definition{
+	Name:       Name,
+	Summary:    "products and prices",
+	FX:         Module,
+	Migrations: catalogmigrations.FS,
+	Publishes:  []string{catalogapi.ProductCreated, catalogapi.ProductUpdated},
+}

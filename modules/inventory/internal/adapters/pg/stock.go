@@ -1,0 +1,78 @@
+// Package pg stores inventory's stock levels in its Postgres schema.
+package pg
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/modmono/shop/modules/inventory/internal/domain"
+	"github.com/modmono/shop/platform/bus"
+)
+
+// ErrNoRecord means inventory has no stock row for the product yet.
+var ErrNoRecord = errors.New("inventory: no stock record")
+
+// Stock is the stock repository.
+type Stock struct {
+	pool   *pgxpool.Pool
+	outbox bus.Outbox
+}
+
+// NewStock returns the repository over pool.
+func NewStock(pool *pgxpool.Pool) *Stock { return &Stock{pool: pool} }
+
+// Track creates the empty stock record of a product, in tx; it does nothing
+// if the record exists.
+func Track(ctx context.Context, tx pgx.Tx, productID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `INSERT INTO stock (product_id) VALUES ($1) ON CONFLICT DO NOTHING`, productID)
+	return err
+}
+
+// Track creates the empty stock record of a product in its own transaction.
+func (r *Stock) Track(ctx context.Context, productID uuid.UUID) error {
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error { return Track(ctx, tx, productID) })
+}
+
+// Get returns a product's stock, or ErrNoRecord.
+func (r *Stock) Get(ctx context.Context, productID uuid.UUID) (*domain.Item, error) {
+	var onHand, reserved int64
+	err := r.pool.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1`, productID).Scan(&onHand, &reserved)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNoRecord
+	}
+	if err != nil {
+		return nil, err
+	}
+	return domain.Rehydrate(productID, onHand, reserved), nil
+}
+
+// Update locks a product's stock, applies change and stores the result with
+// its stock-changed event.
+func (r *Stock) Update(ctx context.Context, productID uuid.UUID, change func(*domain.Item) error) (*domain.Item, error) {
+	var it *domain.Item
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var onHand, reserved int64
+		err := tx.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1 FOR UPDATE`, productID).Scan(&onHand, &reserved)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoRecord
+		}
+		if err != nil {
+			return err
+		}
+		it = domain.Rehydrate(productID, onHand, reserved)
+		if err := change(it); err != nil {
+			return err
+		}
+		s := it.Snapshot()
+		if _, err := tx.Exec(ctx, `UPDATE stock SET on_hand = $2, reserved = $3, updated_at = now() WHERE product_id = $1`,
+			productID, s.OnHand, s.Reserved); err != nil {
+			return err
+		}
+		return r.outbox.Add(ctx, tx, it.Changed())
+	})
+	return it, err
+}

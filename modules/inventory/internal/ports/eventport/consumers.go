@@ -1,0 +1,38 @@
+// Package eventport is how inventory reacts to other modules' events.
+package eventport
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/inventory/internal/adapters/pg"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Consumers returns inventory's subscriptions.
+func Consumers(db *pgxdb.DB) []bus.Consumer {
+	return []bus.Consumer{{
+		Name:   "inventory.track_new_product",
+		Topic:  catalogapi.ProductCreated,
+		DB:     db,
+		Handle: trackNewProduct,
+	}}
+}
+
+// trackNewProduct gives every new catalog product an empty stock record.
+func trackNewProduct(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
+	switch e.Version {
+	case 1:
+		var ev catalogapi.ProductCreatedV1
+		if err := e.DecodePayload(&ev); err != nil {
+			return err
+		}
+		return pg.Track(ctx, tx, ev.ProductID)
+	default:
+		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
+	}
+}

@@ -1,0 +1,60 @@
+// Package inventory is the inventory bounded context: stock levels and
+// reservations. See README.md for its language, rules and events.
+package inventory
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	inventorymigrations "github.com/modmono/shop/migrations/inventory"
+	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/inventory/internal/adapters/pg"
+	"github.com/modmono/shop/modules/inventory/internal/app"
+	"github.com/modmono/shop/modules/inventory/internal/ports/eventport"
+	"github.com/modmono/shop/modules/inventory/internal/ports/httpport"
+	"github.com/modmono/shop/modules/inventory/inventoryapi"
+	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/host"
+	"github.com/modmono/shop/platform/modkit"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Name is the module's name, schema and configuration prefix.
+const Name = "inventory"
+
+// Module wires inventory: its database, its service behind
+// inventoryapi.API, its consumers and its routes.
+var Module = fx.Module(Name,
+	fx.Provide(
+		fx.Private,
+		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, inventorymigrations.FS) },
+		func(db *pgxdb.DB) *pg.Stock { return pg.NewStock(db.Pool) },
+		app.New,
+	),
+	fx.Provide(func(s *app.Service) inventoryapi.API { return s }),
+	fx.Invoke(
+		func(b *bus.Bus, db *pgxdb.DB) error {
+			for _, c := range eventport.Consumers(db) {
+				if err := b.Subscribe(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(h *host.HTTP, api inventoryapi.API, guard auth.Guard, log *zap.Logger) {
+			httpport.Mount(h.API, api, guard, log.Named(Name))
+		},
+	),
+)
+
+// Definition describes inventory to the application and the extraction tool.
+var Definition = modkit.Definition{
+	Name:       Name,
+	Summary:    "stock levels and reservations",
+	FX:         Module,
+	Migrations: inventorymigrations.FS,
+	Calls:      []string{"catalog"},
+	Publishes:  []string{inventoryapi.StockChanged},
+	Consumes:   []string{catalogapi.ProductCreated},
+}

@@ -1,0 +1,257 @@
+// Package config reads the process configuration from environment variables
+// (SPEC §7). It is the only package that reads the environment. Load applies
+// defaults, then validates everything at once, so a bad deployment fails at
+// start-up with every problem listed rather than at the first request.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Config is the validated configuration of one process.
+type Config struct {
+	HTTPAddr       string              // APP_HTTP_ADDR, default ":8080"
+	DatabaseURL    string              // DATABASE_URL; empty = embedded development Postgres
+	ModuleDBURLs   map[string]string   // <MODULE>_DATABASE_URL, by module name
+	Modules        []string            // APP_MODULES resolved: the modules run in this process
+	Bus            string              // APP_BUS: "gochannel" or "amqp"
+	AMQPURL        string              // AMQP_URL
+	Remotes        map[string][]string // APP_REMOTE_<MODULE>: base URLs, by module name
+	JWTSecret      string              // APP_JWT_SECRET; dev: generated and kept under DataDir
+	Env            string              // APP_ENV: "dev" or "prod"
+	AdminEmail     string              // APP_ADMIN_EMAIL
+	AdminPassword  string              // APP_ADMIN_PASSWORD; dev: generated and printed
+	SeedDemo       bool                // APP_SEED_DEMO; default true in dev, false in prod
+	PaymentTimeout time.Duration       // APP_PAYMENT_TIMEOUT, default 5s
+	DataDir        string              // APP_DATA_DIR, default ".data": dev Postgres and secrets
+	LogLevel       string              // APP_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat      string              // APP_LOG_FORMAT: json or console; default console in dev, json in prod
+	ShutdownGrace  time.Duration       // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
+}
+
+// Dev reports whether this is a development process.
+func (c Config) Dev() bool { return c.Env == "dev" }
+
+// Local reports whether module runs in this process.
+func (c Config) Local(module string) bool { return slices.Contains(c.Modules, module) }
+
+// DatabaseURLFor returns the bootstrap database URL of module: its own
+// <MODULE>_DATABASE_URL when set, else DATABASE_URL (which may be empty).
+func (c Config) DatabaseURLFor(module string) string {
+	if u := c.ModuleDBURLs[module]; u != "" {
+		return u
+	}
+	return c.DatabaseURL
+}
+
+// Load reads the configuration through getenv (os.Getenv in production, a map
+// in tests). known lists every module of the system, in start-up order.
+func Load(getenv func(string) string, known []string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		HTTPAddr:       r.str("APP_HTTP_ADDR", ":8080"),
+		DatabaseURL:    r.str("DATABASE_URL", ""),
+		Bus:            r.str("APP_BUS", "gochannel"),
+		AMQPURL:        r.str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+		JWTSecret:      r.str("APP_JWT_SECRET", ""),
+		Env:            r.str("APP_ENV", "dev"),
+		AdminEmail:     r.str("APP_ADMIN_EMAIL", "admin@example.com"),
+		AdminPassword:  r.str("APP_ADMIN_PASSWORD", ""),
+		PaymentTimeout: r.duration("APP_PAYMENT_TIMEOUT", 5*time.Second),
+		DataDir:        r.str("APP_DATA_DIR", ".data"),
+		LogLevel:       r.str("APP_LOG_LEVEL", "info"),
+		ShutdownGrace:  r.duration("APP_SHUTDOWN_TIMEOUT", 10*time.Second),
+		ModuleDBURLs:   map[string]string{},
+		Remotes:        map[string][]string{},
+	}
+	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
+	c.LogFormat = r.str("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
+	c.Modules = r.modules("APP_MODULES", known)
+	for _, m := range known {
+		up := strings.ToUpper(m)
+		if u := r.str(up+"_DATABASE_URL", ""); u != "" {
+			c.ModuleDBURLs[m] = u
+		}
+		if list := r.str("APP_REMOTE_"+up, ""); list != "" {
+			c.Remotes[m] = splitList(list)
+		}
+	}
+	r.errs = append(r.errs, c.validate(known)...)
+	if err := errors.Join(r.errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+func (c Config) validate(known []string) []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		add("APP_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr)
+	}
+	switch c.Env {
+	case "dev", "prod":
+	default:
+		add("APP_ENV %q: want dev or prod", c.Env)
+	}
+	switch c.Bus {
+	case "gochannel", "amqp":
+	default:
+		add("APP_BUS %q: want gochannel or amqp", c.Bus)
+	}
+	if c.Bus == "amqp" {
+		if u, err := url.Parse(c.AMQPURL); err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+			add("AMQP_URL: want amqp://user:password@host:port/vhost")
+		}
+	}
+	if c.DatabaseURL != "" {
+		if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
+			add("DATABASE_URL: not a valid Postgres URL")
+		}
+	}
+	for _, m := range known {
+		if u := c.ModuleDBURLs[m]; u != "" {
+			if _, err := pgconn.ParseConfig(u); err != nil {
+				add("%s_DATABASE_URL: not a valid Postgres URL", strings.ToUpper(m))
+			}
+		}
+		for _, base := range c.Remotes[m] {
+			if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add("APP_REMOTE_%s: %q is not an http(s) base URL", strings.ToUpper(m), base)
+			}
+		}
+		local, remote := c.Local(m), len(c.Remotes[m]) > 0
+		switch {
+		case local && remote:
+			add("module %s runs here (APP_MODULES) and is also remote (APP_REMOTE_%s): choose one", m, strings.ToUpper(m))
+		case !local && !remote:
+			add("module %s does not run here: set APP_REMOTE_%s to where it runs", m, strings.ToUpper(m))
+		}
+	}
+	if len(c.Modules) < len(known) && c.Bus != "amqp" {
+		add("APP_BUS=%s cannot reach modules in other processes: use APP_BUS=amqp when APP_MODULES is not all", c.Bus)
+	}
+	if c.PaymentTimeout <= 0 {
+		add("APP_PAYMENT_TIMEOUT must be positive")
+	}
+	if c.ShutdownGrace <= 0 {
+		add("APP_SHUTDOWN_TIMEOUT must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("APP_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		add("APP_LOG_FORMAT %q: want json or console", c.LogFormat)
+	}
+	if !strings.Contains(c.AdminEmail, "@") {
+		add("APP_ADMIN_EMAIL %q is not an email address", c.AdminEmail)
+	}
+	if c.Env == "prod" {
+		// Production refuses every default that is only safe on a laptop.
+		if c.DatabaseURL == "" && len(c.ModuleDBURLs) < len(c.Modules) {
+			add("APP_ENV=prod: set DATABASE_URL (the embedded development Postgres is for dev only)")
+		}
+		if len(c.JWTSecret) < 32 {
+			add("APP_ENV=prod: APP_JWT_SECRET must be set, at least 32 bytes")
+		}
+		if len(c.Modules) > 0 && len(c.AdminPassword) < 12 {
+			add("APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 characters")
+		}
+		if c.Bus == "amqp" && strings.Contains(c.AMQPURL, "guest:guest@") {
+			add("APP_ENV=prod: AMQP_URL uses RabbitMQ's default guest account")
+		}
+	}
+	return errs
+}
+
+// reader collects parse errors so Load can report them all.
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s %q: want a duration such as 5s or 250ms", name, v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s %q: want true or false", name, v))
+		return def
+	}
+	return b
+}
+
+// modules resolves APP_MODULES: "all", "none" or a comma list of known names,
+// returned in the order of known (the start-up order).
+func (r *reader) modules(name string, known []string) []string {
+	v := r.str(name, "all")
+	switch v {
+	case "all":
+		return slices.Clone(known)
+	case "none":
+		return []string{}
+	}
+	want := splitList(v)
+	for _, m := range want {
+		if !slices.Contains(known, m) {
+			r.errs = append(r.errs, fmt.Errorf("%s: unknown module %q (known: %s, or all, none)", name, m, strings.Join(known, ", ")))
+		}
+	}
+	var out []string
+	for _, m := range known {
+		if slices.Contains(want, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// FromEnv loads the configuration from the process environment.
+func FromEnv(known []string) (Config, error) { return Load(os.Getenv, known) }

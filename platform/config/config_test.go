@@ -1,0 +1,98 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modmono/shop/platform/config"
+)
+
+var known = []string{"catalog", "inventory"}
+
+func load(env map[string]string) (config.Config, error) {
+	return config.Load(func(k string) string { return env[k] }, known)
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.Bus != "gochannel" || c.Env != "dev" || !c.SeedDemo ||
+		c.PaymentTimeout != 5*time.Second || len(c.Modules) != 2 || c.AdminEmail != "admin@example.com" ||
+		c.AMQPURL != "amqp://guest:guest@127.0.0.1:5672/" || c.LogFormat != "console" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestValid(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env   map[string]string
+		check func(config.Config) bool
+	}{
+		"one module extracted": {
+			env: map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "http://10.0.0.1:8081, http://10.0.0.2:8081"},
+			check: func(c config.Config) bool {
+				return c.Local("catalog") && !c.Local("inventory") && len(c.Remotes["inventory"]) == 2
+			},
+		},
+		"gateway only": {
+			env: map[string]string{"APP_MODULES": "none", "APP_BUS": "amqp",
+				"APP_REMOTE_CATALOG": "http://c:1", "APP_REMOTE_INVENTORY": "http://i:1"},
+			check: func(c config.Config) bool { return len(c.Modules) == 0 },
+		},
+		"module database": {
+			env:   map[string]string{"INVENTORY_DATABASE_URL": "postgres://u@h:5432/inv"},
+			check: func(c config.Config) bool { return c.DatabaseURLFor("inventory") == "postgres://u@h:5432/inv" },
+		},
+		"prod with everything set": {
+			env: map[string]string{"APP_ENV": "prod", "DATABASE_URL": "postgres://u@h/db",
+				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},
+			check: func(c config.Config) bool { return !c.SeedDemo && c.LogFormat == "json" },
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("%+v", c)
+			}
+		})
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"bad bus":              {map[string]string{"APP_BUS": "kafka"}, "APP_BUS"},
+		"bad duration":         {map[string]string{"APP_PAYMENT_TIMEOUT": "soon"}, "APP_PAYMENT_TIMEOUT"},
+		"negative duration":    {map[string]string{"APP_PAYMENT_TIMEOUT": "-1s"}, "must be positive"},
+		"bad bool":             {map[string]string{"APP_SEED_DEMO": "perhaps"}, "APP_SEED_DEMO"},
+		"unknown module":       {map[string]string{"APP_MODULES": "billing"}, "unknown module"},
+		"missing remote":       {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp"}, "APP_REMOTE_INVENTORY"},
+		"local and remote":     {map[string]string{"APP_REMOTE_CATALOG": "http://x:1"}, "choose one"},
+		"split needs amqp":     {map[string]string{"APP_MODULES": "catalog", "APP_REMOTE_INVENTORY": "http://x:1"}, "APP_BUS=amqp"},
+		"bad remote":           {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "ftp://x"}, "not an http"},
+		"bad address":          {map[string]string{"APP_HTTP_ADDR": "8080"}, "APP_HTTP_ADDR"},
+		"bad database url":     {map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
+		"prod without secrets": {map[string]string{"APP_ENV": "prod"}, "APP_JWT_SECRET"},
+		"bad env":              {map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,74 @@
+// Package page is keyset pagination for list endpoints: a page of items and
+// an opaque cursor that resumes after the last one.
+package page
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/modmono/shop/platform/apperr"
+)
+
+// Limits of the limit query parameter.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// Page is the JSON shape of every list response.
+type Page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Request is a parsed limit and cursor; After is the key to resume after,
+// uuid.Nil for the first page.
+type Request struct {
+	Limit int
+	After uuid.UUID
+}
+
+// ErrInvalid is returned for a bad limit or cursor.
+var ErrInvalid = apperr.New(apperr.KindInvalid, "http.invalid_page", "limit must be 1-200 and cursor must come from a previous page")
+
+// FromQuery reads ?limit= and ?cursor= from r.
+func FromQuery(r *http.Request) (Request, error) {
+	q := r.URL.Query()
+	req := Request{Limit: DefaultLimit}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return Request{}, ErrInvalid
+		}
+		req.Limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil || len(raw) != 16 {
+			return Request{}, ErrInvalid
+		}
+		req.After = uuid.UUID(raw)
+	}
+	return req, nil
+}
+
+// Cursor returns the cursor that resumes after id.
+func Cursor(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+// Of builds a page from items fetched with limit+1 rows: the extra row, if
+// present, only says that another page exists.
+func Of[T any](items []T, limit int, key func(T) uuid.UUID) Page[T] {
+	p := Page[T]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		c := Cursor(key(p.Items[limit-1]))
+		p.NextCursor = &c
+	}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return p
+}
