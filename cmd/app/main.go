@@ -16,10 +16,11 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/modmono/shop/internal/monolith"
+	"github.com/modmono/shop/modules"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/logging"
-	"github.com/modmono/shop/web"
 )
 
 const usage = `Usage: app [command]
@@ -59,7 +60,7 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("too many arguments; see app --help")
 	}
 
-	cfg, err := config.FromEnv(moduleNames())
+	cfg, err := config.FromEnv(modules.Names())
 	if err != nil {
 		return err
 	}
@@ -82,23 +83,11 @@ func run(args []string, stdout io.Writer) error {
 }
 
 func serve(cfg config.Config, log *zap.Logger) error {
-	if len(cfg.Remotes) > 0 {
-		return errors.New("APP_REMOTE_* is set, but calling modules in other processes is not available in this build yet")
+	opts, err := monolith.Options(cfg, log, true)
+	if err != nil {
+		return err
 	}
-	opts := []fx.Option{host.Platform(cfg, log)}
-	for _, m := range modules {
-		if cfg.Local(m.Name) {
-			opts = append(opts, m.FX)
-		}
-	}
-	opts = append(opts,
-		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),
-		fx.Invoke(host.Run),
-		fx.Invoke(host.Serve), // last: the server starts last and stops first
-		fx.StartTimeout(3*time.Minute),
-		fx.StopTimeout(cfg.ShutdownGrace),
-	)
-	app := fx.New(opts...)
+	app := fx.New(opts)
 	if err := app.Err(); err != nil {
 		return err
 	}
@@ -124,7 +113,7 @@ func migrate(cfg config.Config, log *zap.Logger) error {
 	defer cancel()
 	dbs := host.NewDatabases(cfg, log)
 	defer func() { _ = dbs.Close(context.WithoutCancel(ctx)) }()
-	for _, m := range modules {
+	for _, m := range modules.All {
 		if !cfg.Local(m.Name) {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modmono/shop/platform/apperr"
 )
@@ -22,7 +23,7 @@ import (
 //   - a Content-Type other than application/json (a utf-8 charset is allowed): 415 http.unsupported_media_type
 //   - a body over the limit (LimitBody's, else DefaultMaxBodyBytes): 413 http.body_too_large
 //   - an empty body: 400 http.empty_body
-//   - invalid JSON: 400 http.malformed_json, with the byte offset
+//   - invalid JSON or invalid UTF-8: 400 http.malformed_json, with the byte offset
 //   - a top-level null, or a value of the wrong type: 400 http.invalid_json, naming the field
 //   - a field dst does not have: 400 http.unknown_field, naming it
 //   - anything after the value: 400 http.trailing_data
@@ -52,6 +53,10 @@ func DecodeJSON(r *http.Request, dst any) error {
 	switch {
 	case len(value) == 0:
 		return ErrEmptyBody
+	case !utf8.Valid(body):
+		// encoding/json would silently turn invalid bytes into U+FFFD and
+		// store text the client never sent (RFC 8259 requires UTF-8).
+		return ErrMalformedJSON.WithMessage("the body is not valid UTF-8")
 	case string(value) == "null":
 		// json.Unmarshal accepts null and leaves dst untouched, which would
 		// let an empty request pass as a valid zero value.

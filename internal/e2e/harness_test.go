@@ -1,0 +1,230 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modmono/shop/platform/amqptest"
+	"github.com/modmono/shop/platform/pgtest"
+)
+
+var appBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "shop-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	appBinary = filepath.Join(dir, "app")
+	build := exec.Command("go", "build", "-race", "-o", appBinary, "github.com/modmono/shop/cmd/app")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build cmd/app:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// process is one running cmd/app.
+type process struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string
+	logs *syncBuffer
+	done chan error
+}
+
+// deployment is the environment one test's processes share.
+type deployment struct {
+	env map[string]string
+}
+
+// newDeployment prepares a fresh database and, for the amqp bus, a virtual host.
+func newDeployment(t *testing.T, bus string) deployment {
+	env := map[string]string{
+		"DATABASE_URL":   pgtest.NewDatabase(t),
+		"APP_BUS":        bus,
+		"APP_LOG_FORMAT": "json",
+		"APP_SEED_DEMO":  "false",
+		"APP_DATA_DIR":   t.TempDir(),
+	}
+	if bus == "amqp" {
+		env["AMQP_URL"] = amqptest.NewVHost(t)
+	}
+	return deployment{env: env}
+}
+
+// start runs cmd/app with the deployment's environment plus extra, and waits
+// until it is ready.
+func (d deployment) start(t *testing.T, extra map[string]string) *process {
+	t.Helper()
+	addr := freeAddr(t)
+	env := append(os.Environ(), "APP_HTTP_ADDR="+addr)
+	for k, v := range d.env {
+		env = append(env, k+"="+v)
+	}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
+	}
+	p := &process{t: t, cmd: exec.Command(appBinary), base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("cmd/app output:\n%s", p.logs.String())
+		}
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("cmd/app exited during start-up: %v\n%s", err, p.logs.String())
+		default:
+		}
+		if resp, err := http.Get(p.base + "/health/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cmd/app not ready after 90 s\n%s", p.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// signal sends sig and waits for the process to exit, returning its error.
+func (p *process) signal(sig syscall.Signal) error {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(60 * time.Second):
+		p.t.Fatalf("cmd/app did not exit after %v", sig)
+		return nil
+	}
+}
+
+// response is an HTTP answer with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// do sends a request; body, when a string, is sent as is with
+// Content-Type application/json unless headers say otherwise.
+func (p *process) do(method, path string, body any, headers ...string) response {
+	p.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+// eventually polls cond until it holds; it waits for an outcome, never
+// judges speed.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

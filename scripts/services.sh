@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Makes sure what the tests and the app need on this machine is installed and
+# running: PostgreSQL server binaries and a server on 127.0.0.1:5432, and
+# RabbitMQ on 127.0.0.1:5672. Installs Debian packages when missing (as root,
+# or through sudo). Safe to run again: it changes nothing that already works.
+#
+# Usage: scripts/services.sh [postgres-binaries|postgres|rabbitmq|all]
+set -euo pipefail
+
+PG_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else say "need root to run: $*"; exit 1
+  fi
+}
+
+apt_install() {
+  say "installing Debian packages: $*"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+pg_bindir() {
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && { echo "$d"; return; }
+  done
+  command -v initdb >/dev/null && dirname "$(command -v initdb)"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  for _ in $(seq 1 "$2"); do port_open "$1" && return 0; sleep 1; done
+  say "nothing listens on 127.0.0.1:$1 after $2 s"; return 1
+}
+
+postgres_binaries() {
+  [ -n "$(pg_bindir)" ] || apt_install postgresql postgresql-contrib
+}
+
+postgres() {
+  postgres_binaries
+  if ! port_open 5432; then
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql-common
+    local ver; ver=$(ls /etc/postgresql | sort -V | tail -1)
+    say "starting PostgreSQL $ver"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+    wait_port 5432 60
+  fi
+  # Tests connect over TCP as postgres. Where the server asks for a password
+  # (Debian's default for TCP) give that user the one TEST_DATABASE_URL uses.
+  if ! psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
+    local pw; pw=$(python3 -c 'import sys,urllib.parse as u;print(u.urlparse(sys.argv[1]).password or "")' "$PG_URL")
+    if [ -n "$pw" ]; then
+      say "setting the password of the postgres role for TCP connections"
+      as_root runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD '$pw'" >/dev/null
+    fi
+    psql "$PG_URL" -qAtc 'select 1' >/dev/null
+  fi
+}
+
+rabbitmq() {
+  if ! port_open 5672; then
+    command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+    say "starting RabbitMQ"
+    as_root rabbitmq-server -detached
+    wait_port 5672 120
+  fi
+  # The port opens a moment before the broker accepts logins.
+  command -v rabbitmqctl >/dev/null && as_root rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 || true
+}
+
+case "${1:-all}" in
+  postgres-binaries) postgres_binaries ;;
+  postgres) postgres ;;
+  rabbitmq) rabbitmq ;;
+  all) postgres; rabbitmq ;;
+  *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|all]" >&2; exit 2 ;;
+esac
