@@ -43,10 +43,10 @@ var sqlKeyword = regexp.MustCompile(`(?i)\b(select|insert|update|delete|from|joi
 // checker holds what every rule needs to know about the tree.
 type checker struct {
 	root    string
-	modPath string          // the Go module path, from go.mod
-	modules []string        // the folder names under modules/, sorted
+	modPath string                    // the Go module path, from go.mod
+	modules []string                  // the folder names under modules/, sorted
 	others  map[string]*regexp.Regexp // per module: references to the other modules' schemas
-	all     *regexp.Regexp  // references to any module's schema
+	all     *regexp.Regexp            // references to any module's schema
 	fset    *token.FileSet
 }
 
@@ -200,17 +200,22 @@ func (c *checker) importRule(from, ip string) string {
 	if fromTop == "platform" && slices.Contains(sealed, toTop) {
 		return "platform/ holds technical building blocks and may not import anything under modules/, migrations/, cmd/ or web/"
 	}
+	inModule := fromTop == "modules" && fromMod != ""
 	switch toTop {
 	case "modules":
 		// Rule 1: only another module's surface crosses the boundary.
-		if fromTop == "modules" && fromMod != "" && toMod != "" && toMod != fromMod && to != surfaceOf(toMod) {
+		if inModule && toMod == "" {
+			return "a module may not import the module registry: only the application assembles modules"
+		}
+		if inModule && toMod != fromMod && to != surfaceOf(toMod) {
 			return fmt.Sprintf("a module may import only another module's surface package %s", toMod+"api")
 		}
 	case "migrations":
-		// Rule 4: a schema's migrations belong to its module (and to cmd/,
-		// which applies them all). Code outside modules/, migrations/ and
-		// web/, such as cmd/ or repository-wide tests, sees every module.
-		if toMod != "" && toMod != fromMod && slices.Contains([]string{"modules", "migrations", "web"}, fromTop) {
+		// Rule 4: a schema's migrations belong to its module. Code that
+		// assembles every module (cmd/, the registry package modules/
+		// itself, repository-wide tests under internal/) may import them all.
+		registry := fromTop == "modules" && fromMod == ""
+		if toMod != "" && toMod != fromMod && !registry && slices.Contains([]string{"modules", "migrations", "web"}, fromTop) {
 			return fmt.Sprintf("migrations/%s may be imported only by its own module (modules/%s) and by cmd/", toMod, toMod)
 		}
 	}

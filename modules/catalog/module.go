@@ -26,7 +26,7 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, catalogmigrations.FS) },
-		func(db *pgxdb.DB) *pg.Products { return pg.NewProducts(db.Pool) },
+		pg.NewProducts,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) catalogapi.API { return s }),

@@ -29,7 +29,7 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, inventorymigrations.FS) },
-		func(db *pgxdb.DB) *pg.Stock { return pg.NewStock(db.Pool) },
+		pg.NewStock,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) inventoryapi.API { return s }),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,11 +131,17 @@ func (b *Bus) Start(ctx context.Context) error {
 			return err
 		}
 		for _, c := range b.consumers {
-			sub, err := b.transport.Subscriber(c.Name)
-			if err != nil {
-				return fmt.Errorf("bus: subscriber for %s: %w", c.Name, err)
+			// One subscription per partition: each is an ordered lane (a
+			// RabbitMQ queue), and lanes are handled in parallel.
+			handle := b.handlerFunc(c)
+			for p := range Partitions {
+				lane := c.Name + ".p" + strconv.Itoa(p)
+				sub, err := b.transport.Subscriber(lane)
+				if err != nil {
+					return fmt.Errorf("bus: subscriber for %s: %w", lane, err)
+				}
+				router.AddConsumerHandler(lane, WireTopic(c.Topic, p), sub, handle)
 			}
-			router.AddConsumerHandler(c.Name, c.Topic, sub, b.handlerFunc(c))
 		}
 		b.router, b.routerDone = router, make(chan error, 1)
 		go func() { b.routerDone <- router.Run(context.Background()) }()
@@ -150,8 +157,7 @@ func (b *Bus) Start(ctx context.Context) error {
 	relayCtx, cancel := context.WithCancel(context.Background())
 	b.stopRelays = cancel
 	for _, db := range b.sources {
-		r := &relay{db: db, pub: b.transport, log: b.log.With(zap.String("module", db.Module)),
-			metrics: b.metrics, batchSize: relayBatch, poll: b.cfg.RelayPoll}
+		r := newRelay(db, b.transport, b.log.With(zap.String("module", db.Module)), b.metrics, b.cfg.RelayPoll)
 		b.relaysGroup.Go(func() { r.run(relayCtx) })
 	}
 	b.log.Info("bus started", zap.String("transport", b.transport.Driver()),

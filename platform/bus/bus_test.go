@@ -132,7 +132,7 @@ func (w *world) startBus(t *testing.T, consume bool, reg prometheus.Registerer) 
 func (w *world) emit(t *testing.T, key string, ns ...int) {
 	t.Helper()
 	ctx := context.Background()
-	err := pgx.BeginFunc(ctx, w.producer.Pool, func(tx pgx.Tx) error {
+	err := w.producer.Tx(ctx, func(tx pgx.Tx) error {
 		for _, n := range ns {
 			if err := (bus.Outbox{}).Add(ctx, tx, noted{topic: w.topic, Key: key, N: n}); err != nil {
 				return err
@@ -180,19 +180,25 @@ func forEachDriver(t *testing.T, f func(t *testing.T, driver string)) {
 	}
 }
 
-func TestDeliversInOrderAfterCommit(t *testing.T) {
+func TestDeliversEachAggregateInOrder(t *testing.T) {
 	t.Parallel()
 	forEachDriver(t, func(t *testing.T, driver string) {
 		w := newWorld(t, driver)
 		w.startBus(t, true, nil)
-		want := make([]int, 50)
-		for i := range want {
-			want[i] = i
-			w.emit(t, "agg-1", i)
+		const perAggregate, aggregates = 40, 5
+		for i := range perAggregate {
+			for a := range aggregates {
+				w.emit(t, fmt.Sprintf("agg-%d", a), a*1000+i)
+			}
 		}
-		waitFor(t, "50 events", func() bool { return len(w.seen(t)) == 50 })
-		if got := w.seen(t); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("order: got %v", got)
+		waitFor(t, "every event", func() bool { return len(w.seen(t)) == perAggregate*aggregates })
+		last := map[int]int{}
+		for _, n := range w.seen(t) {
+			a, i := n/1000, n%1000
+			if prev, ok := last[a]; ok && i != prev+1 {
+				t.Fatalf("aggregate %d: event %d handled after %d", a, i, prev)
+			}
+			last[a] = i
 		}
 		if n, _ := bus.OutboxDepth(context.Background(), w.producer.Pool); n != 0 {
 			t.Fatalf("outbox still holds %d rows", n)
@@ -234,7 +240,7 @@ func TestRedeliveredMessageHasItsEffectOnce(t *testing.T) {
 		}
 		body, _ := json.Marshal(env)
 		for range 3 { // the same message ID, three times, as a redelivering broker would
-			if err := b.Transport().Publish(w.topic, message.NewMessage(env.ID.String(), body)); err != nil {
+			if err := b.Transport().Publish(bus.WireTopic(w.topic, bus.Partition("k")), message.NewMessage(env.ID.String(), body)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -307,7 +313,7 @@ func TestMalformedMessageIsDeadLetteredWithoutRetry(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, driver string) {
 		w := newWorld(t, driver)
 		b := w.startBus(t, true, nil)
-		if err := b.Transport().Publish(w.topic, message.NewMessage(uuid.NewString(), []byte("{not json"))); err != nil {
+		if err := b.Transport().Publish(bus.WireTopic(w.topic, 0), message.NewMessage(uuid.NewString(), []byte("{not json"))); err != nil {
 			t.Fatal(err)
 		}
 		var dl []bus.DeadLetter
@@ -440,6 +446,8 @@ func deleteAMQP(t *testing.T, topic, queue string) {
 	if err != nil {
 		return
 	}
-	_, _ = ch.QueueDelete(queue, false, false, false)
-	_ = ch.ExchangeDelete(topic, false, false)
+	for p := range bus.Partitions {
+		_, _ = ch.QueueDelete(fmt.Sprintf("%s.p%d", queue, p), false, false, false)
+		_ = ch.ExchangeDelete(bus.WireTopic(topic, p), false, false)
+	}
 }

@@ -118,7 +118,7 @@ func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(p
 		b.metrics.handled.WithLabelValues(c.Name, outcome).Inc()
 		b.metrics.handleTime.WithLabelValues(c.Name).Observe(time.Since(start).Seconds())
 	}()
-	return pgx.BeginFunc(ctx, c.DB.Pool, func(tx pgx.Tx) error {
+	return c.DB.Tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.Name, env.ID)
 		if err != nil {
 			return err

@@ -5,13 +5,15 @@
 //
 //  1. A module changes its state and calls Outbox.Add in the same pgx
 //     transaction; the event is a row in the module's own outbox table.
-//  2. On commit a trigger NOTIFYs the module's relay, which publishes pending
-//     rows in commit order through the transport (Watermill GoChannel in one
-//     process, RabbitMQ between processes) and deletes them only once the
-//     transport confirmed delivery. One relay per module schema is active at a
-//     time (a Postgres advisory lock elects it), so several instances of a
-//     module never publish the same row twice in the normal case and events
-//     of one aggregate keep their order.
+//  2. The commit wakes the module's relay (pgxdb.DB.Tx calls it back; a relay
+//     on another instance is woken by NOTIFY), which publishes pending rows
+//     through the transport (Watermill GoChannel in one process, RabbitMQ
+//     between processes) and deletes them only once the transport confirmed
+//     delivery. One relay per module schema is active at a time (a Postgres
+//     advisory lock elects it), so several instances of a module never
+//     publish the same row twice in the normal case. Each event type is
+//     spread over Partitions ordered lanes by aggregate: events of one
+//     aggregate keep their order, different aggregates go in parallel.
 //  3. Each consumer runs its handler in a transaction that first records the
 //     message ID in the consumer's inbox; a redelivered message finds its ID
 //     there and is skipped, so its effect happens once.

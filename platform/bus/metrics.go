@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	relayed       *prometheus.CounterVec
 	relayFailures *prometheus.CounterVec
+	relayBatches  *prometheus.CounterVec
 	relayDelay    *prometheus.HistogramVec
 	handled       *prometheus.CounterVec
 	handleTime    *prometheus.HistogramVec
@@ -18,6 +19,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bus_outbox_relayed_total", Help: "Outbox events published, by module and topic.",
 		}, []string{"module", "topic"}),
+		relayBatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_outbox_batches_total", Help: "Outbox batches marked delivered (one DELETE commit each), by module.",
+		}, []string{"module"}),
 		relayFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bus_outbox_publish_failures_total", Help: "Failed outbox publish attempts, by module.",
 		}, []string{"module"}),
@@ -35,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"handler"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.relayed, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered)
+		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered)
 	}
 	return m
 }

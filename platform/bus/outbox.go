@@ -5,7 +5,9 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,10 +48,29 @@ func (o Outbox) Add(ctx context.Context, tx pgx.Tx, events ...Event) error {
 		if err != nil {
 			return fmt.Errorf("bus: encode envelope: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, envelope) VALUES ($1, $2, $3)`,
-			env.ID, env.Type, body); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, partition, envelope) VALUES ($1, $2, $3, $4)`,
+			env.ID, env.Type, Partition(env.AggregateID), body); err != nil {
 			return fmt.Errorf("bus: write outbox: %w", err)
 		}
 	}
 	return nil
+}
+
+// Partitions is how many ordered lanes each event type is spread over. Events
+// of one aggregate always take the same lane, so they keep their order;
+// events of different aggregates are handled in parallel. Producers and
+// consumers must agree on it: it is part of the wire contract.
+const Partitions = 8
+
+// Partition returns the lane of an aggregate's events.
+func Partition(aggregateID string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(aggregateID))
+	return int(h.Sum32() % Partitions)
+}
+
+// WireTopic is the transport topic of one lane of an event type, e.g.
+// "catalog.product_created.p3" (a RabbitMQ exchange, a GoChannel topic).
+func WireTopic(eventType string, partition int) string {
+	return eventType + ".p" + strconv.Itoa(partition)
 }

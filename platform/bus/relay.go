@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -17,13 +19,20 @@ import (
 // relay publishes one module's outbox. Every instance of the module runs one;
 // the one holding the schema's advisory lock publishes, the others stand by
 // and take over when its session ends.
+//
+// It wakes up when a transaction of its own process commits (db.Tx calls
+// back), when another instance's relay NOTIFYs it, and at the poll interval
+// as a safety net. Producers do not NOTIFY from their transactions: in
+// Postgres every notifying commit takes one global lock, which measured here
+// cut insert throughput to about a third.
 type relay struct {
 	db        *pgxdb.DB
 	pub       message.Publisher
 	log       *zap.Logger
 	metrics   *metrics
 	batchSize int
-	poll      time.Duration // fallback wake-up when no notification comes
+	poll      time.Duration // fallback wake-up when no signal comes
+	wake      chan struct{} // a commit in this process; buffered, 1
 }
 
 const (
@@ -31,13 +40,28 @@ const (
 	publishTimeout = 10 * time.Second // one broker round trip with its confirm
 )
 
+func newRelay(db *pgxdb.DB, pub message.Publisher, log *zap.Logger, m *metrics, poll time.Duration) *relay {
+	r := &relay{db: db, pub: pub, log: log, metrics: m, batchSize: relayBatch, poll: poll, wake: make(chan struct{}, 1)}
+	db.OnCommit(func() {
+		select {
+		case r.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	})
+	return r
+}
+
 // run relays until ctx ends.
 func (r *relay) run(ctx context.Context) {
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		started := time.Now()
 		err := r.session(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(started) > time.Minute {
+			delay = 100 * time.Millisecond // it had been working: retry quickly
 		}
 		r.log.Warn("outbox relay interrupted, restarting", zap.Error(err), zap.Duration("retry_in", delay))
 		select {
@@ -60,8 +84,8 @@ func (r *relay) session(ctx context.Context) error {
 	// it to the pool for reuse.
 	defer func() { _ = conn.Conn().Close(context.WithoutCancel(ctx)); conn.Release() }()
 
-	channel := pgx.Identifier{r.db.Schema + ".outbox"}.Sanitize()
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	channel := r.db.Schema + ".outbox"
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return err
 	}
 	leader := false
@@ -79,19 +103,52 @@ func (r *relay) session(ctx context.Context) error {
 				return err
 			}
 		}
-		waitCtx, cancel := context.WithTimeout(ctx, r.poll)
-		_, err := conn.Conn().WaitForNotification(waitCtx)
-		cancel()
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		local, err := r.wait(ctx, conn.Conn())
+		if err != nil {
 			return err
 		}
+		if local && !leader {
+			// Another instance publishes: pass our commit's wake-up on.
+			if _, err := conn.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// wait blocks until a local commit, a notification or the poll interval,
+// and reports whether a local commit woke it.
+func (r *relay) wait(ctx context.Context, conn *pgx.Conn) (local bool, err error) {
+	select {
+	case <-r.wake:
+		return true, nil
+	default:
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, r.poll)
+	defer cancel()
+	var woke atomic.Bool
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-r.wake:
+			woke.Store(true)
+			cancel() // interrupts the wait; the connection stays usable
+		case <-stop:
+		}
+	}()
+	_, err = conn.WaitForNotification(waitCtx)
+	close(stop)
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		err = nil
+	}
+	return woke.Load(), err
 }
 
 type pending struct {
 	seq       int64
 	id        string
 	topic     string
+	partition int
 	body      []byte
 	createdAt time.Time
 }
@@ -100,14 +157,14 @@ type pending struct {
 func (r *relay) drain(ctx context.Context) error {
 	for {
 		rows, err := r.db.Pool.Query(ctx,
-			`SELECT seq, id::text, topic, envelope::text, created_at FROM outbox ORDER BY seq LIMIT $1`, r.batchSize)
+			`SELECT seq, id::text, topic, partition, envelope::text, created_at FROM outbox ORDER BY seq LIMIT $1`, r.batchSize)
 		if err != nil {
 			return err
 		}
 		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
 			var p pending
 			var body string
-			err := row.Scan(&p.seq, &p.id, &p.topic, &body, &p.createdAt)
+			err := row.Scan(&p.seq, &p.id, &p.topic, &p.partition, &body, &p.createdAt)
 			p.body = []byte(body)
 			return p, err
 		})
@@ -121,6 +178,7 @@ func (r *relay) drain(ctx context.Context) error {
 			if _, err := r.db.Pool.Exec(ctx, `DELETE FROM outbox WHERE seq = ANY($1)`, done); err != nil {
 				return err
 			}
+			r.metrics.relayBatches.WithLabelValues(r.db.Module).Inc()
 		}
 		if pubErr != nil {
 			return pubErr
@@ -131,16 +189,45 @@ func (r *relay) drain(ctx context.Context) error {
 	}
 }
 
-// publish sends batch in order and stops at the first failure, so a later
-// event of an aggregate never overtakes an earlier one. It returns the
-// sequence numbers that were delivered.
+// publish sends batch, each partition's events in order and the partitions
+// in parallel, so a slow handler of one aggregate does not hold up the
+// others. A partition stops at its first failure, so a later event of an
+// aggregate never overtakes an earlier one. It returns the sequence numbers
+// that were delivered.
 func (r *relay) publish(ctx context.Context, batch []pending) ([]int64, error) {
-	done := make([]int64, 0, len(batch))
+	lanes := map[int][]pending{}
 	for _, p := range batch {
+		lanes[p.partition] = append(lanes[p.partition], p)
+	}
+	var mu sync.Mutex
+	done := make([]int64, 0, len(batch))
+	var errs []error
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		wg.Go(func() {
+			delivered, err := r.publishLane(ctx, lane)
+			mu.Lock()
+			defer mu.Unlock()
+			done = append(done, delivered...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return done, errors.Join(errs...)
+}
+
+func (r *relay) publishLane(ctx context.Context, lane []pending) ([]int64, error) {
+	done := make([]int64, 0, len(lane))
+	for _, p := range lane {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
 		msg := message.NewMessage(p.id, p.body)
 		pubCtx, cancel := context.WithTimeout(ctx, publishTimeout)
 		msg.SetContext(pubCtx)
-		err := r.pub.Publish(p.topic, msg)
+		err := r.pub.Publish(WireTopic(p.topic, p.partition), msg)
 		cancel()
 		if err != nil {
 			r.metrics.relayFailures.WithLabelValues(r.db.Module).Inc()

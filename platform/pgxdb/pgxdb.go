@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,7 +41,36 @@ type DB struct {
 	Schema string // the schema it owns; same as Module
 	Role   string // the role its pool connects as
 	Pool   *pgxpool.Pool
+
+	mu       sync.Mutex
+	onCommit []func()
 }
+
+// Tx runs fn in a transaction and, once it has committed, calls the commit
+// hooks (the outbox relay's wake-up). Every write of a module goes through it.
+func (db *DB) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	if err := pgx.BeginFunc(ctx, db.Pool, fn); err != nil {
+		return err
+	}
+	db.mu.Lock()
+	hooks := db.onCommit
+	db.mu.Unlock()
+	for _, h := range hooks {
+		h()
+	}
+	return nil
+}
+
+// OnCommit registers f to run after every transaction Tx commits. f must not block.
+func (db *DB) OnCommit(f func()) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.onCommit = append(db.onCommit, f)
+}
+
+// DefaultMaxConns is a module pool's size unless the database URL sets
+// pool_max_conns. Connections open on demand; idle ones close after 30 min.
+const DefaultMaxConns = 16
 
 // RoleName returns the database role of module.
 func RoleName(module string) string { return "shop_" + module }
@@ -57,10 +87,16 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	if log == nil {
 		log = zap.NewNop()
 	}
-	adminCfg, err := pgx.ParseConfig(adminDSN)
+	// pgxpool understands pool_* parameters (pool_max_conns, ...) that a
+	// plain connection would send to the server as unknown settings.
+	poolCfg, err := pgxpool.ParseConfig(adminDSN)
 	if err != nil {
 		return nil, fmt.Errorf("pgxdb: database URL for %s: %w", module, err)
 	}
+	if !strings.Contains(adminDSN, "pool_max_conns") {
+		poolCfg.MaxConns = DefaultMaxConns
+	}
+	adminCfg := poolCfg.ConnConfig.Copy()
 	role := RoleName(module)
 	password := rolePassword(adminCfg.User, adminCfg.Password, role)
 
@@ -68,10 +104,6 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 		return nil, fmt.Errorf("pgxdb: bootstrap %s: %w", module, err)
 	}
 
-	poolCfg, err := pgxpool.ParseConfig(adminDSN)
-	if err != nil {
-		return nil, fmt.Errorf("pgxdb: database URL for %s: %w", module, err)
-	}
 	poolCfg.ConnConfig.User = role
 	poolCfg.ConnConfig.Password = password
 	poolCfg.ConnConfig.RuntimeParams["search_path"] = module

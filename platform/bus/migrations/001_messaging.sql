@@ -6,20 +6,10 @@ CREATE TABLE outbox (
     seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id         uuid        NOT NULL UNIQUE,
     topic      text        NOT NULL,
+    partition  smallint    NOT NULL, -- of the aggregate: its events keep their order
     envelope   jsonb       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-
--- Wake the relay on commit instead of waiting for its poll interval.
--- Notifications are delivered only when the inserting transaction commits.
-CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify(TG_TABLE_SCHEMA || '.outbox', '');
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
 
 -- Messages a handler has processed, written in the handler's transaction.
 CREATE TABLE inbox (

@@ -7,28 +7,28 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/catalog/internal/domain"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/page"
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Products is the product repository. Every change commits together with
 // the events it announces.
 type Products struct {
-	pool   *pgxpool.Pool
+	db     *pgxdb.DB
 	outbox bus.Outbox
 }
 
-// NewProducts returns the repository over pool.
-func NewProducts(pool *pgxpool.Pool) *Products { return &Products{pool: pool} }
+// NewProducts returns the repository over the module's database.
+func NewProducts(db *pgxdb.DB) *Products { return &Products{db: db} }
 
 // Add stores a new product and its created event.
 func (r *Products) Add(ctx context.Context, p *domain.Product) error {
 	s := p.Snapshot()
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	return r.db.Tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO products (id, name, description, price, currency, revision)
 			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, s.Name, s.Description, s.Price, s.Currency, p.Revision()); err != nil {
 			return err
@@ -41,7 +41,7 @@ func (r *Products) Add(ctx context.Context, p *domain.Product) error {
 // its updated event if change reports a modification.
 func (r *Products) Update(ctx context.Context, id uuid.UUID, change func(*domain.Product) (bool, error)) (*domain.Product, error) {
 	var p *domain.Product
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	err := r.db.Tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if p, err = get(ctx, tx, id, true); err != nil {
 			return err
@@ -62,12 +62,12 @@ func (r *Products) Update(ctx context.Context, id uuid.UUID, change func(*domain
 
 // Get returns one product.
 func (r *Products) Get(ctx context.Context, id uuid.UUID) (*domain.Product, error) {
-	return get(ctx, r.pool, id, false)
+	return get(ctx, r.db.Pool, id, false)
 }
 
 // List returns up to limit+1 products after the key, in creation order.
 func (r *Products) List(ctx context.Context, req page.Request) ([]catalogapi.Product, error) {
-	rows, err := r.pool.Query(ctx, `SELECT id, name, description, price, currency FROM products
+	rows, err := r.db.Pool.Query(ctx, `SELECT id, name, description, price, currency FROM products
 		WHERE id > $1 ORDER BY id LIMIT $2`, req.After, req.Limit+1)
 	if err != nil {
 		return nil, err

@@ -7,10 +7,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modmono/shop/modules/inventory/internal/domain"
 	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // ErrNoRecord means inventory has no stock row for the product yet.
@@ -18,12 +18,12 @@ var ErrNoRecord = errors.New("inventory: no stock record")
 
 // Stock is the stock repository.
 type Stock struct {
-	pool   *pgxpool.Pool
+	db     *pgxdb.DB
 	outbox bus.Outbox
 }
 
-// NewStock returns the repository over pool.
-func NewStock(pool *pgxpool.Pool) *Stock { return &Stock{pool: pool} }
+// NewStock returns the repository over the module's database.
+func NewStock(db *pgxdb.DB) *Stock { return &Stock{db: db} }
 
 // Track creates the empty stock record of a product, in tx; it does nothing
 // if the record exists.
@@ -34,13 +34,13 @@ func Track(ctx context.Context, tx pgx.Tx, productID uuid.UUID) error {
 
 // Track creates the empty stock record of a product in its own transaction.
 func (r *Stock) Track(ctx context.Context, productID uuid.UUID) error {
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error { return Track(ctx, tx, productID) })
+	return r.db.Tx(ctx, func(tx pgx.Tx) error { return Track(ctx, tx, productID) })
 }
 
 // Get returns a product's stock, or ErrNoRecord.
 func (r *Stock) Get(ctx context.Context, productID uuid.UUID) (*domain.Item, error) {
 	var onHand, reserved int64
-	err := r.pool.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1`, productID).Scan(&onHand, &reserved)
+	err := r.db.Pool.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1`, productID).Scan(&onHand, &reserved)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoRecord
 	}
@@ -54,7 +54,7 @@ func (r *Stock) Get(ctx context.Context, productID uuid.UUID) (*domain.Item, err
 // its stock-changed event.
 func (r *Stock) Update(ctx context.Context, productID uuid.UUID, change func(*domain.Item) error) (*domain.Item, error) {
 	var it *domain.Item
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	err := r.db.Tx(ctx, func(tx pgx.Tx) error {
 		var onHand, reserved int64
 		err := tx.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1 FOR UPDATE`, productID).Scan(&onHand, &reserved)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -1,0 +1,7 @@
+// Package migrations holds alpha's migrations.
+package migrations
+
+import "embed"
+
+//go:embed *.sql
+var FS embed.FS

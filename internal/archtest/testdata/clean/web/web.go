@@ -1,0 +1,2 @@
+// Package web serves the UI.
+package web

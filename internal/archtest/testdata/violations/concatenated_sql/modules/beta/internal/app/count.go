@@ -1,0 +1,6 @@
+package app
+
+func count() string {
+	return "SELECT count(*) FROM " +
+		"ALPHA.items"
+}

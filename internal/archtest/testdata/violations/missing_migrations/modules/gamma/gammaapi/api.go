@@ -1,0 +1,2 @@
+// Package gammaapi is gamma's surface.
+package gammaapi

@@ -1,0 +1,2 @@
+// Package gamma wires a module that forgot its surface package.
+package gamma

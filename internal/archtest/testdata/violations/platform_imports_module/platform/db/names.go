@@ -1,0 +1,5 @@
+package db
+
+import "example.com/shop/modules/alpha/alphaapi"
+
+var topics = []string{alphaapi.ItemCreated}

@@ -1,0 +1,3 @@
+package db
+
+var stats = "SELECT count(*) FROM beta.links"

@@ -1,0 +1,5 @@
+package app
+
+import "example.com/shop/modules/alpha/alphaapi/alphaclient"
+
+var _ = alphaclient.New

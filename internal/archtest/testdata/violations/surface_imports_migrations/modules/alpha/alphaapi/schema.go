@@ -1,0 +1,5 @@
+package alphaapi
+
+import alphamigrations "example.com/shop/migrations/alpha"
+
+var Schema = alphamigrations.FS

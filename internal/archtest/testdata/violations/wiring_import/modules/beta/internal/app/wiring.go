@@ -1,0 +1,5 @@
+package app
+
+import "example.com/shop/modules/alpha"
+
+var _ = alpha.Name
