@@ -191,3 +191,54 @@ func counter(reg *prometheus.Registry, name string) float64 {
 	}
 	return total
 }
+
+// sqlPath runs the statements one event costs — the producer's outbox
+// insert in its transaction, then the consumer's inbox and effect in its
+// transaction — directly, with no relay and no transport. It is the ceiling
+// the bus can approach on this machine.
+func sqlPath(ctx context.Context, dsn string, concurrency, events int, log *zap.Logger) (float64, error) {
+	producer, err := pgxdb.Open(ctx, dsn, "bench_sql_producer", []pgxdb.MigrationSet{bus.Migrations(),
+		{VersionTable: "schema_version", FS: fstest.MapFS{"001_none.sql": {Data: []byte(`SELECT 1;`)}}}}, log)
+	if err != nil {
+		return 0, err
+	}
+	defer producer.Close()
+	consumer, err := pgxdb.Open(ctx, dsn, "bench_sql_consumer", []pgxdb.MigrationSet{bus.Migrations(),
+		{VersionTable: "schema_version", FS: fstest.MapFS{"001_seen.sql": {Data: []byte(`CREATE TABLE seen (id uuid PRIMARY KEY, n int NOT NULL);`)}}}}, log)
+	if err != nil {
+		return 0, err
+	}
+	defer consumer.Close()
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range concurrency {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= events {
+					return
+				}
+				ev := pinged{ID: uuid.New(), N: i}
+				err := producer.Tx(ctx, func(tx pgx.Tx) error { return (bus.Outbox{}).Add(ctx, tx, ev) })
+				if err == nil {
+					err = consumer.Tx(ctx, func(tx pgx.Tx) error {
+						if _, err := tx.Exec(ctx, `INSERT INTO inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, "bench.sql", ev.ID); err != nil {
+							return err
+						}
+						_, err := tx.Exec(ctx, `INSERT INTO seen (id, n) VALUES ($1, $2)`, ev.ID, ev.N)
+						return err
+					})
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(events) / time.Since(start).Seconds(), firstErr
+}

@@ -77,7 +77,13 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("reference: %w", err)
 	}
-	fmt.Printf("reference: single-row insert transactions        %8.0f commits/s  (concurrency %d)\n\n", ref, *concurrency)
+	fmt.Printf("reference: single-row insert transactions        %8.0f commits/s  (concurrency %d)\n", ref, *concurrency)
+	ceiling, err := sqlPath(ctx, dsn, *concurrency, *events/2, log)
+	if err != nil {
+		return fmt.Errorf("sql path: %w", err)
+	}
+	fmt.Printf("sql path: an event's statements, no relay/broker  %8.0f events/s   ratio %.2f: the ceiling of the ratio below\n\n",
+		ceiling, ceiling*2/ref)
 
 	for _, d := range strings.Split(*drivers, ",") {
 		if d == "amqp" {
@@ -90,7 +96,8 @@ func run() error {
 		ratio := r.eventsPerSec * r.commitsPerEvt / ref
 		fmt.Printf("bus %-9s outbox -> relay -> handler      %8.0f events/s   (%d events, %d producers, %.2f commits/event)\n",
 			d, r.eventsPerSec, r.events, *concurrency, r.commitsPerEvt)
-		fmt.Printf("  ratio (events/s x commits/event) / reference  %8.2f          target >= 0.5 in-process\n", ratio)
+		fmt.Printf("  ratio (events/s x commits/event) / reference  %8.2f          target >= 0.5 in-process; %.0f%% of the sql path\n",
+			ratio, 100*r.eventsPerSec/ceiling)
 		fmt.Printf("  commit -> handler, light load                 %s   target p99 < 5 ms\n", r.latencyLight)
 		fmt.Printf("  commit -> handler, under throughput load      %s\n\n", r.latencyLoaded)
 	}

@@ -16,20 +16,24 @@ import (
 type Kind int
 
 const (
-	KindInternal        Kind = iota // a bug or an unexpected failure; details are never shown
-	KindInvalid                     // the request is malformed or breaks a field rule
-	KindUnauthenticated             // no or bad credentials
-	KindForbidden                   // authenticated, but not allowed
-	KindNotFound                    // the addressed thing does not exist
-	KindConflict                    // the request conflicts with current state
-	KindUnprocessable               // well-formed, but cannot be acted on as asked
-	KindTooManyRequests             // rate limited
-	KindUnavailable                 // a dependency is down; retrying later may help
-	KindTimeout                     // a dependency did not answer in time
+	KindInternal             Kind = iota // a bug or an unexpected failure; details are never shown
+	KindInvalid                          // the request is malformed or breaks a field rule
+	KindUnauthenticated                  // no or bad credentials
+	KindForbidden                        // authenticated, but not allowed
+	KindNotFound                         // the addressed thing does not exist
+	KindConflict                         // the request conflicts with current state
+	KindUnprocessable                    // well-formed, but cannot be acted on as asked
+	KindTooManyRequests                  // rate limited
+	KindUnavailable                      // a dependency is down; retrying later may help
+	KindTimeout                          // a dependency did not answer in time
+	KindMethodNotAllowed                 // the path exists, the method does not
+	KindTooLarge                         // the request body is over the limit
+	KindUnsupportedMediaType             // the body is not in a format the endpoint takes
 )
 
 var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not_found",
-	"conflict", "unprocessable", "too_many_requests", "unavailable", "timeout"}
+	"conflict", "unprocessable", "too_many_requests", "unavailable", "timeout",
+	"method_not_allowed", "too_large", "unsupported_media_type"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {

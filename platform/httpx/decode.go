@@ -32,7 +32,7 @@ import (
 // is. Messages never repeat the input except for a (shortened) field name.
 func DecodeJSON(r *http.Request, dst any) error {
 	if !isJSON(r.Header.Get("Content-Type")) {
-		return &StatusError{Status: http.StatusUnsupportedMediaType, Err: ErrUnsupportedMediaType}
+		return ErrUnsupportedMediaType
 	}
 	if r.Body == nil {
 		return ErrEmptyBody
@@ -44,8 +44,7 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return &StatusError{Status: http.StatusRequestEntityTooLarge,
-				Err: ErrBodyTooLarge.WithMessage(fmt.Sprintf("the body is larger than %d bytes", tooLarge.Limit))}
+			return ErrBodyTooLarge.WithMessage(fmt.Sprintf("the body is larger than %d bytes", tooLarge.Limit))
 		}
 		return ErrUnreadableBody.Wrap(err)
 	}

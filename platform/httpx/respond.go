@@ -18,9 +18,9 @@ import (
 // code when it crosses the wire.
 var (
 	ErrNotFound             = apperr.New(apperr.KindNotFound, "http.not_found", "no resource at this path")
-	ErrMethodNotAllowed     = apperr.New(apperr.KindInvalid, "http.method_not_allowed", "the method is not allowed on this path")
-	ErrUnsupportedMediaType = apperr.New(apperr.KindInvalid, "http.unsupported_media_type", "the body must be application/json")
-	ErrBodyTooLarge         = apperr.New(apperr.KindInvalid, "http.body_too_large", "the body is too large")
+	ErrMethodNotAllowed     = apperr.New(apperr.KindMethodNotAllowed, "http.method_not_allowed", "the method is not allowed on this path")
+	ErrUnsupportedMediaType = apperr.New(apperr.KindUnsupportedMediaType, "http.unsupported_media_type", "the body must be application/json")
+	ErrBodyTooLarge         = apperr.New(apperr.KindTooLarge, "http.body_too_large", "the body is too large")
 	ErrEmptyBody            = apperr.New(apperr.KindInvalid, "http.empty_body", "the body is empty")
 	ErrUnreadableBody       = apperr.New(apperr.KindInvalid, "http.unreadable_body", "the body could not be read")
 	ErrMalformedJSON        = apperr.New(apperr.KindInvalid, "http.malformed_json", "the body is not valid JSON")
@@ -31,18 +31,6 @@ var (
 	ErrInvalidQuery         = apperr.New(apperr.KindInvalid, "http.invalid_query", "a query parameter is invalid")
 	ErrTimeout              = apperr.New(apperr.KindTimeout, "http.timeout", "the request took too long")
 )
-
-// StatusError gives an *apperr.Error an HTTP status that no apperr.Kind maps
-// to (405, 413, 415). WriteError answers with Status instead of the Kind's
-// status; everything else, including errors.Is on the code, sees Err.
-type StatusError struct {
-	Status int
-	Err    *apperr.Error
-}
-
-func (e *StatusError) Error() string { return e.Err.Error() }
-
-func (e *StatusError) Unwrap() error { return e.Err }
 
 // statusClientClosedRequest is nginx's non-standard status for a client that
 // left before the answer; it only shows in access logs and metrics.
@@ -79,13 +67,7 @@ func problemFor(ctx context.Context, err error) problem.Problem {
 		(errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		err = ErrTimeout.Wrap(err)
 	}
-	p := problem.From(err)
-	var se *StatusError
-	if errors.As(err, &se) && se.Err != nil && se.Err.Code == p.Code {
-		p.Status = se.Status
-		p.Title = http.StatusText(se.Status)
-	}
-	return p
+	return problem.From(err)
 }
 
 // WriteJSON answers v as JSON with status. v is marshalled before anything

@@ -30,7 +30,7 @@ func TestWriteError(t *testing.T) {
 		logLevel zapcore.Level // the level it is logged at; InvalidLevel: not logged
 	}{
 		{name: "classified", err: fmt.Errorf("get: %w", errNoProduct), status: 404, code: "catalog.product_not_found", logLevel: zapcore.InvalidLevel},
-		{name: "status override", err: &httpx.StatusError{Status: 415, Err: httpx.ErrUnsupportedMediaType}, status: 415, code: "http.unsupported_media_type", logLevel: zapcore.InvalidLevel},
+		{name: "unsupported media type", err: httpx.ErrUnsupportedMediaType, status: 415, code: "http.unsupported_media_type", logLevel: zapcore.InvalidLevel},
 		{name: "internal", err: errors.New("SECRET dsn=postgres://u:p@db"), status: 500, code: "internal", logLevel: zapcore.ErrorLevel},
 		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), status: 504, code: "http.timeout", logLevel: zapcore.ErrorLevel},
 		{name: "classified unavailable", err: apperr.New(apperr.KindUnavailable, "payments.down", "try later"), status: 503, code: "payments.down", logLevel: zapcore.ErrorLevel},

@@ -92,6 +92,6 @@ func methodNotAllowed(root chi.Routes) http.HandlerFunc {
 		if len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 		}
-		WriteError(w, r, nil, &StatusError{Status: http.StatusMethodNotAllowed, Err: ErrMethodNotAllowed})
+		WriteError(w, r, nil, ErrMethodNotAllowed)
 	}
 }

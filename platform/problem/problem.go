@@ -33,16 +33,19 @@ type Problem struct {
 }
 
 var statusByKind = map[apperr.Kind]int{
-	apperr.KindInternal:        http.StatusInternalServerError,
-	apperr.KindInvalid:         http.StatusBadRequest,
-	apperr.KindUnauthenticated: http.StatusUnauthorized,
-	apperr.KindForbidden:       http.StatusForbidden,
-	apperr.KindNotFound:        http.StatusNotFound,
-	apperr.KindConflict:        http.StatusConflict,
-	apperr.KindUnprocessable:   http.StatusUnprocessableEntity,
-	apperr.KindTooManyRequests: http.StatusTooManyRequests,
-	apperr.KindUnavailable:     http.StatusServiceUnavailable,
-	apperr.KindTimeout:         http.StatusGatewayTimeout,
+	apperr.KindInternal:             http.StatusInternalServerError,
+	apperr.KindInvalid:              http.StatusBadRequest,
+	apperr.KindUnauthenticated:      http.StatusUnauthorized,
+	apperr.KindForbidden:            http.StatusForbidden,
+	apperr.KindNotFound:             http.StatusNotFound,
+	apperr.KindConflict:             http.StatusConflict,
+	apperr.KindUnprocessable:        http.StatusUnprocessableEntity,
+	apperr.KindTooManyRequests:      http.StatusTooManyRequests,
+	apperr.KindUnavailable:          http.StatusServiceUnavailable,
+	apperr.KindTimeout:              http.StatusGatewayTimeout,
+	apperr.KindMethodNotAllowed:     http.StatusMethodNotAllowed,
+	apperr.KindTooLarge:             http.StatusRequestEntityTooLarge,
+	apperr.KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
 }
 
 // Status returns the HTTP status for kind.

@@ -4,7 +4,7 @@
 -- A row is deleted once the transport confirmed delivery.
 CREATE TABLE outbox (
     seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id         uuid        NOT NULL UNIQUE,
+    id         uuid        NOT NULL,
     topic      text        NOT NULL,
     partition  smallint    NOT NULL, -- of the aggregate: its events keep their order
     envelope   jsonb       NOT NULL,
