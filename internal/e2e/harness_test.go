@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // process is one running cmd/app.
 type process struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	base string
 	logs *syncBuffer
@@ -56,7 +56,7 @@ type deployment struct {
 }
 
 // newDeployment prepares a fresh database and, for the amqp bus, a virtual host.
-func newDeployment(t *testing.T, bus string) deployment {
+func newDeployment(t testing.TB, bus string) deployment {
 	env := map[string]string{
 		"DATABASE_URL":   pgtest.NewDatabase(t),
 		"APP_BUS":        bus,
@@ -72,7 +72,7 @@ func newDeployment(t *testing.T, bus string) deployment {
 
 // start runs cmd/app with the deployment's environment plus extra, and waits
 // until it is ready.
-func (d deployment) start(t *testing.T, extra map[string]string) *process {
+func (d deployment) start(t testing.TB, extra map[string]string) *process {
 	t.Helper()
 	addr := freeAddr(t)
 	env := append(os.Environ(), "APP_HTTP_ADDR="+addr)
@@ -140,7 +140,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -202,7 +202,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
