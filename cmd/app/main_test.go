@@ -1,0 +1,26 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		var out bytes.Buffer
+		if err := run(args, &out); err != nil || !strings.Contains(out.String(), "Usage: app [command]") {
+			t.Errorf("%v: %v\n%s", args, err, out.String())
+		}
+	}
+}
+
+func TestRejectsUnknownCommandsAndBadConfig(t *testing.T) {
+	if err := run([]string{"fly"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("unknown command: %v", err)
+	}
+	t.Setenv("APP_BUS", "pigeon")
+	if err := run(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "APP_BUS") {
+		t.Errorf("bad APP_BUS: %v", err)
+	}
+}

@@ -1,0 +1,357 @@
+package doccheck_test
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// moduleVar stands for the module-name part of a per-module variable such as
+// <MODULE>_DATABASE_URL, as README.md writes it.
+const moduleVar = "<MODULE>"
+
+// apiPrefix is where host mounts every module's routes.
+const apiPrefix = "/api/v1"
+
+func TestConfigTableMatchesConfig(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	read, err := configVars(filepath.Join(root, "platform", "config", "config.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) == 0 {
+		t.Fatal("found no environment variables in platform/config/config.go; has the reader changed?")
+	}
+	readme := readFile(t, filepath.Join(root, "README.md"))
+	table, err := configTable(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range read {
+		if !slices.Contains(table, name) {
+			t.Errorf("README.md: the configuration table lacks %s, which platform/config/config.go reads", name)
+		}
+	}
+	for _, name := range table {
+		if (strings.HasPrefix(name, "APP_") || strings.HasSuffix(name, "_URL")) && !slices.Contains(read, name) {
+			t.Errorf("README.md: the configuration table lists %s, which platform/config/config.go does not read", name)
+		}
+	}
+}
+
+func TestRoutesAreDocumented(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	files, err := filepath.Glob(filepath.Join(root, "modules", "*", "internal", "ports", "httpport", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := readFile(t, filepath.Join(root, "README.md"))
+	found := 0
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		routes, err := fileRoutes(file)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		rel, _ := filepath.Rel(root, file)
+		module := strings.Split(filepath.ToSlash(rel), "/")[1]
+		moduleReadme := filepath.Join(root, "modules", module, "README.md")
+		moduleDoc, err := os.ReadFile(moduleReadme)
+		if err != nil {
+			t.Errorf("module %s has no README.md: %v", module, err)
+		}
+		for _, r := range routes {
+			found++
+			want := r.doc()
+			if !strings.Contains(readme, want) {
+				t.Errorf("README.md does not mention %q, registered at %s", want, r.pos)
+			}
+			if moduleDoc != nil && !strings.Contains(string(moduleDoc), want) {
+				t.Errorf("modules/%s/README.md does not mention %q, registered at %s", module, want, r.pos)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("found no routes under modules/*/internal/ports/httpport; has the registration style changed?")
+	}
+}
+
+// configVars returns the environment variable names the file reads through
+// its reader's str, duration, boolean and modules methods. A name built by
+// concatenation, such as up+"_DATABASE_URL", has its non-literal parts
+// replaced by <MODULE>.
+func configVars(file string) ([]string, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	readers := []string{"str", "duration", "boolean", "modules"}
+	var names []string
+	var errs []string
+	for _, decl := range f.Decls {
+		if fd, ok := decl.(*ast.FuncDecl); ok && isReaderMethod(fd) {
+			continue // the reader's own methods pass the name on
+		}
+		ast.Inspect(decl, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || !slices.Contains(readers, sel.Sel.Name) {
+				return true
+			}
+			if _, ok := sel.X.(*ast.Ident); !ok {
+				return true
+			}
+			name, ok := envName(call.Args[0], false)
+			if !ok {
+				errs = append(errs, fmt.Sprintf("%s: cannot read the variable name passed to %s; use a string literal, or a literal joined with the module name",
+					fset.Position(call.Pos()), sel.Sel.Name))
+				return true
+			}
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+			return true
+		})
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return names, nil
+}
+
+// isReaderMethod reports whether fd is a method of the type reader.
+func isReaderMethod(fd *ast.FuncDecl) bool {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return false
+	}
+	typ := fd.Recv.List[0].Type
+	if star, ok := typ.(*ast.StarExpr); ok {
+		typ = star.X
+	}
+	id, ok := typ.(*ast.Ident)
+	return ok && id.Name == "reader"
+}
+
+// envName evaluates a variable-name expression: a string literal, or a
+// concatenation of literals and other operands (inConcat), which stand for
+// the module name.
+func envName(e ast.Expr, inConcat bool) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.ParenExpr:
+		return envName(e.X, inConcat)
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return "", false
+		}
+		x, ok1 := envName(e.X, true)
+		y, ok2 := envName(e.Y, true)
+		return x + y, ok1 && ok2
+	}
+	if inConcat {
+		return moduleVar, true
+	}
+	return "", false
+}
+
+// configTable returns the variable names in the first column of the table
+// under README.md's "## Configuration" heading.
+func configTable(readme string) ([]string, error) {
+	var names []string
+	in := false
+	backticked := regexp.MustCompile("`([^`]+)`")
+	for line := range strings.Lines(readme) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "## ") {
+			in = line == "## Configuration"
+			continue
+		}
+		if !in || !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		for _, m := range backticked.FindAllStringSubmatch(cells[1], -1) {
+			names = append(names, m[1])
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("README.md has no table of variables under a \"## Configuration\" heading")
+	}
+	return names, nil
+}
+
+// route is one registered route.
+type route struct {
+	method string // GET, POST, ...; empty for every method
+	path   string // with the /api/v1 prefix
+	pos    token.Position
+}
+
+// doc is how README.md writes the route.
+func (r route) doc() string {
+	if r.method == "" {
+		return r.path
+	}
+	return r.method + " " + r.path
+}
+
+// chiMethods maps chi's per-method registration functions to HTTP methods.
+var chiMethods = map[string]string{
+	"Get": "GET", "Head": "HEAD", "Post": "POST", "Put": "PUT", "Patch": "PATCH",
+	"Delete": "DELETE", "Options": "OPTIONS", "Connect": "CONNECT", "Trace": "TRACE",
+}
+
+// fileRoutes returns the chi routes registered in a Go file: r.Get("/p", h),
+// r.With(mw).Post("/p", h), r.Method("GET", "/p", h), r.Handle("/p", h),
+// and those inside r.Route("/prefix", func(r chi.Router) { ... }).
+func fileRoutes(file string) ([]route, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	var routes []route
+	var errs []string
+	var walk func(n ast.Node, prefix string)
+	walk = func(n ast.Node, prefix string) {
+		ast.Inspect(n, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			pos := fset.Position(call.Pos())
+			name, args := sel.Sel.Name, call.Args
+			switch {
+			case chiMethods[name] != "" && len(args) == 2,
+				(name == "Handle" || name == "HandleFunc") && len(args) == 2:
+				path, ok := pathLit(args[0])
+				if !ok {
+					// A string that is no pattern, or Handle(x, y) of another
+					// package such as httpx.Handle(log, h): not a route.
+					if isString(args[0]) || chiMethods[name] == "" {
+						return true
+					}
+					errs = append(errs, fmt.Sprintf("%s: cannot read the path of %s; use a string literal", pos, name))
+					return true
+				}
+				routes = append(routes, route{method: chiMethods[name], path: prefix + path, pos: pos})
+			case name == "Method" && len(args) == 3:
+				method, ok1 := methodName(args[0])
+				path, ok2 := pathLit(args[1])
+				if !ok1 || !ok2 {
+					errs = append(errs, fmt.Sprintf("%s: cannot read the method or path of Method; use literals", pos))
+					return true
+				}
+				routes = append(routes, route{method: method, path: prefix + path, pos: pos})
+			case name == "Route" && len(args) == 2:
+				path, ok := pathLit(args[0])
+				fn, isFunc := args[1].(*ast.FuncLit)
+				if !ok || !isFunc {
+					errs = append(errs, fmt.Sprintf("%s: cannot follow Route; use a string literal and a func literal", pos))
+					return true
+				}
+				walk(fn.Body, prefix+path)
+				return false
+			case name == "Mount" && len(args) == 2:
+				errs = append(errs, fmt.Sprintf("%s: cannot follow Mount; register the routes in this package", pos))
+			}
+			return true
+		})
+	}
+	walk(f, apiPrefix)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return routes, nil
+}
+
+// pathLit returns the value of a string literal that is a chi pattern.
+func pathLit(e ast.Expr) (string, bool) {
+	lit, ok := e.(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return "", false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	if err != nil || !strings.HasPrefix(s, "/") {
+		return "", false
+	}
+	return s, true
+}
+
+// isString reports whether e is a string literal.
+func isString(e ast.Expr) bool {
+	lit, ok := e.(*ast.BasicLit)
+	return ok && lit.Kind == token.STRING
+}
+
+// methodName reads the method argument of Method: "GET" or http.MethodGet.
+func methodName(e ast.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		s, err := strconv.Unquote(e.Value)
+		return strings.ToUpper(s), err == nil && e.Kind == token.STRING
+	case *ast.SelectorExpr:
+		m, ok := strings.CutPrefix(e.Sel.Name, "Method")
+		return strings.ToUpper(m), ok && m != ""
+	}
+	return "", false
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// repoRoot returns the folder holding go.mod, found by walking up from the
+// test's working directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's working directory")
+		}
+		dir = parent
+	}
+}
