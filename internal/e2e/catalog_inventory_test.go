@@ -3,6 +3,8 @@ package e2e_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -139,5 +141,29 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(app.logs.String(), "shutting down: draining HTTP requests") {
 		t.Error("no shutdown log line")
+	}
+}
+
+// Production refuses to start with anything only safe on a laptop.
+func TestProductionRefusesUnsafeSettings(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, "gochannel")
+	for name, tc := range map[string]struct {
+		env  []string
+		want string
+	}{
+		"defaults": {nil, "APP_JWT_SECRET must be set"},
+		"no identity module yet": {[]string{"APP_JWT_SECRET=" + strings.Repeat("k", 32), "APP_ADMIN_PASSWORD=correct-horse-battery"},
+			"admin routes would be open"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(appBinary)
+			cmd.Env = append(os.Environ(), "APP_ENV=prod", "DATABASE_URL="+d.env["DATABASE_URL"], "APP_HTTP_ADDR="+freeAddr(t))
+			cmd.Env = append(cmd.Env, tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("exit %v, output lacks %q:\n%s", err, tc.want, out)
+			}
+		})
 	}
 }

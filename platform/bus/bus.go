@@ -28,6 +28,7 @@ type Config struct {
 	HandlerTimeout time.Duration // one attempt; default 30s
 	RelayPoll      time.Duration // relay wake-up when no NOTIFY arrives; default 1s
 	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
+	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
 }
 
 func (c *Config) setDefaults() {
@@ -48,6 +49,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = 10 * time.Second
+	}
+	if c.InboxRetention == 0 {
+		c.InboxRetention = 7 * 24 * time.Hour
 	}
 }
 
@@ -157,7 +161,7 @@ func (b *Bus) Start(ctx context.Context) error {
 	relayCtx, cancel := context.WithCancel(context.Background())
 	b.stopRelays = cancel
 	for _, db := range b.sources {
-		r := newRelay(db, b.transport, b.log.With(zap.String("module", db.Module)), b.metrics, b.cfg.RelayPoll)
+		r := newRelay(db, b.transport, b.log.With(zap.String("module", db.Module)), b.metrics, b.cfg)
 		b.relaysGroup.Go(func() { r.run(relayCtx) })
 	}
 	b.log.Info("bus started", zap.String("transport", b.transport.Driver()),

@@ -33,6 +33,8 @@ type relay struct {
 	batchSize int
 	poll      time.Duration // fallback wake-up when no signal comes
 	wake      chan struct{} // a commit in this process; buffered, 1
+	retention time.Duration // how long the inbox remembers a message
+	pruned    time.Time     // last inbox pruning
 }
 
 const (
@@ -40,8 +42,9 @@ const (
 	publishTimeout = 10 * time.Second // one broker round trip with its confirm
 )
 
-func newRelay(db *pgxdb.DB, pub message.Publisher, log *zap.Logger, m *metrics, poll time.Duration) *relay {
-	r := &relay{db: db, pub: pub, log: log, metrics: m, batchSize: relayBatch, poll: poll, wake: make(chan struct{}, 1)}
+func newRelay(db *pgxdb.DB, pub message.Publisher, log *zap.Logger, m *metrics, cfg Config) *relay {
+	r := &relay{db: db, pub: pub, log: log, metrics: m, batchSize: relayBatch, poll: cfg.RelayPoll,
+		retention: cfg.InboxRetention, wake: make(chan struct{}, 1)}
 	db.OnCommit(func() {
 		select {
 		case r.wake <- struct{}{}:
@@ -80,18 +83,19 @@ func (r *relay) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The connection carries a session-level lock and a LISTEN: never return
-	// it to the pool for reuse.
-	defer func() { _ = conn.Conn().Close(context.WithoutCancel(ctx)); conn.Release() }()
+	// The connection carries a session-level lock and a LISTEN: take it out
+	// of the pool so it is never reused, and close it to end both.
+	own := conn.Hijack()
+	defer func() { _ = own.Close(context.WithoutCancel(ctx)) }()
 
 	channel := r.db.Schema + ".outbox"
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+	if _, err := own.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return err
 	}
 	leader := false
 	for {
 		if !leader {
-			if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('shop.outbox.' || current_schema(), 0))`).Scan(&leader); err != nil {
+			if err := own.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('shop.outbox.' || current_schema(), 0))`).Scan(&leader); err != nil {
 				return err
 			}
 			if leader {
@@ -102,14 +106,17 @@ func (r *relay) session(ctx context.Context) error {
 			if err := r.drain(ctx); err != nil {
 				return err
 			}
+			if err := r.pruneInbox(ctx); err != nil {
+				return err
+			}
 		}
-		local, err := r.wait(ctx, conn.Conn())
+		local, err := r.wait(ctx, own)
 		if err != nil {
 			return err
 		}
 		if local && !leader {
 			// Another instance publishes: pass our commit's wake-up on.
-			if _, err := conn.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
+			if _, err := own.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
 				return err
 			}
 		}
@@ -142,6 +149,21 @@ func (r *relay) wait(ctx context.Context, conn *pgx.Conn) (local bool, err error
 		err = nil
 	}
 	return woke.Load(), err
+}
+
+// pruneInbox forgets processed message IDs older than the retention, at
+// most once an hour; the schema's active relay does it so it runs once per
+// module. Neither the outbox nor the broker redelivers that late.
+func (r *relay) pruneInbox(ctx context.Context) error {
+	if time.Since(r.pruned) < time.Hour {
+		return nil
+	}
+	r.pruned = time.Now()
+	tag, err := r.db.Pool.Exec(ctx, `DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1)`, r.retention.Seconds())
+	if err == nil && tag.RowsAffected() > 0 {
+		r.log.Info("pruned the inbox", zap.Int64("rows", tag.RowsAffected()), zap.Duration("older_than", r.retention))
+	}
+	return err
 }
 
 type pending struct {
