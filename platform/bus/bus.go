@@ -68,6 +68,7 @@ type Bus struct {
 	consumers map[string]Consumer
 	sources   []*pgxdb.DB
 	started   bool
+	stopped   bool
 
 	router      *message.Router
 	routerDone  chan error
@@ -170,10 +171,15 @@ func (b *Bus) Start(ctx context.Context) error {
 }
 
 // Stop stops the relays first (an in-flight publish completes), then the
-// consumers (running handlers finish, up to CloseTimeout), then the transport.
+// consumers (running handlers finish, up to CloseTimeout), then the
+// transport. Calling it again does nothing.
 func (b *Bus) Stop(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped {
+		return nil
+	}
+	b.stopped = true
 	if !b.started {
 		return b.transport.Close()
 	}

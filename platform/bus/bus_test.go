@@ -59,6 +59,7 @@ type world struct {
 	driver     string
 	failFirstN atomic.Int64 // handler attempts that fail before it succeeds; <0: always fail
 	calls      atomic.Int64
+	slow       chan struct{} // when set, the handler signals it started, then takes its time
 }
 
 func newWorld(t *testing.T, driver string) *world {
@@ -86,12 +87,19 @@ func newWorld(t *testing.T, driver string) *world {
 func (w *world) consumerSpec() bus.Consumer {
 	return bus.Consumer{Name: w.name, Topic: w.topic, DB: w.consumer, Handle: func(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
 		w.calls.Add(1)
+		if w.slow != nil {
+			w.slow <- struct{}{}
+			time.Sleep(300 * time.Millisecond)
+		}
 		if f := w.failFirstN.Load(); f < 0 || (f > 0 && w.failFirstN.Add(-1) >= 0) {
 			return errors.New("handler says no")
 		}
 		var ev noted
 		if err := e.DecodePayload(&ev); err != nil {
 			return err
+		}
+		if ev.N < 0 {
+			return fmt.Errorf("%w: negative n", bus.ErrMalformed)
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO seen (message_id, key, n) VALUES ($1, $2, $3)`, e.ID, ev.Key, ev.N)
 		return err
@@ -202,6 +210,26 @@ func TestDeliversEachAggregateInOrder(t *testing.T) {
 		}
 		if n, _ := bus.OutboxDepth(context.Background(), w.producer.Pool); n != 0 {
 			t.Fatalf("outbox still holds %d rows", n)
+		}
+	})
+}
+
+// Stopping the bus lets a running handler finish and commit.
+func TestStopDrainsRunningHandlers(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.slow = make(chan struct{}, 1)
+		b := w.startBus(t, true, nil)
+		w.emit(t, "k", 1)
+		<-w.slow
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := b.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.seen(t); len(got) != 1 {
+			t.Fatalf("after stop the effect is %v", got)
 		}
 	})
 }
@@ -319,6 +347,21 @@ func TestMalformedMessageIsDeadLetteredWithoutRetry(t *testing.T) {
 		var dl []bus.DeadLetter
 		waitFor(t, "a dead letter", func() bool { dl, _ = b.DeadLetters(context.Background(), 10); return len(dl) == 1 })
 		if dl[0].Attempts != 1 || w.calls.Load() != 0 || dl[0].Raw != "{not json" {
+			t.Fatalf("dead letter %+v after %d calls", dl[0], w.calls.Load())
+		}
+	})
+}
+
+// A handler that reports its message malformed is not retried.
+func TestPermanentHandlerErrorIsNotRetried(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		b := w.startBus(t, true, nil)
+		w.emit(t, "k", -1)
+		var dl []bus.DeadLetter
+		waitFor(t, "a dead letter", func() bool { dl, _ = b.DeadLetters(context.Background(), 10); return len(dl) == 1 })
+		if dl[0].Attempts != 1 || w.calls.Load() != 1 || !strings.Contains(dl[0].Error, "negative n") {
 			t.Fatalf("dead letter %+v after %d calls", dl[0], w.calls.Load())
 		}
 	})

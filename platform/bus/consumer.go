@@ -51,12 +51,23 @@ func (c Consumer) validate() error {
 	return errors.Join(errs...)
 }
 
-type attemptsKey struct{}
+// delivery is what the retry loop learns about one message.
+type delivery struct {
+	attempts  int
+	permanent error // a failure retrying cannot fix (ErrMalformed)
+}
+
+type deliveryKey struct{}
 
 // handlerFunc composes, outermost first: dead-lettering of what cannot
 // succeed, Watermill's Retry with backoff and jitter, and one attempt.
 // The composition is explicit (not router middleware) so its order is fixed
-// and tested: a failing message is attempted MaxRetries+1 times, then stored.
+// and tested: a failing message is attempted MaxRetries+1 times, then stored;
+// a malformed one is stored after its first attempt.
+//
+// Permanent failures leave the retry loop by reporting success to it rather
+// than through Retry.ShouldRetry, whose parameters advance the backoff as a
+// side effect (Watermill v1.5.3) and so would double every delay.
 func (b *Bus) handlerFunc(c Consumer) message.NoPublishHandlerFunc {
 	retry := middleware.Retry{
 		MaxRetries:          b.cfg.MaxRetries,
@@ -65,20 +76,26 @@ func (b *Bus) handlerFunc(c Consumer) message.NoPublishHandlerFunc {
 		Multiplier:          2,
 		RandomizationFactor: 0.5, // jitter: retries of many messages don't align
 	}.Middleware(func(msg *message.Message) ([]*message.Message, error) {
-		if n, ok := msg.Context().Value(attemptsKey{}).(*int); ok {
-			*n++
+		d := msg.Context().Value(deliveryKey{}).(*delivery)
+		d.attempts++
+		err := b.attempt(msg.Context(), c, msg.Payload, nil)
+		if errors.Is(err, ErrMalformed) {
+			d.permanent = err
+			return nil, nil
 		}
-		return nil, b.attempt(msg.Context(), c, msg.Payload, nil)
+		return nil, err
 	})
 
 	return func(msg *message.Message) error {
-		// Malformed messages are never retried: they cannot get better.
 		if _, err := DecodeEnvelope(msg.Payload); err != nil {
 			return b.deadLetter(c, msg, err, 1)
 		}
-		attempts := 0
-		msg.SetContext(context.WithValue(msg.Context(), attemptsKey{}, &attempts))
+		d := &delivery{}
+		msg.SetContext(context.WithValue(msg.Context(), deliveryKey{}, d))
 		_, err := retry(msg)
+		if d.permanent != nil {
+			return b.deadLetter(c, msg, d.permanent, d.attempts)
+		}
 		if err == nil {
 			return nil
 		}
@@ -86,7 +103,7 @@ func (b *Bus) handlerFunc(c Consumer) message.NoPublishHandlerFunc {
 			// Shutting down, not failing: leave the message to be redelivered.
 			return err
 		}
-		return b.deadLetter(c, msg, err, attempts)
+		return b.deadLetter(c, msg, err, d.attempts)
 	}
 }
 

@@ -175,7 +175,9 @@ type pending struct {
 	createdAt time.Time
 }
 
-// drain publishes pending rows in commit order until the outbox is empty.
+// drain publishes pending rows in insertion (seq) order until the outbox is
+// empty. Events of one aggregate are inserted in the order their
+// transactions commit because each transaction locks the aggregate's row.
 func (r *relay) drain(ctx context.Context) error {
 	for {
 		rows, err := r.db.Pool.Query(ctx,

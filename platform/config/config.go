@@ -163,8 +163,10 @@ func (c Config) validate(known []string) []error {
 	}
 	if c.Env == "prod" {
 		// Production refuses every default that is only safe on a laptop.
-		if c.DatabaseURL == "" && len(c.ModuleDBURLs) < len(c.Modules) {
-			add("APP_ENV=prod: set DATABASE_URL (the embedded development Postgres is for dev only)")
+		for _, m := range c.Modules {
+			if c.DatabaseURLFor(m) == "" {
+				add("APP_ENV=prod: set DATABASE_URL or %s_DATABASE_URL (the embedded development Postgres is for dev only)", strings.ToUpper(m))
+			}
 		}
 		if len(c.JWTSecret) < 32 {
 			add("APP_ENV=prod: APP_JWT_SECRET must be set, at least 32 bytes")

@@ -86,6 +86,8 @@ func TestInvalid(t *testing.T) {
 		"bad database url":     {map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
 		"prod without secrets": {map[string]string{"APP_ENV": "prod"}, "APP_JWT_SECRET"},
 		"bad env":              {map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+		"prod, a module without database": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
+			"APP_ADMIN_PASSWORD": "a-long-password", "INVENTORY_DATABASE_URL": "postgres://u@h/inv"}, "CATALOG_DATABASE_URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

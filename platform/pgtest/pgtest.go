@@ -1,7 +1,7 @@
 // Package pgtest gives tests a fresh, real Postgres database of their own.
 //
 // Tests talk to the server named by TEST_DATABASE_URL (default: the local
-// server on 127.0.0.1:5432 as user postgres). Each call creates a new
+// server on 127.0.0.1:5432 as user postgres, see DefaultURL). Each call creates a new
 // database and drops it when the test ends, so tests can run in parallel.
 package pgtest
 
@@ -19,8 +19,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DefaultURL is used when TEST_DATABASE_URL is not set.
-const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+// DefaultURL is used when TEST_DATABASE_URL is not set. The password is the
+// one scripts/services.sh gives the postgres role where the server asks for
+// one; a server that trusts local connections ignores it.
+const DefaultURL = "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // ServerURL returns the URL of the test server's maintenance database.
 func ServerURL() string {

@@ -42,7 +42,7 @@ func (s *Service) GetStock(ctx context.Context, productID uuid.UUID) (inventorya
 }
 
 func (s *Service) SetStock(ctx context.Context, productID uuid.UUID, in inventoryapi.SetStockInput) (inventoryapi.Stock, error) {
-	set := func(it *domain.Item) error { return it.SetOnHand(in.OnHand) }
+	set := func(it *domain.Item) (bool, error) { return it.SetOnHand(in.OnHand) }
 	it, err := s.stock.Update(ctx, productID, set)
 	if errors.Is(err, pg.ErrNoRecord) {
 		if err := s.mustExist(ctx, productID); err != nil {

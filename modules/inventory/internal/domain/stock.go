@@ -27,17 +27,18 @@ func Rehydrate(productID uuid.UUID, onHand, reserved int64) *Item {
 	return &Item{productID: productID, onHand: onHand, reserved: reserved}
 }
 
-// SetOnHand records a physical count.
-func (it *Item) SetOnHand(n int64) error {
+// SetOnHand records a physical count and reports whether it changed.
+func (it *Item) SetOnHand(n int64) (bool, error) {
 	if n < 0 || n > MaxOnHand {
-		return apperr.Invalid(inventoryapi.ErrInvalidStock.Code,
+		return false, apperr.Invalid(inventoryapi.ErrInvalidStock.Code,
 			apperr.FieldError{Field: "on_hand", Message: "a whole number from 0 to 1000000000"})
 	}
 	if n < it.reserved {
-		return inventoryapi.ErrBelowReserved
+		return false, inventoryapi.ErrBelowReserved
 	}
+	changed := n != it.onHand
 	it.onHand = n
-	return nil
+	return changed, nil
 }
 
 // ProductID identifies the product.

@@ -26,7 +26,10 @@ func TestSetOnHand(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			it := domain.Rehydrate(uuid.New(), 10, tc.reserved)
-			err := it.SetOnHand(tc.set)
+			changed, err := it.SetOnHand(tc.set)
+			if changed != (err == nil && tc.set != 10) {
+				t.Fatalf("changed %v", changed)
+			}
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}

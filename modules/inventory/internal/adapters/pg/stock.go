@@ -50,9 +50,9 @@ func (r *Stock) Get(ctx context.Context, productID uuid.UUID) (*domain.Item, err
 	return domain.Rehydrate(productID, onHand, reserved), nil
 }
 
-// Update locks a product's stock, applies change and stores the result with
-// its stock-changed event.
-func (r *Stock) Update(ctx context.Context, productID uuid.UUID, change func(*domain.Item) error) (*domain.Item, error) {
+// Update locks a product's stock, applies change and, if change reports a
+// modification, stores the result with its stock-changed event.
+func (r *Stock) Update(ctx context.Context, productID uuid.UUID, change func(*domain.Item) (bool, error)) (*domain.Item, error) {
 	var it *domain.Item
 	err := r.db.Tx(ctx, func(tx pgx.Tx) error {
 		var onHand, reserved int64
@@ -64,7 +64,8 @@ func (r *Stock) Update(ctx context.Context, productID uuid.UUID, change func(*do
 			return err
 		}
 		it = domain.Rehydrate(productID, onHand, reserved)
-		if err := change(it); err != nil {
+		changed, err := change(it)
+		if err != nil || !changed {
 			return err
 		}
 		s := it.Snapshot()
