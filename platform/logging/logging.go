@@ -20,7 +20,7 @@ func New(level, format string) (*zap.Logger, error) {
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.EncoderConfig.TimeKey = "time"
 	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	cfg.EncoderConfig.EncodeDuration = zapcore.MillisDurationEncoder
+	cfg.EncoderConfig.EncodeDuration = zapcore.StringDurationEncoder
 	cfg.Sampling = nil // never drop lines: logs are how incidents get explained
 	switch format {
 	case "json":
