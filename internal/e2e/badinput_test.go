@@ -6,13 +6,16 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/modmono/shop/platform/auth"
 )
 
 // Hostile and careless requests get a 4xx problem with a stable code and
 // change nothing.
 func TestBadInputIsRejectedAndChangesNothing(t *testing.T) {
 	t.Parallel()
-	app := newDeployment(t, "gochannel").start(t, nil)
+	d := newDeployment(t, "gochannel")
+	app := d.start(t, nil).as(d.token(t, auth.Admin))
 	var tea product
 	app.do("POST", "/api/v1/products", `{"name":"Tea","price":450,"currency":"EUR"}`).json(t, &tea)
 	app.do("PUT", "/api/v1/inventory/"+tea.ID, `{"on_hand":7}`)

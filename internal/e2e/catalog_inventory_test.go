@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/modmono/shop/platform/auth"
 )
 
 type product struct {
@@ -37,7 +39,8 @@ func TestCatalogAndInventory(t *testing.T) {
 	for _, bus := range buses {
 		t.Run(bus, func(t *testing.T) {
 			t.Parallel()
-			app := newDeployment(t, bus).start(t, nil)
+			d := newDeployment(t, bus)
+			app := d.start(t, nil).as(d.token(t, auth.Admin))
 
 			r := app.do("POST", "/api/v1/products", `{"name":"Green tea","description":"Sencha, 100 g","price":450,"currency":"EUR"}`)
 			if r.status != http.StatusCreated {
@@ -113,7 +116,8 @@ func TestCatalogAndInventory(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	t.Parallel()
-	app := newDeployment(t, "gochannel").start(t, nil)
+	d := newDeployment(t, "gochannel")
+	app := d.start(t, nil).as(d.token(t, auth.Admin))
 	missing := "01900000-0000-7000-8000-000000000000"
 	for _, tc := range []struct{ method, path, body, code string }{
 		{"GET", "/api/v1/products/" + missing, "", "catalog.product_not_found"},
@@ -152,9 +156,8 @@ func TestProductionRefusesUnsafeSettings(t *testing.T) {
 		env  []string
 		want string
 	}{
-		"defaults": {nil, "APP_JWT_SECRET must be set"},
-		"no identity module yet": {[]string{"APP_JWT_SECRET=" + strings.Repeat("k", 32), "APP_ADMIN_PASSWORD=correct-horse-battery"},
-			"admin routes would be open"},
+		"defaults":     {nil, "APP_JWT_SECRET must be set"},
+		"short secret": {[]string{"APP_JWT_SECRET=short", "APP_ADMIN_PASSWORD=correct-horse-battery"}, "APP_JWT_SECRET must be set, at least 32"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(appBinary)

@@ -6,13 +6,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/modmono/shop/platform/auth"
 )
 
 // FuzzAPI sends arbitrary requests to a running cmd/app: whatever arrives,
 // the answer is never a 5xx, every error is a problem document, and the
 // process stays up.
 func FuzzAPI(f *testing.F) {
-	app := newDeployment(f, "gochannel").start(f, nil)
+	d := newDeployment(f, "gochannel")
+	app := d.start(f, nil).as(d.token(f, auth.Admin))
 	var tea product
 	app.do("POST", "/api/v1/products", `{"name":"Tea","price":450,"currency":"EUR"}`).json(f, &tea)
 	for _, seed := range []struct {
@@ -48,6 +51,7 @@ func FuzzAPI(f *testing.F) {
 			t.Skip("not a request")
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+app.bearer)
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatalf("%s %s: %v", req.Method, u, err)

@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/modmono/shop/platform/amqptest"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/pgtest"
 )
 
@@ -43,16 +46,18 @@ func TestMain(m *testing.M) {
 
 // process is one running cmd/app.
 type process struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	base string
-	logs *syncBuffer
-	done chan error
+	t      testing.TB
+	cmd    *exec.Cmd
+	base   string
+	bearer string // sent as Authorization when set
+	logs   *syncBuffer
+	done   chan error
 }
 
 // deployment is the environment one test's processes share.
 type deployment struct {
-	env map[string]string
+	env    map[string]string
+	tokens *auth.Tokens
 }
 
 // newDeployment prepares a fresh database and, for the amqp bus, a virtual host.
@@ -63,11 +68,27 @@ func newDeployment(t testing.TB, bus string) deployment {
 		"APP_LOG_FORMAT": "json",
 		"APP_SEED_DEMO":  "false",
 		"APP_DATA_DIR":   t.TempDir(),
+		"APP_JWT_SECRET": "e2e-" + strings.Repeat("s", 40),
 	}
 	if bus == "amqp" {
 		env["AMQP_URL"] = amqptest.NewVHost(t)
 	}
-	return deployment{env: env}
+	tokens, err := auth.NewTokens([]byte(env["APP_JWT_SECRET"]), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deployment{env: env, tokens: tokens}
+}
+
+// token mints an access token for a caller with role, signed with the
+// deployment's secret as the identity module would.
+func (d deployment) token(t testing.TB, role auth.Role) string {
+	t.Helper()
+	tok, _, err := d.tokens.Issue(auth.Principal{UserID: uuid.New(), Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // start runs cmd/app with the deployment's environment plus extra, and waits
@@ -115,6 +136,13 @@ func (d deployment) start(t testing.TB, extra map[string]string) *process {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// as returns a client of p that authenticates with token.
+func (p *process) as(token string) *process {
+	c := *p
+	c.bearer = token
+	return &c
 }
 
 // signal sends sig and waits for the process to exit, returning its error.
@@ -173,6 +201,9 @@ func (p *process) do(method, path string, body any, headers ...string) response 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if p.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+p.bearer)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

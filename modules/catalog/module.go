@@ -30,7 +30,7 @@ var Module = fx.Module(Name,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) catalogapi.API { return s }),
-	fx.Invoke(func(h *host.HTTP, api catalogapi.API, guard auth.Guard, log *zap.Logger) {
+	fx.Invoke(func(h *host.HTTP, api catalogapi.API, guard *auth.Guard, log *zap.Logger) {
 		httpport.Mount(h.API, api, guard, log.Named(Name))
 	}),
 )

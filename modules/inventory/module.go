@@ -42,7 +42,7 @@ var Module = fx.Module(Name,
 			}
 			return nil
 		},
-		func(h *host.HTTP, api inventoryapi.API, guard auth.Guard, log *zap.Logger) {
+		func(h *host.HTTP, api inventoryapi.API, guard *auth.Guard, log *zap.Logger) {
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},
 	),

@@ -1,10 +1,16 @@
-// Package auth is the seam between routes and whoever decides who may call
-// them. Routes declare the roles they need through a Guard; the identity
-// module provides the guard that checks tokens. Until a process has one, the
-// Open guard admits every caller — development only.
+// Package auth authenticates callers with signed JWTs and lets routes state
+// the roles they need. Every process of a deployment verifies tokens with the
+// shared APP_JWT_SECRET, so a module keeps working when it is extracted; only
+// the identity module issues tokens.
 package auth
 
-import "net/http"
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/modmono/shop/platform/apperr"
+)
 
 // Role is what a caller is allowed to be.
 type Role string
@@ -15,16 +21,45 @@ const (
 	Customer Role = "customer"
 )
 
-// Guard turns a role requirement into middleware.
-type Guard interface {
-	// Require admits only callers that hold one of roles.
-	Require(roles ...Role) func(http.Handler) http.Handler
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == Admin || r == Customer }
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID uuid.UUID
+	Role   Role
 }
 
-// Open admits everyone. It is the guard of a process without the identity
-// module; the application refuses it in production.
-type Open struct{}
-
-func (Open) Require(...Role) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler { return next }
+// Is reports whether the caller holds one of roles.
+func (p Principal) Is(roles ...Role) bool {
+	for _, r := range roles {
+		if p.Role == r {
+			return true
+		}
+	}
+	return false
 }
+
+// CanAccess reports whether the caller may see a resource owned by owner:
+// its owner and admins may.
+func (p Principal) CanAccess(owner uuid.UUID) bool { return p.Role == Admin || p.UserID == owner }
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the authenticated caller, if any.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// Errors of authentication and authorization.
+var (
+	ErrUnauthenticated = apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "a valid bearer token is required")
+	ErrInvalidToken    = apperr.New(apperr.KindUnauthenticated, "auth.invalid_token", "the bearer token is invalid or expired")
+	ErrForbidden       = apperr.New(apperr.KindForbidden, "auth.forbidden", "your role does not allow this")
+)

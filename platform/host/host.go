@@ -2,10 +2,14 @@ package host
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,19 +43,48 @@ func Platform(cfg config.Config, log *zap.Logger) fx.Option {
 			newBus,
 			newDatabases,
 			newHTTP,
-			newGuard,
+			newTokens,
+			auth.NewGuard,
 		),
 	)
 }
 
-// newGuard returns the guard of a process without the identity module:
-// open in development, refused in production.
-func newGuard(cfg config.Config, log *zap.Logger) (auth.Guard, error) {
-	if !cfg.Dev() {
-		return nil, errors.New("APP_ENV=prod: no identity module provides authentication, so admin routes would be open")
+// TokenTTL is the lifetime of an access token.
+const TokenTTL = time.Hour
+
+// newTokens verifies (and, in the identity module, issues) access tokens
+// with APP_JWT_SECRET; in development a secret is generated once and kept
+// under the data directory so tokens survive restarts.
+func newTokens(cfg config.Config, log *zap.Logger) (*auth.Tokens, error) {
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = devSecret(filepath.Join(cfg.DataDir, "jwt-secret")); err != nil {
+			return nil, err
+		}
+		log.Info("using the development JWT secret; set APP_JWT_SECRET to share one between processes",
+			zap.String("file", filepath.Join(cfg.DataDir, "jwt-secret")))
 	}
-	log.Warn("no identity module: admin routes are open to everyone (development only)")
-	return auth.Open{}, nil
+	return auth.NewTokens(secret, TokenTTL)
+}
+
+// devSecret reads the secret in path, creating it (0600) on first use.
+func devSecret(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= auth.MinSecretLen {
+		return b, nil
+	}
+	buf := make([]byte, 48)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	secret := []byte(base64.RawURLEncoding.EncodeToString(buf))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("development JWT secret: %w", err)
+	}
+	if err := os.WriteFile(path, secret, 0o600); err != nil {
+		return nil, fmt.Errorf("development JWT secret: %w", err)
+	}
+	return secret, nil
 }
 
 // Registry is the process's Prometheus registry.
@@ -100,12 +133,13 @@ type HTTP struct {
 	API  chi.Router
 }
 
-func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard auth.Guard) *HTTP {
+func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard *auth.Guard) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg})
 	root.Method(http.MethodGet, "/health/live", health.Live())
 	root.Method(http.MethodGet, "/health/ready", health.Handler(hr, health.HandlerOptions{Verbose: cfg.Dev()}))
 	root.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	api := chi.NewRouter()
+	api.Use(guard.Authenticate)
 	root.Mount("/api/v1", api)
 	mountDeadLetters(api.With(guard.Require(auth.Admin)), b, log)
 	return &HTTP{Root: root, API: api}

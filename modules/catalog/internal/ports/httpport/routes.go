@@ -16,7 +16,7 @@ import (
 type handlers struct{ api catalogapi.API }
 
 // Mount adds the catalog routes to the /api/v1 router.
-func Mount(r chi.Router, api catalogapi.API, guard auth.Guard, log *zap.Logger) {
+func Mount(r chi.Router, api catalogapi.API, guard *auth.Guard, log *zap.Logger) {
 	h := handlers{api: api}
 	r.Get("/products", httpx.Handle(log, h.list))
 	r.Get("/products/{id}", httpx.Handle(log, h.get))

@@ -15,7 +15,7 @@ import (
 type handlers struct{ api inventoryapi.API }
 
 // Mount adds the inventory routes to the /api/v1 router.
-func Mount(r chi.Router, api inventoryapi.API, guard auth.Guard, log *zap.Logger) {
+func Mount(r chi.Router, api inventoryapi.API, guard *auth.Guard, log *zap.Logger) {
 	h := handlers{api: api}
 	r.Get("/inventory/{product_id}", httpx.Handle(log, h.get))
 	r.With(guard.Require(auth.Admin)).Put("/inventory/{product_id}", httpx.Handle(log, h.set))
