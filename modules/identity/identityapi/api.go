@@ -1,0 +1,63 @@
+// Package identityapi is the identity module's public surface: users, their
+// credentials and roles, and the access tokens it issues. Other modules may
+// import only this package of identity.
+package identityapi
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/auth"
+)
+
+// User is an account as other modules see it. It never carries credentials.
+type User struct {
+	ID    uuid.UUID `json:"id"`
+	Email string    `json:"email"`
+	Name  string    `json:"name"`
+	Role  auth.Role `json:"role"`
+}
+
+// RegisterInput creates a customer account.
+type RegisterInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+// Registered is the answer to a registration: POST /auth/register → 201 {id}.
+type Registered struct {
+	ID uuid.UUID `json:"id"`
+}
+
+// LoginInput exchanges credentials for an access token.
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Token is an access token: POST /auth/login → 200.
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"` // always "Bearer"
+	ExpiresIn   int    `json:"expires_in"` // seconds
+}
+
+// API is what identity offers other modules, in process or over HTTP.
+type API interface {
+	// Register creates a customer. The email is normalised (trimmed, lower case).
+	Register(ctx context.Context, in RegisterInput) (Registered, error)
+	// Login checks credentials and issues a token.
+	Login(ctx context.Context, in LoginInput) (Token, error)
+	GetUser(ctx context.Context, id uuid.UUID) (User, error)
+}
+
+// Errors of the API. Match them with errors.Is.
+var (
+	ErrEmailTaken         = apperr.New(apperr.KindConflict, "identity.email_taken", "an account with this email exists")
+	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "identity.invalid_credentials", "the email or password is wrong")
+	ErrInvalidUser        = apperr.New(apperr.KindInvalid, "identity.invalid_user", "the account has invalid fields")
+	ErrUserNotFound       = apperr.New(apperr.KindNotFound, "identity.user_not_found", "no user with this id")
+)

@@ -1,0 +1,119 @@
+// Package paymentsapi is the payments module's public surface. Payments are
+// event-sourced: a payment's state is the fold of its events, which the API
+// also exposes. Other modules may import only this package of payments.
+package paymentsapi
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/page"
+)
+
+// Status of a payment.
+const (
+	StatusAuthorized = "authorized"
+	StatusCaptured   = "captured"
+	StatusFailed     = "failed"
+	StatusRefunded   = "refunded"
+)
+
+// Payment is a payment's current state and its history. Amount is in minor units.
+type Payment struct {
+	ID         uuid.UUID `json:"id"`
+	OrderID    uuid.UUID `json:"order_id"`
+	CustomerID uuid.UUID `json:"customer_id"`
+	Status     string    `json:"status"`
+	Amount     int64     `json:"amount"`
+	Currency   string    `json:"currency"`
+	Events     []Event   `json:"events"`
+}
+
+// Event is one entry of a payment's history: its type, schema version and
+// time, plus its own fields (flattened into the same JSON object).
+type Event struct {
+	Type       string          `json:"-"`
+	Version    int             `json:"-"`
+	OccurredAt time.Time       `json:"-"`
+	Data       json.RawMessage `json:"-"` // a JSON object of the event's own fields
+}
+
+// MarshalJSON writes {type, version, occurred_at, ...fields}.
+func (e Event) MarshalJSON() ([]byte, error) {
+	fields := map[string]any{}
+	if len(e.Data) > 0 {
+		if err := json.Unmarshal(e.Data, &fields); err != nil {
+			return nil, err
+		}
+	}
+	fields["type"], fields["version"], fields["occurred_at"] = e.Type, e.Version, e.OccurredAt.UTC().Format(time.RFC3339Nano)
+	return json.Marshal(fields)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var head struct {
+		Type       string    `json:"type"`
+		Version    int       `json:"version"`
+		OccurredAt time.Time `json:"occurred_at"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	delete(fields, "type")
+	delete(fields, "version")
+	delete(fields, "occurred_at")
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	*e = Event{Type: head.Type, Version: head.Version, OccurredAt: head.OccurredAt, Data: data}
+	return nil
+}
+
+// ChargeInput asks to authorize and capture an order's amount.
+type ChargeInput struct {
+	OrderID    uuid.UUID `json:"order_id"`
+	CustomerID uuid.UUID `json:"customer_id"`
+	Amount     int64     `json:"amount"`
+	Currency   string    `json:"currency"`
+	Token      string    `json:"token"` // the card token from the client: tok_ok, tok_decline, tok_slow
+}
+
+// API is what payments offers other modules, in process or over HTTP.
+//
+// Every method is idempotent per order: an order has at most one payment and
+// its money is captured at most once, however often a call is repeated
+// (after a timeout, a crash or a redelivery).
+type API interface {
+	// Charge authorizes and captures. Calling it again for the same order
+	// returns the existing payment without charging again. A declined card
+	// returns the failed payment and ErrDeclined.
+	Charge(ctx context.Context, in ChargeInput) (Payment, error)
+	// Cancel makes sure the order is not charged: a captured payment is
+	// refunded, a charge still in progress is voided, and a later Charge for
+	// the order is refused with ErrCancelled. It is safe when there is no payment.
+	Cancel(ctx context.Context, orderID uuid.UUID, reason string) error
+	// Refund returns a captured payment's money (a confirmed order cancelled).
+	Refund(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
+	// ForOrder lists the payments of an order (at most one), with their history.
+	ForOrder(ctx context.Context, orderID uuid.UUID) (page.Page[Payment], error)
+}
+
+// Errors of the API. Match them with errors.Is.
+var (
+	ErrDeclined        = apperr.New(apperr.KindUnprocessable, "payments.declined", "the card was declined")
+	ErrCancelled       = apperr.New(apperr.KindConflict, "payments.cancelled", "payment for this order was cancelled")
+	ErrNotCaptured     = apperr.New(apperr.KindConflict, "payments.not_captured", "there is no captured payment to refund")
+	ErrInvalidCharge   = apperr.New(apperr.KindInvalid, "payments.invalid_charge", "the charge has invalid fields")
+	ErrProviderDown    = apperr.New(apperr.KindUnavailable, "payments.provider_unavailable", "the payment provider is unavailable")
+	ErrPaymentNotFound = apperr.New(apperr.KindNotFound, "payments.payment_not_found", "no payment for this order")
+)
