@@ -66,6 +66,7 @@ type Bus struct {
 
 	mu        sync.Mutex
 	consumers map[string]Consumer
+	listeners []Listener
 	sources   []*pgxdb.DB
 	started   bool
 	stopped   bool
@@ -113,6 +114,20 @@ func (b *Bus) Subscribe(c Consumer) error {
 	return nil
 }
 
+// Listen registers a listener. It must be called before Start.
+func (b *Bus) Listen(l Listener) error {
+	if !validName.MatchString(l.Name) || !validName.MatchString(l.Topic) || l.Handle == nil {
+		return fmt.Errorf("bus: listener %q: name, topic and Handle are required", l.Name)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("bus: Listen after Start")
+	}
+	b.listeners = append(b.listeners, l)
+	return nil
+}
+
 // Relay registers a module database whose outbox this process relays.
 func (b *Bus) Relay(db *pgxdb.DB) {
 	b.mu.Lock()
@@ -130,7 +145,7 @@ func (b *Bus) Start(ctx context.Context) error {
 		return errors.New("bus: started twice")
 	}
 	b.started = true
-	if len(b.consumers) > 0 {
+	if len(b.consumers)+len(b.listeners) > 0 {
 		router, err := message.NewRouter(message.RouterConfig{CloseTimeout: b.cfg.CloseTimeout}, b.wlog)
 		if err != nil {
 			return err
@@ -146,6 +161,17 @@ func (b *Bus) Start(ctx context.Context) error {
 					return fmt.Errorf("bus: subscriber for %s: %w", lane, err)
 				}
 				router.AddConsumerHandler(lane, WireTopic(c.Topic, p), sub, handle)
+			}
+		}
+		for _, l := range b.listeners {
+			handle := b.listenerFunc(l)
+			for p := range Partitions {
+				lane := l.Name + ".p" + strconv.Itoa(p)
+				sub, err := b.transport.Broadcast(lane)
+				if err != nil {
+					return fmt.Errorf("bus: subscriber for %s: %w", lane, err)
+				}
+				router.AddConsumerHandler(lane, WireTopic(l.Topic, p), sub, handle)
 			}
 		}
 		b.router, b.routerDone = router, make(chan error, 1)

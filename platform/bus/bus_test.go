@@ -352,6 +352,40 @@ func TestMalformedMessageIsDeadLetteredWithoutRetry(t *testing.T) {
 	})
 }
 
+// A listener hears every event in every process; a consumer's event is
+// handled in one of them.
+func TestListenersHearEveryEventInEveryProcess(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "amqp")
+	var heard [2]atomic.Int64
+	for i := range heard {
+		ctx := context.Background()
+		log := zaptest.NewLogger(t)
+		tr, err := bus.NewTransport(ctx, "amqp", amqpURL(), bus.WatermillLogger(log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := bus.New(bus.Config{}, tr, log, nil)
+		if err := b.Listen(bus.Listener{Name: w.name + "_listener", Topic: w.topic, Handle: func(context.Context, bus.Envelope) error {
+			heard[i].Add(1)
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			b.Relay(w.producer)
+		}
+		if err := b.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Stop(context.Background()) })
+	}
+	for i := range 5 {
+		w.emit(t, fmt.Sprintf("k%d", i), i)
+	}
+	waitFor(t, "both processes to hear 5 events", func() bool { return heard[0].Load() == 5 && heard[1].Load() == 5 })
+}
+
 // A handler that reports its message malformed is not retried.
 func TestPermanentHandlerErrorIsNotRetried(t *testing.T) {
 	t.Parallel()

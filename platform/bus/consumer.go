@@ -153,3 +153,26 @@ func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(p
 		return nil
 	})
 }
+
+// Listener reacts to a topic in every process that runs it, rather than in
+// one instance of its module: an in-memory cache dropping a changed entry is
+// the use. It has no inbox, no transaction and no retries: its effect must be
+// harmless to repeat, and a failure is only logged.
+type Listener struct {
+	Name   string // unique: "<module>.<what it does>"
+	Topic  string // event type
+	Handle func(ctx context.Context, e Envelope) error
+}
+
+func (b *Bus) listenerFunc(l Listener) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		env, err := DecodeEnvelope(msg.Payload)
+		if err == nil {
+			err = l.Handle(env.Context(msg.Context()), env)
+		}
+		if err != nil {
+			b.log.Warn("listener failed; message dropped", zap.String("listener", l.Name), zap.Error(err))
+		}
+		return nil
+	}
+}

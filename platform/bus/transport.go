@@ -11,6 +11,7 @@ import (
 	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+	"github.com/google/uuid"
 )
 
 // Transport is a message broker as the bus sees it: a publisher, and one
@@ -20,6 +21,9 @@ type Transport interface {
 	message.Publisher
 	// Subscriber returns the subscriber for the consumer called name.
 	Subscriber(name string) (message.Subscriber, error)
+	// Broadcast returns a subscriber that gets every message in this process
+	// only (with RabbitMQ: a private queue that disappears with it).
+	Broadcast(name string) (message.Subscriber, error)
 	// Ping reports whether the broker is reachable.
 	Ping(ctx context.Context) error
 	// Driver names the transport: "gochannel" or "amqp".
@@ -58,16 +62,18 @@ func (g *goChannel) Close() error {
 }
 
 func (g *goChannel) Subscriber(string) (message.Subscriber, error) { return g.GoChannel, nil }
+func (g *goChannel) Broadcast(string) (message.Subscriber, error)  { return g.GoChannel, nil }
 func (g *goChannel) Ping(context.Context) error                    { return nil }
 func (g *goChannel) Driver() string                                { return "gochannel" }
 
 // amqpTransport publishes to one durable fanout exchange per topic with
 // publisher confirms; each consumer reads its own durable queue bound to it.
 type amqpTransport struct {
-	url  string
-	conn *wamqp.ConnectionWrapper
-	pub  *wamqp.Publisher
-	log  watermill.LoggerAdapter
+	url      string
+	instance string // names this process's broadcast queues
+	conn     *wamqp.ConnectionWrapper
+	pub      *wamqp.Publisher
+	log      watermill.LoggerAdapter
 }
 
 // NewAMQP connects to RabbitMQ at url. The first connection is retried until
@@ -92,7 +98,7 @@ func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Tran
 		_ = conn.Close()
 		return nil, fmt.Errorf("bus: AMQP publisher: %w", err)
 	}
-	return &amqpTransport{url: url, conn: conn, pub: pub, log: log}, nil
+	return &amqpTransport{url: url, instance: uuid.NewString()[:8], conn: conn, pub: pub, log: log}, nil
 }
 
 func amqpConfig(url, queue string) wamqp.Config {
@@ -109,6 +115,12 @@ func (a *amqpTransport) Publish(topic string, msgs ...*message.Message) error {
 
 func (a *amqpTransport) Subscriber(name string) (message.Subscriber, error) {
 	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.conn)
+}
+
+func (a *amqpTransport) Broadcast(name string) (message.Subscriber, error) {
+	cfg := amqpConfig(a.url, name+"."+a.instance)
+	cfg.Queue.Durable, cfg.Queue.AutoDelete, cfg.Queue.Exclusive = false, true, true
+	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.conn)
 }
 
 func (a *amqpTransport) Ping(context.Context) error {
