@@ -18,6 +18,7 @@ import (
 
 	"github.com/modmono/shop/internal/monolith"
 	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/modules/ordering"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/logging"
@@ -28,6 +29,9 @@ const usage = `Usage: app [command]
 Commands:
   serve     run the modules of APP_MODULES and serve HTTP (the default)
   migrate   apply the migrations of the modules of APP_MODULES, then exit
+  rebuild-read-models
+            empty the order read model and rebuild it from ordering's event
+            history (ordering must be in APP_MODULES)
 
 Configuration comes from environment variables (see README.md), e.g.
   APP_HTTP_ADDR=:8080 DATABASE_URL=postgres://... APP_MODULES=all APP_BUS=gochannel
@@ -75,6 +79,8 @@ func run(args []string, stdout io.Writer) error {
 		return serve(cfg, log)
 	case "migrate":
 		return migrate(cfg, log)
+	case "rebuild-read-models":
+		return rebuildReadModels(cfg, log)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -122,5 +128,25 @@ func migrate(cfg config.Config, log *zap.Logger) error {
 		}
 		log.Info("module schema is up to date", zap.String("module", m.Name))
 	}
+	return nil
+}
+
+func rebuildReadModels(cfg config.Config, log *zap.Logger) error {
+	if !cfg.Local(ordering.Name) {
+		return fmt.Errorf("the %s module is not in APP_MODULES; run this where it runs", ordering.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	dbs := host.NewDatabases(cfg, log)
+	defer func() { _ = dbs.Close(context.WithoutCancel(ctx)) }()
+	db, err := dbs.Open(ctx, ordering.Name, ordering.Definition.Migrations)
+	if err != nil {
+		return err
+	}
+	n, err := ordering.RebuildReadModel(ctx, db)
+	if err != nil {
+		return err
+	}
+	log.Info("order read model rebuilt", zap.Int("events_replayed", n))
 	return nil
 }

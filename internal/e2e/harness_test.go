@@ -63,12 +63,14 @@ type deployment struct {
 // newDeployment prepares a fresh database and, for the amqp bus, a virtual host.
 func newDeployment(t testing.TB, bus string) deployment {
 	env := map[string]string{
-		"DATABASE_URL":   pgtest.NewDatabase(t),
-		"APP_BUS":        bus,
-		"APP_LOG_FORMAT": "json",
-		"APP_SEED_DEMO":  "false",
-		"APP_DATA_DIR":   t.TempDir(),
-		"APP_JWT_SECRET": "e2e-" + strings.Repeat("s", 40),
+		"DATABASE_URL":        pgtest.NewDatabase(t),
+		"APP_BUS":             bus,
+		"APP_LOG_FORMAT":      "json",
+		"APP_SEED_DEMO":       "false",
+		"APP_DATA_DIR":        t.TempDir(),
+		"APP_JWT_SECRET":      "e2e-" + strings.Repeat("s", 40),
+		"APP_ADMIN_PASSWORD":  adminPassword,
+		"APP_PAYMENT_TIMEOUT": "1s",
 	}
 	if bus == "amqp" {
 		env["AMQP_URL"] = amqptest.NewVHost(t)

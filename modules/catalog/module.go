@@ -3,6 +3,7 @@
 package catalog
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -10,8 +11,11 @@ import (
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/catalog/internal/adapters/pg"
 	"github.com/modmono/shop/modules/catalog/internal/app"
+	"github.com/modmono/shop/modules/catalog/internal/cache"
+	"github.com/modmono/shop/modules/catalog/internal/ports/eventport"
 	"github.com/modmono/shop/modules/catalog/internal/ports/httpport"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
@@ -20,19 +24,31 @@ import (
 // Name is the module's name, schema and configuration prefix.
 const Name = "catalog"
 
-// Module wires the catalog: its database, its service behind catalogapi.API,
-// and its routes.
+// Module wires the catalog: its database, its product cache, its service
+// behind catalogapi.API, the listener that keeps the cache fresh, and its
+// routes.
 var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, catalogmigrations.FS) },
+		func(reg prometheus.Registerer) (*cache.Products, error) { return cache.New(cache.Config{}, reg) },
 		pg.NewProducts,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) catalogapi.API { return s }),
-	fx.Invoke(func(h *host.HTTP, api catalogapi.API, guard *auth.Guard, log *zap.Logger) {
-		httpport.Mount(h.API, api, guard, log.Named(Name))
-	}),
+	fx.Invoke(
+		func(b *bus.Bus, c *cache.Products) error {
+			for _, l := range eventport.Listeners(c) {
+				if err := b.Listen(l); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(h *host.HTTP, api catalogapi.API, guard *auth.Guard, log *zap.Logger) {
+			httpport.Mount(h.API, api, guard, log.Named(Name))
+		},
+	),
 )
 
 // Definition describes the catalog to the application and the extraction tool.
@@ -42,4 +58,5 @@ var Definition = modkit.Definition{
 	FX:         Module,
 	Migrations: catalogmigrations.FS,
 	Publishes:  []string{catalogapi.ProductCreated, catalogapi.ProductUpdated},
+	Events:     []bus.Event{catalogapi.ProductCreatedV1{}, catalogapi.ProductUpdatedV1{}},
 }

@@ -56,5 +56,6 @@ var Definition = modkit.Definition{
 	Migrations: inventorymigrations.FS,
 	Calls:      []string{"catalog"},
 	Publishes:  []string{inventoryapi.StockChanged},
+	Events:     []bus.Event{inventoryapi.StockChangedV1{}},
 	Consumes:   []string{catalogapi.ProductCreated},
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -13,9 +14,12 @@ type Guard struct{ tokens *Tokens }
 // NewGuard returns a guard that verifies tokens with tokens.
 func NewGuard(tokens *Tokens) *Guard { return &Guard{tokens: tokens} }
 
+type badTokenKey struct{}
+
 // Authenticate puts the caller of a request with a valid bearer token in its
-// context. A request without a token passes through anonymous; a request
-// with a bad token is refused with 401, so a client learns its token expired.
+// context. A request without a token, or with a bad one, goes on anonymous:
+// public routes still answer (an expired token must not stop browsing), and
+// Require answers a bad token with 401 auth.invalid_token.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -23,17 +27,15 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scheme, token, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			unauthenticated(w, r, ErrInvalidToken)
-			return
+		var err error = ErrInvalidToken
+		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+			var p Principal
+			if p, err = g.tokens.Verify(strings.TrimSpace(token)); err == nil {
+				next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+				return
+			}
 		}
-		p, err := g.tokens.Verify(strings.TrimSpace(token))
-		if err != nil {
-			unauthenticated(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), badTokenKey{}, err)))
 	})
 }
 
@@ -43,7 +45,10 @@ func (g *Guard) Require(roles ...Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := FromContext(r.Context())
+			bad, _ := r.Context().Value(badTokenKey{}).(error)
 			switch {
+			case bad != nil:
+				unauthenticated(w, r, bad)
 			case !ok:
 				unauthenticated(w, r, ErrUnauthenticated)
 			case !p.Is(roles...):

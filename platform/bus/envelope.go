@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,12 +90,13 @@ func (e Envelope) Context(ctx context.Context) context.Context {
 	return correlation.WithCausation(ctx, e.ID.String())
 }
 
-// DecodePayload unmarshals the payload strictly into dst: a field the
-// consumer does not know means the producer changed a published version.
+// DecodePayload unmarshals the payload into dst, ignoring fields dst does
+// not know: a tolerant reader, so a producer that added an optional field to
+// a published version (the contract gate allows only that) does not break
+// consumers still running an older build. Removed, renamed or retyped
+// fields never reach a consumer: the gate refuses them.
 func (e Envelope) DecodePayload(dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(e.Payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	if err := json.Unmarshal(e.Payload, dst); err != nil {
 		return fmt.Errorf("%w: %s v%d payload: %v", ErrMalformed, e.Type, e.Version, err)
 	}
 	return nil

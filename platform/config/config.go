@@ -37,6 +37,9 @@ type Config struct {
 	LogLevel       string              // APP_LOG_LEVEL: debug, info, warn, error; default info
 	LogFormat      string              // APP_LOG_FORMAT: json or console; default console in dev, json in prod
 	ShutdownGrace  time.Duration       // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
+	LoginRate      int                 // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
+	RegisterRate   int                 // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
+	OrderRate      int                 // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
 }
 
 // Dev reports whether this is a development process.
@@ -71,6 +74,9 @@ func Load(getenv func(string) string, known []string) (Config, error) {
 		DataDir:        r.str("APP_DATA_DIR", ".data"),
 		LogLevel:       r.str("APP_LOG_LEVEL", "info"),
 		ShutdownGrace:  r.duration("APP_SHUTDOWN_TIMEOUT", 10*time.Second),
+		LoginRate:      r.integer("APP_RATE_LIMIT_LOGIN", 10),
+		RegisterRate:   r.integer("APP_RATE_LIMIT_REGISTER", 20),
+		OrderRate:      r.integer("APP_RATE_LIMIT_ORDERS", 60),
 		ModuleDBURLs:   map[string]string{},
 		Remotes:        map[string][]string{},
 	}
@@ -205,6 +211,19 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (r *reader) integer(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		r.errs = append(r.errs, fmt.Errorf("%s %q: want a whole number of at least 1", name, v))
+		return def
+	}
+	return n
 }
 
 func (r *reader) boolean(name string, def bool) bool {

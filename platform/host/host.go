@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -43,6 +44,7 @@ func Platform(cfg config.Config, log *zap.Logger) fx.Option {
 			newBus,
 			newDatabases,
 			newHTTP,
+			func() *Workers { return &Workers{} },
 			newTokens,
 			auth.NewGuard,
 		),
@@ -115,13 +117,50 @@ func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Reg
 	return d
 }
 
+// Workers are the modules' background loops (a saga runner, say). They
+// start after the bus and stop before it, while the databases are open.
+type Workers struct {
+	mu   sync.Mutex
+	runs []func(context.Context)
+}
+
+// Add registers run, which must return once its context ends.
+func (w *Workers) Add(run func(ctx context.Context)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.runs = append(w.runs, run)
+}
+
 // Run starts the bus once every module has registered its consumers and
-// relays, and at stop drains the bus before closing the databases. Give it
-// after the modules and before Serve.
-func Run(lc fx.Lifecycle, b *bus.Bus, dbs *Databases) {
+// relays, then the workers; at stop it stops the workers, drains the bus
+// and closes the databases, in that order. Give it after the modules and
+// before Serve.
+func Run(lc fx.Lifecycle, b *bus.Bus, dbs *Databases, w *Workers) {
+	var stop context.CancelFunc
+	var running sync.WaitGroup
 	lc.Append(fx.Hook{
-		OnStart: b.Start,
+		OnStart: func(ctx context.Context) error {
+			if err := b.Start(ctx); err != nil {
+				return err
+			}
+			var wctx context.Context
+			wctx, stop = context.WithCancel(context.Background())
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			for _, run := range w.runs {
+				running.Go(func() { run(wctx) })
+			}
+			return nil
+		},
 		OnStop: func(ctx context.Context) error {
+			stop()
+			done := make(chan struct{})
+			go func() { running.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return fmt.Errorf("workers did not stop: %w", ctx.Err())
+			}
 			return errors.Join(b.Stop(ctx), dbs.Close(ctx))
 		},
 	})

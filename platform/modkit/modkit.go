@@ -6,6 +6,8 @@ import (
 	"io/fs"
 
 	"go.uber.org/fx"
+
+	"github.com/modmono/shop/platform/bus"
 )
 
 // Definition is what a module tells the rest of the system about itself.
@@ -17,4 +19,10 @@ type Definition struct {
 	Calls      []string  // modules whose API it calls synchronously
 	Publishes  []string  // event types it publishes
 	Consumes   []string  // event types it consumes
+
+	// Events are the versioned event types the module publishes, one zero
+	// value per type and version, e.g. catalogapi.ProductCreatedV1{}. Each
+	// must have its JSON Schema checked in under <module>api/schemas; the
+	// tests in internal/contracts generate and compare them.
+	Events []bus.Event
 }

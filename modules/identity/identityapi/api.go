@@ -59,5 +59,6 @@ var (
 	ErrEmailTaken         = apperr.New(apperr.KindConflict, "identity.email_taken", "an account with this email exists")
 	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "identity.invalid_credentials", "the email or password is wrong")
 	ErrInvalidUser        = apperr.New(apperr.KindInvalid, "identity.invalid_user", "the account has invalid fields")
+	ErrInvalidLogin       = apperr.New(apperr.KindInvalid, "identity.invalid_login", "the email and the password are required")
 	ErrUserNotFound       = apperr.New(apperr.KindNotFound, "identity.user_not_found", "no user with this id")
 )

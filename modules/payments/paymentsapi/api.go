@@ -22,15 +22,26 @@ const (
 	StatusRefunded   = "refunded"
 )
 
-// Payment is a payment's current state and its history. Amount is in minor units.
+// Test card tokens the development provider understands (SPEC §4). Any
+// other token is declined as invalid.
+const (
+	TokenOK      = "tok_ok"      // authorized and captured
+	TokenDecline = "tok_decline" // declined by the card issuer
+	TokenSlow    = "tok_slow"    // answers only after twice the payment timeout
+)
+
+// Payment is a payment's current state and its history. Amount is in minor
+// units. FailureReason says why a failed payment failed (declined, or voided
+// because its order was cancelled); it is empty otherwise.
 type Payment struct {
-	ID         uuid.UUID `json:"id"`
-	OrderID    uuid.UUID `json:"order_id"`
-	CustomerID uuid.UUID `json:"customer_id"`
-	Status     string    `json:"status"`
-	Amount     int64     `json:"amount"`
-	Currency   string    `json:"currency"`
-	Events     []Event   `json:"events"`
+	ID            uuid.UUID `json:"id"`
+	OrderID       uuid.UUID `json:"order_id"`
+	CustomerID    uuid.UUID `json:"customer_id"`
+	Status        string    `json:"status"`
+	Amount        int64     `json:"amount"`
+	Currency      string    `json:"currency"`
+	FailureReason string    `json:"failure_reason,omitempty"`
+	Events        []Event   `json:"events"`
 }
 
 // Event is one entry of a payment's history: its type, schema version and
@@ -42,15 +53,28 @@ type Event struct {
 	Data       json.RawMessage `json:"-"` // a JSON object of the event's own fields
 }
 
-// MarshalJSON writes {type, version, occurred_at, ...fields}.
+// MarshalJSON writes {type, version, occurred_at, ...fields}. The fields are
+// copied as raw JSON, so numbers keep every digit (an amount beyond 2^53
+// would not survive a float64).
 func (e Event) MarshalJSON() ([]byte, error) {
-	fields := map[string]any{}
+	fields := map[string]json.RawMessage{}
 	if len(e.Data) > 0 {
 		if err := json.Unmarshal(e.Data, &fields); err != nil {
 			return nil, err
 		}
 	}
-	fields["type"], fields["version"], fields["occurred_at"] = e.Type, e.Version, e.OccurredAt.UTC().Format(time.RFC3339Nano)
+	var err error
+	if fields["type"], err = json.Marshal(e.Type); err != nil {
+		return nil, err
+	}
+	if fields["version"], err = json.Marshal(e.Version); err != nil {
+		return nil, err
+	}
+	// time.Time's own encoding is RFC 3339 and refuses years it could not
+	// read back.
+	if fields["occurred_at"], err = json.Marshal(e.OccurredAt.UTC()); err != nil {
+		return nil, err
+	}
 	return json.Marshal(fields)
 }
 
@@ -116,4 +140,20 @@ var (
 	ErrInvalidCharge   = apperr.New(apperr.KindInvalid, "payments.invalid_charge", "the charge has invalid fields")
 	ErrProviderDown    = apperr.New(apperr.KindUnavailable, "payments.provider_unavailable", "the payment provider is unavailable")
 	ErrPaymentNotFound = apperr.New(apperr.KindNotFound, "payments.payment_not_found", "no payment for this order")
+
+	// ErrProviderTimeout means the provider did not answer within
+	// APP_PAYMENT_TIMEOUT. The outcome is unknown: repeat the call, or
+	// Cancel to make sure nothing is charged.
+	ErrProviderTimeout = apperr.New(apperr.KindTimeout, "payments.provider_timeout", "the payment provider did not answer in time")
+	// ErrProviderRefused means the provider refused a refund or a void it should
+	// have accepted; the payment is unchanged.
+	ErrProviderRefused = apperr.New(apperr.KindUnavailable, "payments.provider_refused", "the payment provider refused the operation")
+	// ErrChargeMismatch means the order already has a payment for another
+	// amount, currency or customer.
+	ErrChargeMismatch = apperr.New(apperr.KindConflict, "payments.charge_mismatch", "the order already has a payment with other details")
+	// ErrInProgress means other calls kept changing the order's payment while
+	// this one ran; repeating the call is safe.
+	ErrInProgress = apperr.New(apperr.KindConflict, "payments.in_progress", "the order's payment is being changed by another request; try again")
+	// ErrInvalidReason refuses a Cancel or Refund reason that is too long or not UTF-8.
+	ErrInvalidReason = apperr.New(apperr.KindInvalid, "payments.invalid_reason", "the reason must be valid UTF-8 of at most 500 characters")
 )

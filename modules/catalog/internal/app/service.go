@@ -9,19 +9,23 @@ import (
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/catalog/internal/adapters/pg"
+	"github.com/modmono/shop/modules/catalog/internal/cache"
 	"github.com/modmono/shop/modules/catalog/internal/domain"
 	"github.com/modmono/shop/platform/page"
 )
 
-// Service implements catalogapi.API.
+// Service implements catalogapi.API. GetProduct reads through the cache.
 type Service struct {
 	products *pg.Products
+	cache    *cache.Products
 }
 
 var _ catalogapi.API = (*Service)(nil)
 
-// New returns the service over its repository.
-func New(products *pg.Products) *Service { return &Service{products: products} }
+// New returns the service over its repository and its cache.
+func New(products *pg.Products, cache *cache.Products) *Service {
+	return &Service{products: products, cache: cache}
+}
 
 func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductInput) (catalogapi.Product, error) {
 	id, err := uuid.NewV7()
@@ -40,6 +44,11 @@ func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductInput)
 
 func (s *Service) UpdateProduct(ctx context.Context, id uuid.UUID, in catalogapi.ProductInput) (catalogapi.Product, error) {
 	p, err := s.products.Update(ctx, id, func(p *domain.Product) (bool, error) { return p.Replace(in) })
+	// Dropped right after the commit, so this process's next read is fresh
+	// without waiting for the event; other processes drop it when the event
+	// reaches their listener. Also after an error: a failed COMMIT may
+	// still have committed.
+	s.cache.Invalidate(id)
 	if err != nil {
 		return catalogapi.Product{}, err
 	}
@@ -47,11 +56,18 @@ func (s *Service) UpdateProduct(ctx context.Context, id uuid.UUID, in catalogapi
 }
 
 func (s *Service) GetProduct(ctx context.Context, id uuid.UUID) (catalogapi.Product, error) {
+	if p, ok := s.cache.Get(id); ok {
+		return p, nil
+	}
+	epoch := s.cache.Epoch()
 	p, err := s.products.Get(ctx, id)
 	if err != nil {
+		// A not-found is not cached: the product may be created any moment.
 		return catalogapi.Product{}, err
 	}
-	return p.Snapshot(), nil
+	snap := p.Snapshot()
+	s.cache.Add(snap, epoch)
+	return snap, nil
 }
 
 func (s *Service) ListProducts(ctx context.Context, req page.Request) (page.Page[catalogapi.Product], error) {

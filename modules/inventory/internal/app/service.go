@@ -4,6 +4,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -57,6 +58,49 @@ func (s *Service) SetStock(ctx context.Context, productID uuid.UUID, in inventor
 		return inventoryapi.Stock{}, err
 	}
 	return it.Snapshot(), nil
+}
+
+// Reserve holds every line for the order, or nothing. See inventoryapi.API.
+func (s *Service) Reserve(ctx context.Context, orderID uuid.UUID, lines []inventoryapi.Line) error {
+	res, err := domain.NewReservation(orderID, lines)
+	if err != nil {
+		return err
+	}
+	return s.stock.Reserve(ctx, res, func(existing *domain.Reservation, items domain.Items) (bool, error) {
+		if existing != nil {
+			// The lines are not compared: an order's lines never change, so
+			// a repeat is the same request.
+			return false, existing.Repeat()
+		}
+		return true, res.Place(items)
+	})
+}
+
+// Release lets go of the order's held units; none to release is success.
+func (s *Service) Release(ctx context.Context, orderID uuid.UUID) error {
+	err := s.stock.Transition(ctx, orderID, (*domain.Reservation).Release)
+	if errors.Is(err, pg.ErrNoReservation) {
+		return nil // compensation may run before, or instead of, the reserve
+	}
+	return err
+}
+
+// Commit ships the order's held units.
+func (s *Service) Commit(ctx context.Context, orderID uuid.UUID) error {
+	return s.transition(ctx, orderID, (*domain.Reservation).Commit)
+}
+
+// Restock returns the units of the order's committed reservation to on hand.
+func (s *Service) Restock(ctx context.Context, orderID uuid.UUID) error {
+	return s.transition(ctx, orderID, (*domain.Reservation).Restock)
+}
+
+func (s *Service) transition(ctx context.Context, orderID uuid.UUID, change func(*domain.Reservation, domain.Items) (bool, error)) error {
+	err := s.stock.Transition(ctx, orderID, change)
+	if errors.Is(err, pg.ErrNoReservation) {
+		return inventoryapi.ErrReservationNotFound.WithMessage(fmt.Sprintf("order %s has no reservation", orderID))
+	}
+	return err
 }
 
 // mustExist asks the catalog about a product inventory has not heard of.

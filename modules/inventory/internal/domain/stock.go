@@ -1,8 +1,12 @@
 // Package domain holds inventory's rules: stock never goes negative and
-// never below what is reserved.
+// never below what is reserved, and an order's reservation moves through
+// its states in one direction only.
 package domain
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/google/uuid"
 
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
@@ -11,6 +15,12 @@ import (
 
 // MaxOnHand bounds a stock level, far above any real warehouse.
 const MaxOnHand = 1_000_000_000
+
+// ErrInconsistent means stored stock disagrees with a reservation, e.g. an
+// order would release more units than are reserved. It never comes from a
+// caller's input; it is a bug or a manual edit of the tables, so it is an
+// internal error.
+var ErrInconsistent = errors.New("inventory: stock and reservations disagree")
 
 // Item is the stock of one product, the inventory's aggregate.
 type Item struct {
@@ -41,12 +51,65 @@ func (it *Item) SetOnHand(n int64) (bool, error) {
 	return changed, nil
 }
 
+// Available is what can still be promised: on hand minus reserved.
+func (it *Item) Available() int64 { return it.onHand - it.reserved }
+
+// Reserve holds q available units for an order.
+func (it *Item) Reserve(q int64) error {
+	if q <= 0 {
+		return it.inconsistent("reserve", q)
+	}
+	if q > it.Available() {
+		return inventoryapi.ErrInsufficientStock.WithMessage(
+			fmt.Sprintf("not enough units are available of product %s", it.productID))
+	}
+	it.reserved += q
+	return nil
+}
+
+// Release lets go of q units held for an order: they become available again.
+func (it *Item) Release(q int64) error {
+	if q <= 0 || q > it.reserved {
+		return it.inconsistent("release", q)
+	}
+	it.reserved -= q
+	return nil
+}
+
+// Commit ships q reserved units: they leave on hand and reserved together,
+// so available does not change.
+func (it *Item) Commit(q int64) error {
+	// reserved <= onHand always holds, so q <= reserved keeps onHand >= 0.
+	if q <= 0 || q > it.reserved {
+		return it.inconsistent("commit", q)
+	}
+	it.onHand -= q
+	it.reserved -= q
+	return nil
+}
+
+// Restock returns q shipped units to on hand. It is not capped at MaxOnHand:
+// the units existed before, and refusing them would make a compensation
+// fail for good.
+func (it *Item) Restock(q int64) error {
+	if q <= 0 {
+		return it.inconsistent("restock", q)
+	}
+	it.onHand += q
+	return nil
+}
+
+func (it *Item) inconsistent(op string, q int64) error {
+	return fmt.Errorf("%w: %s %d units of product %s with %d on hand and %d reserved",
+		ErrInconsistent, op, q, it.productID, it.onHand, it.reserved)
+}
+
 // ProductID identifies the product.
 func (it *Item) ProductID() uuid.UUID { return it.productID }
 
 // Snapshot returns the stock level as a DTO.
 func (it *Item) Snapshot() inventoryapi.Stock {
-	return inventoryapi.Stock{OnHand: it.onHand, Reserved: it.reserved, Available: it.onHand - it.reserved}
+	return inventoryapi.Stock{OnHand: it.onHand, Reserved: it.reserved, Available: it.Available()}
 }
 
 // Changed is the event of a new stock level.

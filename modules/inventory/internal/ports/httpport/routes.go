@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
+	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
 )
@@ -39,11 +40,17 @@ func (h handlers) set(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in inventoryapi.SetStockInput
+	// A pointer tells a missing on_hand from 0: {} must not empty the shelf.
+	var in struct {
+		OnHand *int64 `json:"on_hand"`
+	}
 	if err := httpx.DecodeJSON(r, &in); err != nil {
 		return err
 	}
-	s, err := h.api.SetStock(r.Context(), id, in)
+	if in.OnHand == nil {
+		return apperr.Invalid(inventoryapi.ErrInvalidStock.Code, apperr.FieldError{Field: "on_hand", Message: "required"})
+	}
+	s, err := h.api.SetStock(r.Context(), id, inventoryapi.SetStockInput{OnHand: *in.OnHand})
 	if err != nil {
 		return err
 	}

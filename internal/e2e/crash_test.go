@@ -1,0 +1,129 @@
+package e2e_test
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// kill -9 the process repeatedly while orders are in flight, restart it:
+// every accepted order ends confirmed or cancelled, no payment is captured
+// twice, and stock is conserved.
+func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, "gochannel")
+	var mu sync.Mutex
+	app := d.start(t, nil)
+	current := func() *process { mu.Lock(); defer mu.Unlock(); return app }
+
+	admin := app.admin(t)
+	const initial = 30
+	tea := stocked(t, admin, 450, initial)
+	buyers := []customer{app.newCustomer(t), app.newCustomer(t), app.newCustomer(t)}
+	tokens := []string{"tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow"}
+
+	var accepted sync.Map // order id -> buyer index
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				b := (w + i) % len(buyers)
+				key := uuid.NewString()
+				body := orderBody(tokens[(w+i)%len(tokens)], tea, 1+int64(i%2))
+				// Retry with the same key until the process answers: the key
+				// makes the retry safe.
+				for !stop.Load() {
+					r, ok := tryDo(current().as(buyers[b].client.bearer), "POST", "/api/v1/orders", body, "Idempotency-Key", key)
+					if ok && r.status == http.StatusAccepted {
+						var p struct{ ID string }
+						r.json(t, &p)
+						accepted.Store(p.ID, b)
+						break
+					}
+					if ok && r.status != http.StatusServiceUnavailable && r.status != http.StatusTooManyRequests && r.status < 500 {
+						t.Errorf("place: %d %s", r.status, r.body)
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+	for range 3 {
+		time.Sleep(1500 * time.Millisecond)
+		_ = current().signal(syscall.SIGKILL)
+		next := d.start(t, nil)
+		mu.Lock()
+		app = next
+		mu.Unlock()
+	}
+	time.Sleep(time.Second)
+	stop.Store(true)
+	wg.Wait()
+
+	final := current()
+	var units int64
+	n := 0
+	accepted.Range(func(k, v any) bool {
+		n++
+		c := final.as(buyers[v.(int)].client.bearer)
+		o := settled(t, c, k.(string))
+		ps := paymentsOf(t, c, o.ID)
+		if len(ps) > 1 {
+			t.Errorf("order %s has %d payments", o.ID, len(ps))
+		}
+		captures := 0
+		for _, p := range ps {
+			for _, e := range p.Events {
+				if e.Type == "payment.captured" {
+					captures++
+				}
+			}
+		}
+		if captures > 1 {
+			t.Errorf("order %s captured %d times", o.ID, captures)
+		}
+		if o.Status == "confirmed" {
+			if captures != 1 {
+				t.Errorf("confirmed order %s has %d captures", o.ID, captures)
+			}
+			for _, l := range o.Items {
+				units += l.Quantity
+			}
+		}
+		return true
+	})
+	if n < 10 {
+		t.Fatalf("only %d orders were accepted; the test did not exercise much", n)
+	}
+	s := stockOf(t, final, tea)
+	if s.Reserved != 0 || s.OnHand+units != initial {
+		t.Fatalf("stock not conserved: %+v, %d units confirmed, %d initially", s, units, initial)
+	}
+	t.Logf("%d orders accepted across 3 crashes; %d units confirmed", n, units)
+}
+
+// tryDo is do without failing the test when the process is down.
+func tryDo(p *process, method, path string, body any, headers ...string) (r response, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	probe := *p
+	probe.t = nonFatal{p.t}
+	return probe.do(method, path, body, headers...), true
+}
+
+// nonFatal turns a failed request into a panic that tryDo recovers from.
+type nonFatal struct{ testing.TB }
+
+func (nonFatal) Fatalf(string, ...any) { panic("request failed") }
+func (nonFatal) Fatal(...any)          { panic("request failed") }

@@ -1,0 +1,119 @@
+// Package pg stores identity's accounts in its Postgres schema.
+package pg
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/modules/identity/internal/domain"
+	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Users is the account repository. A new account commits together with its
+// registered event.
+type Users struct {
+	db     *pgxdb.DB
+	outbox bus.Outbox
+}
+
+// NewUsers returns the repository over the module's database.
+func NewUsers(db *pgxdb.DB) *Users { return &Users{db: db} }
+
+// Add stores a new account and its registered event. An account with the
+// same email is identityapi.ErrEmailTaken; the unique index decides, so two
+// registrations racing for one email cannot both succeed.
+func (r *Users) Add(ctx context.Context, u *domain.User) error {
+	return r.db.Tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertUser, args(u)...); err != nil {
+			if isEmailTaken(err) {
+				return identityapi.ErrEmailTaken.Wrap(err)
+			}
+			return err
+		}
+		return r.outbox.Add(ctx, tx, u.Registered())
+	})
+}
+
+// Ensure stores u with its registered event unless an account with u's email
+// exists. If one does, it is locked, change may modify it, and it is stored
+// again if change reports a modification (no event: nothing other modules
+// see has changed). Ensure reports whether u was created.
+//
+// Processes running Ensure at once for one email end with one account: the
+// slower insert waits for the faster transaction, then finds its row.
+func (r *Users) Ensure(ctx context.Context, u *domain.User, change func(*domain.User) (bool, error)) (created bool, err error) {
+	err = r.db.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, insertUser+` ON CONFLICT (email) DO NOTHING`, args(u)...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			created = true
+			return r.outbox.Add(ctx, tx, u.Registered())
+		}
+		existing, err := get(ctx, tx, `email = $1 FOR UPDATE`, u.Snapshot().Email)
+		if err != nil {
+			return err
+		}
+		changed, err := change(existing)
+		if err != nil || !changed {
+			return err
+		}
+		s := existing.Snapshot()
+		_, err = tx.Exec(ctx, `UPDATE users SET role = $2, password_hash = $3, updated_at = now() WHERE id = $1`,
+			s.ID, string(s.Role), existing.PasswordHash())
+		return err
+	})
+	return created, err
+}
+
+// Get returns the account with id, or identityapi.ErrUserNotFound.
+func (r *Users) Get(ctx context.Context, id uuid.UUID) (*domain.User, error) {
+	return get(ctx, r.db.Pool, `id = $1`, id)
+}
+
+// ByEmail returns the account with email (normalised), or
+// identityapi.ErrUserNotFound.
+func (r *Users) ByEmail(ctx context.Context, email string) (*domain.User, error) {
+	return get(ctx, r.db.Pool, `email = $1`, email)
+}
+
+const insertUser = `INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)`
+
+func args(u *domain.User) []any {
+	s := u.Snapshot()
+	return []any{s.ID, s.Email, s.Name, string(s.Role), u.PasswordHash()}
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// get reads one account; where is a fixed condition from this file, never input.
+func get(ctx context.Context, q querier, where string, arg any) (*domain.User, error) {
+	var s identityapi.User
+	var role, hash string
+	err := q.QueryRow(ctx, `SELECT id, email, name, role, password_hash FROM users WHERE `+where, arg).
+		Scan(&s.ID, &s.Email, &s.Name, &role, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, identityapi.ErrUserNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Role = auth.Role(role)
+	return domain.Rehydrate(s, hash), nil
+}
+
+// isEmailTaken reports whether err is the unique index on users.email refusing a row.
+func isEmailTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "users_email_key"
+}

@@ -1,0 +1,84 @@
+// Package identity is the identity bounded context: accounts, their
+// credentials and roles, and the access tokens that prove them. See
+// README.md for its language, rules and events.
+package identity
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	identitymigrations "github.com/modmono/shop/migrations/identity"
+	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/modules/identity/internal/adapters/pg"
+	"github.com/modmono/shop/modules/identity/internal/app"
+	"github.com/modmono/shop/modules/identity/internal/ports/httpport"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/host"
+	"github.com/modmono/shop/platform/modkit"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Name is the module's name, schema and configuration prefix.
+const Name = "identity"
+
+// Module wires identity: its database, its service behind identityapi.API,
+// the seeding of the admin account at start and its routes.
+var Module = fx.Module(Name,
+	fx.Provide(
+		fx.Private,
+		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, identitymigrations.FS) },
+		pg.NewUsers,
+		app.New,
+	),
+	fx.Provide(func(s *app.Service) identityapi.API { return s }),
+	fx.Invoke(seedAdmin, mount),
+)
+
+// Definition describes identity to the application and the extraction tool.
+var Definition = modkit.Definition{
+	Name:       Name,
+	Summary:    "users, credentials, roles and access tokens",
+	FX:         Module,
+	Migrations: identitymigrations.FS,
+	Publishes:  []string{identityapi.UserRegistered},
+	Events:     []bus.Event{identityapi.UserRegisteredV1{}},
+}
+
+// seedAdmin makes sure the admin account of APP_ADMIN_* exists before the
+// process serves: fx runs a module's invokes before the application's own,
+// so this hook runs before those of host.Run and host.Serve.
+func seedAdmin(lc fx.Lifecycle, s *app.Service, cfg config.Config, log *zap.Logger) {
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+		return s.SeedAdmin(ctx, app.AdminConfig{
+			Email:    cfg.AdminEmail,
+			Password: cfg.AdminPassword,
+			Dev:      cfg.Dev(),
+			DataDir:  cfg.DataDir,
+			Stdout:   os.Stdout,
+			Log:      log.Named(Name),
+		})
+	}})
+}
+
+// routes is what mounting the HTTP port needs. Limits is optional: a test
+// in this module may supply its own; otherwise the configured ones apply.
+type routes struct {
+	fx.In
+	HTTP   *host.HTTP
+	API    identityapi.API
+	Config config.Config
+	Limits httpport.Limits `optional:"true"`
+	Log    *zap.Logger
+}
+
+func mount(r routes) {
+	if r.Limits == (httpport.Limits{}) {
+		r.Limits = httpport.Limits{Login: r.Config.LoginRate, Register: r.Config.RegisterRate, Window: time.Minute}
+	}
+	httpport.Mount(r.HTTP.API, r.API, r.Limits, r.Log.Named(Name))
+}

@@ -1,0 +1,205 @@
+// Package app implements ordering's API and runs the checkout saga.
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
+	"github.com/modmono/shop/modules/ordering/internal/domain"
+	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/page"
+)
+
+// CheckoutDeadline bounds the forward steps of a checkout: past it, a step
+// that keeps failing (a dependency down) compensates instead of retrying.
+const CheckoutDeadline = 2 * time.Minute
+
+// catalogTimeout bounds the price look-ups of one order.
+const catalogTimeout = 5 * time.Second
+
+// Service implements orderingapi.API.
+type Service struct {
+	orders  *pg.Orders
+	sagas   *pg.Sagas
+	views   *pg.Views
+	catalog catalogapi.API
+	runner  *Runner
+	now     func() time.Time
+}
+
+var _ orderingapi.API = (*Service)(nil)
+
+// New returns the service.
+func New(orders *pg.Orders, sagas *pg.Sagas, views *pg.Views, catalog catalogapi.API, runner *Runner) *Service {
+	return &Service{orders: orders, sagas: sagas, views: views, catalog: catalog, runner: runner, now: time.Now}
+}
+
+// MaxKeyLength bounds an Idempotency-Key.
+const MaxKeyLength = 255
+
+func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key string, in orderingapi.PlaceOrderInput) (orderingapi.Placed, error) {
+	if key == "" {
+		return orderingapi.Placed{}, orderingapi.ErrIdempotencyKeyMissing
+	}
+	if len(key) > MaxKeyLength || strings.IndexFunc(key, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) >= 0 {
+		return orderingapi.Placed{}, orderingapi.ErrIdempotencyKeyInvalid
+	}
+	if err := domain.ValidateInput(in); err != nil {
+		return orderingapi.Placed{}, err
+	}
+	hash := requestHash(in)
+	if placed, err := s.replay(ctx, customerID, key, hash); !errors.Is(err, pgx.ErrNoRows) {
+		return placed, err
+	}
+	products, err := s.prices(ctx, in)
+	if err != nil {
+		return orderingapi.Placed{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return orderingapi.Placed{}, err
+	}
+	now := s.now()
+	o, err := domain.NewOrder(id, customerID, in, products, now)
+	if err != nil {
+		return orderingapi.Placed{}, err
+	}
+	err = s.orders.Place(ctx, o, pg.Key{CustomerID: customerID, Key: key, Hash: hash}, in.Payment.Token, now.Add(CheckoutDeadline))
+	if errors.Is(err, pg.ErrKeyTaken) {
+		// A request with the same key won the race while we priced ours.
+		return s.replay(ctx, customerID, key, hash)
+	}
+	if err != nil {
+		return orderingapi.Placed{}, err
+	}
+	s.runner.Kick()
+	return orderingapi.Placed{ID: id, Status: orderingapi.StatusPending}, nil
+}
+
+// replay answers a request whose idempotency key was used before: the same
+// order for the same body, an error for another body, pgx.ErrNoRows if unused.
+func (s *Service) replay(ctx context.Context, customerID uuid.UUID, key string, hash []byte) (orderingapi.Placed, error) {
+	orderID, firstHash, err := s.orders.ByKey(ctx, customerID, key)
+	if err != nil {
+		return orderingapi.Placed{}, err
+	}
+	if !bytes.Equal(firstHash, hash) {
+		return orderingapi.Placed{}, orderingapi.ErrIdempotencyKeyReused
+	}
+	o, err := s.orders.Get(ctx, orderID)
+	if err != nil {
+		return orderingapi.Placed{}, err
+	}
+	return orderingapi.Placed{ID: orderID, Status: o.Status()}, nil
+}
+
+// requestHash identifies a request body by its meaning, not its spelling:
+// the decoded input is encoded again before hashing.
+func requestHash(in orderingapi.PlaceOrderInput) []byte {
+	b, _ := json.Marshal(in) // plain structs: cannot fail
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// prices looks the order's products up in the catalog, concurrently.
+func (s *Service) prices(ctx context.Context, in orderingapi.PlaceOrderInput) (map[uuid.UUID]domain.Product, error) {
+	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	products := make(map[uuid.UUID]domain.Product, len(in.Items))
+	var firstErr error
+	var wg sync.WaitGroup
+	for _, l := range in.Items {
+		wg.Go(func() {
+			p, err := s.catalog.GetProduct(ctx, l.ProductID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, catalogapi.ErrProductNotFound):
+				// left out: NewOrder names it as unknown
+			case err != nil:
+				if firstErr == nil {
+					firstErr = err
+				}
+			default:
+				products[p.ID] = domain.Product{ID: p.ID, Name: p.Name, Price: p.Price, Currency: p.Currency}
+			}
+		})
+	}
+	wg.Wait()
+	return products, firstErr
+}
+
+func (s *Service) GetOrder(ctx context.Context, id uuid.UUID) (orderingapi.Order, error) {
+	o, err := s.orders.Get(ctx, id)
+	if err != nil {
+		return orderingapi.Order{}, err
+	}
+	return o.Snapshot(), nil
+}
+
+// Statuses an order list can be filtered by.
+var Statuses = []string{orderingapi.StatusPending, orderingapi.StatusConfirmed, orderingapi.StatusCancelled}
+
+func (s *Service) ListOrders(ctx context.Context, q orderingapi.ListQuery) (page.Page[orderingapi.OrderView], error) {
+	items, err := s.views.List(ctx, q)
+	if err != nil {
+		return page.Page[orderingapi.OrderView]{}, err
+	}
+	return page.Of(items, q.Page.Limit, func(o orderingapi.OrderView) uuid.UUID { return o.ID }), nil
+}
+
+// CancellationWait is how long CancelOrder waits for the compensation to
+// finish before answering with the order as it stands.
+const CancellationWait = 3 * time.Second
+
+func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID) (orderingapi.Order, error) {
+	o, err := s.sagas.StartCancellation(ctx, id, "cancelled by the customer")
+	if err != nil {
+		return orderingapi.Order{}, err
+	}
+	switch o.Status() {
+	case orderingapi.StatusCancelled:
+		return o.Snapshot(), nil // already cancelled: nothing more to do
+	case orderingapi.StatusPending:
+		return orderingapi.Order{}, orderingapi.ErrNotCancellable.WithMessage("the order is still being checked out")
+	}
+	s.runner.Kick()
+	deadline := time.NewTimer(CancellationWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return o.Snapshot(), nil
+		case <-deadline.C:
+			return o.Snapshot(), nil
+		case <-tick.C:
+			cur, err := s.orders.Get(ctx, id)
+			if err != nil {
+				return orderingapi.Order{}, err
+			}
+			if cur.Status() == orderingapi.StatusCancelled {
+				return cur.Snapshot(), nil
+			}
+		}
+	}
+}
+
+// Timeline returns the steps of an order's saga.
+func (s *Service) Timeline(ctx context.Context, id uuid.UUID) ([]pg.Entry, error) {
+	return s.sagas.Timeline(ctx, id)
+}

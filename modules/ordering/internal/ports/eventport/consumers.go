@@ -1,0 +1,62 @@
+// Package eventport is how ordering reacts to events: it projects its own
+// events into the read model and replicates customers from identity's.
+package eventport
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
+	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// Consumers returns ordering's subscriptions.
+func Consumers(db *pgxdb.DB) []bus.Consumer {
+	return []bus.Consumer{
+		{Name: "ordering.project_placed", Topic: orderingapi.OrderPlaced, DB: db, Handle: project},
+		{Name: "ordering.project_confirmed", Topic: orderingapi.OrderConfirmed, DB: db, Handle: project},
+		{Name: "ordering.project_cancelled", Topic: orderingapi.OrderCancelled, DB: db, Handle: project},
+		{Name: "ordering.replicate_registered_customer", Topic: identityapi.UserRegistered, DB: db, Handle: replicateRegistered},
+		{Name: "ordering.replicate_updated_customer", Topic: identityapi.UserUpdated, DB: db, Handle: replicateUpdated},
+	}
+}
+
+// project applies any ordering event to the read model: every one carries
+// the whole order state (the cancelled event adds a field we do not need).
+func project(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
+	if e.Version != 1 {
+		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
+	}
+	var s orderingapi.OrderCancelledV1 // a superset of the other two
+	if err := e.DecodePayload(&s); err != nil {
+		return err
+	}
+	return pg.Apply(ctx, tx, s.OrderStateV1)
+}
+
+func replicateRegistered(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
+	if e.Version != 1 {
+		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
+	}
+	var ev identityapi.UserRegisteredV1
+	if err := e.DecodePayload(&ev); err != nil {
+		return err
+	}
+	return pg.ReplicateCustomer(ctx, tx, orderingapi.Customer{ID: ev.UserID, Name: ev.Name, Email: ev.Email}, e.OccurredAt)
+}
+
+func replicateUpdated(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
+	if e.Version != 1 {
+		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
+	}
+	var ev identityapi.UserUpdatedV1
+	if err := e.DecodePayload(&ev); err != nil {
+		return err
+	}
+	return pg.ReplicateCustomer(ctx, tx, orderingapi.Customer{ID: ev.UserID, Name: ev.Name, Email: ev.Email}, e.OccurredAt)
+}
