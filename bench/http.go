@@ -1,16 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -22,61 +14,17 @@ type httpResult struct {
 	errors    int
 }
 
-// httpBench starts cmd/app as its own process and loads GET
-// /api/v1/products/{id} from this process over loopback.
-func httpBench(ctx context.Context, dsn string, concurrency int, d time.Duration) (httpResult, error) {
+// httpBench loads GET /api/v1/products/{id} of a running cmd/app from this
+// process over loopback.
+func httpBench(a *appProcess, concurrency int, d time.Duration) (httpResult, error) {
 	var res httpResult
-	dir, err := os.MkdirTemp("", "shop-bench-")
+	id, err := a.product(450, 10)
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "app")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/modmono/shop/cmd/app")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return res, fmt.Errorf("build cmd/app: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return res, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	app := exec.Command(bin)
-	app.Env = append(os.Environ(), "APP_HTTP_ADDR="+addr, "DATABASE_URL="+dsn, "APP_LOG_FORMAT=json",
-		"APP_SEED_DEMO=false", "APP_DATA_DIR="+dir, "APP_BUS=gochannel")
-	logs, err := os.Create(filepath.Join(dir, "app.log"))
-	if err != nil {
-		return res, err
-	}
-	app.Stdout, app.Stderr = logs, logs
-	if err := app.Start(); err != nil {
-		return res, err
-	}
-	defer func() { _ = app.Process.Signal(os.Interrupt); _ = app.Wait() }()
-
-	base := "http://" + addr
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
-	if err := waitReady(client, base+"/health/ready", 90*time.Second); err != nil {
-		return res, err
-	}
-	resp, err := client.Post(base+"/api/v1/products", "application/json",
-		bytes.NewReader([]byte(`{"name":"Bench tea","price":450,"currency":"EUR"}`)))
-	if err != nil {
-		return res, err
-	}
-	var p struct{ ID string }
-	err = json.NewDecoder(resp.Body).Decode(&p)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		return res, fmt.Errorf("create product: %d %v", resp.StatusCode, err)
-	}
-	url := base + "/api/v1/products/" + p.ID
-
-	// Warm up connections and caches before measuring.
-	load(client, url, concurrency, 2*time.Second)
-	res.latencies, res.errors = load(client, url, concurrency, d)
+	url := a.base + "/api/v1/products/" + id
+	load(a.client, url, concurrency, 2*time.Second) // warm up connections and the cache
+	res.latencies, res.errors = load(a.client, url, concurrency, d)
 	res.requests = len(res.latencies)
 	res.perSec = float64(res.requests) / d.Seconds()
 	return res, nil
@@ -117,18 +65,4 @@ func load(client *http.Client, url string, concurrency int, d time.Duration) (la
 	}
 	wg.Wait()
 	return all, failures
-}
-
-func waitReady(client *http.Client, url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("cmd/app not ready after %s", timeout)
 }

@@ -38,6 +38,9 @@ func run() error {
 	events := flag.Int("events", 20000, "events per transport in the throughput run")
 	duration := flag.Duration("duration", 10*time.Second, "length of the reference and HTTP load runs")
 	drivers := flag.String("transports", "gochannel,amqp", "transports to measure")
+	checkouts := flag.Int("checkout-clients", 32, "concurrent customers in the checkout run")
+	checkoutOnly := flag.Bool("checkout-only", false, "run only the checkout measurement (for profiling with APP_DEBUG_ADDR)")
+	products := flag.Int("checkout-products", 100, "products the checkout orders spread over (1: every order contends for one stock row)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -73,6 +76,9 @@ func run() error {
 
 	fmt.Printf("shop bench — %s, %d cores, concurrency %d\n\n", time.Now().Format(time.RFC3339), runtime.NumCPU(), *concurrency)
 
+	if *checkoutOnly {
+		return runCheckouts(ctx, dsn, strings.Split(*drivers, ","), amqpURL, *checkouts, *products, *duration)
+	}
 	ref, err := reference(ctx, dsn, *concurrency, *duration)
 	if err != nil {
 		return fmt.Errorf("reference: %w", err)
@@ -102,13 +108,99 @@ func run() error {
 		fmt.Printf("  commit -> handler, under throughput load      %s\n\n", r.latencyLoaded)
 	}
 
-	h, err := httpBench(ctx, dsn, *concurrency, *duration)
+	dir, err := os.MkdirTemp("", "shop-bench-")
 	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildApp(ctx, dir)
+	if err != nil {
+		return err
+	}
+	mono, err := startApp(bin, dsn, dir, max(*concurrency, *checkouts))
+	if err != nil {
+		return fmt.Errorf("start cmd/app: %w", err)
+	}
+	h, err := httpBench(mono, *concurrency, *duration)
+	if err != nil {
+		mono.stop()
 		return fmt.Errorf("http: %w", err)
 	}
 	fmt.Printf("http GET /api/v1/products/{id}                   %8.0f req/s      (%d clients, %d errors)\n", h.perSec, *concurrency, h.errors)
-	fmt.Printf("  latency                                       %s\n", h.latencies)
+	fmt.Printf("  latency                                       %s\n\n", h.latencies)
+
+	mono.stop()
+	return runCheckouts(ctx, dsn, strings.Split(*drivers, ","), amqpURL, *checkouts, *products, *duration)
+}
+
+// runCheckouts measures the checkout on each transport, next to the reference
+// at the same concurrency.
+func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL string, clients, products int, duration time.Duration) error {
+	dir, err := os.MkdirTemp("", "shop-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildApp(ctx, dir)
+	if err != nil {
+		return err
+	}
+	refCheckout, err := reference(ctx, dsn, clients, duration)
+	if err != nil {
+		return fmt.Errorf("reference: %w", err)
+	}
+	fmt.Printf("reference at %d clients                          %8.0f commits/s\n", clients, refCheckout)
+	for _, d := range drivers {
+		env := []string{"APP_BUS=" + d}
+		if d == "amqp" {
+			vhost, cleanup, err := newVHost(amqpURL)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			env = append(env, "AMQP_URL="+vhost)
+		}
+		a, err := startApp(bin, dsn, dir, clients, env...)
+		if err != nil {
+			return fmt.Errorf("start cmd/app on %s: %w", d, err)
+		}
+		c, err := checkoutBench(a, clients, products, duration)
+		a.stop()
+		if err != nil {
+			return fmt.Errorf("checkout %s: %w", d, err)
+		}
+		fmt.Printf("checkout %-9s placed -> confirmed            %8.1f orders/s   (%d clients, %d products, %d confirmed, %d cancelled, %d errors)\n",
+			d, c.perSec, clients, products, c.confirmed, c.cancelled, c.errors)
+		fmt.Printf("  ratio (orders/s x %d commits) / reference     %8.2f          target >= 0.5 in-process\n",
+			CommitsPerCheckout, c.perSec*CommitsPerCheckout/refCheckout)
+		fmt.Printf("  placement -> confirmed, seen by clients       %s\n", c.latencies)
+		if server, err := confirmationTimes(ctx, dsn); err == nil {
+			fmt.Printf("  placement -> confirmed, order timestamps      %s\n", server)
+		}
+	}
 	return nil
+}
+
+// confirmationTimes reads how long each confirmed order took from its
+// placement to its confirmation, by the orders' own timestamps (the
+// ordering schema, read with the bench's admin connection).
+func confirmationTimes(ctx context.Context, dsn string) (latencies, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT (extract(epoch FROM updated_at - created_at) * 1e9)::bigint FROM ordering.orders
+		WHERE status = 'confirmed' AND created_at > now() - interval '10 minutes'`)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	out := make(latencies, len(ns))
+	for i, n := range ns {
+		out[i] = time.Duration(n)
+	}
+	return out, err
 }
 
 // purgeQueue removes what an interrupted earlier run left in the bench queue.

@@ -100,7 +100,7 @@ func configVars(file string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	readers := []string{"str", "duration", "boolean", "modules"}
+	readers := []string{"str", "duration", "boolean", "integer", "modules"}
 	var names []string
 	var errs []string
 	for _, decl := range f.Decls {

@@ -40,6 +40,7 @@ type Config struct {
 	LoginRate      int                 // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
 	RegisterRate   int                 // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
 	OrderRate      int                 // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
+	DebugAddr      string              // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (keep it on loopback)
 }
 
 // Dev reports whether this is a development process.
@@ -77,6 +78,7 @@ func Load(getenv func(string) string, known []string) (Config, error) {
 		LoginRate:      r.integer("APP_RATE_LIMIT_LOGIN", 10),
 		RegisterRate:   r.integer("APP_RATE_LIMIT_REGISTER", 20),
 		OrderRate:      r.integer("APP_RATE_LIMIT_ORDERS", 60),
+		DebugAddr:      r.str("APP_DEBUG_ADDR", ""),
 		ModuleDBURLs:   map[string]string{},
 		Remotes:        map[string][]string{},
 	}
@@ -105,6 +107,9 @@ func (c Config) validate(known []string) []error {
 
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		add("APP_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		add("APP_DEBUG_ADDR %q: want host:port", c.DebugAddr)
 	}
 	switch c.Env {
 	case "dev", "prod":

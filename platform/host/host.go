@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -206,5 +207,32 @@ func Serve(lc fx.Lifecycle, cfg config.Config, h *HTTP, log *zap.Logger) {
 			log.Info("shutting down: draining HTTP requests")
 			return srv.Shutdown(ctx)
 		},
+	})
+	if cfg.DebugAddr != "" {
+		serveDebug(lc, cfg.DebugAddr, log)
+	}
+}
+
+// serveDebug serves Go's pprof profiles on their own listener, never on the
+// public one.
+func serveDebug(lc fx.Lifecycle, addr string, log *zap.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("APP_DEBUG_ADDR: %w", err)
+			}
+			log.Warn("serving pprof profiles", zap.String("addr", ln.Addr().String()))
+			go func() { _ = srv.Serve(ln) }()
+			return nil
+		},
+		OnStop: srv.Shutdown,
 	})
 }

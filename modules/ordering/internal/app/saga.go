@@ -86,7 +86,10 @@ func (r *Runner) Run(ctx context.Context) {
 			for _, sg := range claimed {
 				r.slots <- struct{}{}
 				r.running.Go(func() {
-					defer func() { <-r.slots }()
+					defer func() {
+						<-r.slots
+						r.Kick() // a free slot may take a waiting saga
+					}()
 					r.advance(sg)
 				})
 			}
