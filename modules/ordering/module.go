@@ -71,8 +71,8 @@ var Module = fx.Module(Name,
 func newRunner(cfg config.Config, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,
 	log *zap.Logger, reg prometheus.Registerer) *app.Runner {
 	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ordering_saga_outcomes_total", Help: "Checkout and cancellation sagas finished, by the order's final status.",
-	}, []string{"status"})
+		Name: "ordering_saga_outcomes_total", Help: "Sagas finished, by outcome: confirmed, cancelled (checkout compensated), cancelled_confirmed (a confirmed order cancelled).",
+	}, []string{"outcome"})
 	reg.MustRegister(outcomes)
 	return app.NewRunner(app.RunnerConfig{PaymentTimeout: cfg.PaymentTimeout}, sagas, inventory, payments, log.Named("saga"),
 		func(status string) { outcomes.WithLabelValues(status).Inc() })

@@ -157,12 +157,17 @@ func Run(lc fx.Lifecycle, b *bus.Bus, dbs *Databases, w *Workers) {
 			stop()
 			done := make(chan struct{})
 			go func() { running.Wait(); close(done) }()
+			var late error
 			select {
 			case <-done:
 			case <-ctx.Done():
-				return fmt.Errorf("workers did not stop: %w", ctx.Err())
+				// Stop the rest anyway, so a development Postgres is not left running.
+				late = fmt.Errorf("workers did not stop: %w", ctx.Err())
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
 			}
-			return errors.Join(b.Stop(ctx), dbs.Close(ctx))
+			return errors.Join(late, b.Stop(ctx), dbs.Close(ctx))
 		},
 	})
 }

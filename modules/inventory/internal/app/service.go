@@ -76,13 +76,20 @@ func (s *Service) Reserve(ctx context.Context, orderID uuid.UUID, lines []invent
 	})
 }
 
-// Release lets go of the order's held units; none to release is success.
+// Release lets go of the order's held units. With none held it succeeds,
+// and refuses a reservation of the order that arrives later: compensation
+// may run before, or instead of, a reserve call that timed out.
 func (s *Service) Release(ctx context.Context, orderID uuid.UUID) error {
-	err := s.stock.Transition(ctx, orderID, (*domain.Reservation).Release)
-	if errors.Is(err, pg.ErrNoReservation) {
-		return nil // compensation may run before, or instead of, the reserve
+	for {
+		err := s.stock.Transition(ctx, orderID, (*domain.Reservation).Release)
+		if !errors.Is(err, pg.ErrNoReservation) {
+			return err
+		}
+		if err := s.stock.ReleaseUnreserved(ctx, orderID); !errors.Is(err, pg.ErrReserved) {
+			return err
+		}
+		// A reservation committed between the two: release it.
 	}
-	return err
 }
 
 // Commit ships the order's held units.

@@ -463,3 +463,36 @@ func TestReserveLargestOrder(t *testing.T) {
 		f.conserved(t, l.ProductID, 3)
 	}
 }
+
+// A reserve that arrives after its order was released (the saga gave up on
+// it) holds nothing, even when both race.
+func TestLateReserveAfterReleaseHoldsNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	tea := f.product(t, 5)
+	order := uuid.New()
+	if err := f.svc.Release(ctx, order); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Reserve(ctx, order, []inventoryapi.Line{{ProductID: tea, Quantity: 2}}); !errors.Is(err, inventoryapi.ErrReservationState) {
+		t.Fatalf("late reserve: %v", err)
+	}
+	if s := f.stock(t, tea); s.Reserved != 0 {
+		t.Fatalf("stock %+v", s)
+	}
+	for range 20 {
+		order := uuid.New()
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = f.svc.Reserve(ctx, order, []inventoryapi.Line{{ProductID: tea, Quantity: 1}}) })
+		wg.Go(func() {
+			if err := f.svc.Release(ctx, order); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+	}
+	if s := f.stock(t, tea); s.Reserved != 0 || s.OnHand != 5 {
+		t.Fatalf("after racing reserves and releases: %+v", s)
+	}
+}

@@ -43,7 +43,8 @@ type Runner struct {
 	running sync.WaitGroup
 }
 
-// NewRunner returns a runner; outcomes, when set, is told each saga's final order status.
+// NewRunner returns a runner; outcomes, when set, is told each finished
+// saga's outcome (pg.OutcomeConfirmed, OutcomeCancelled, OutcomeCancelledConfirmed).
 func NewRunner(cfg RunnerConfig, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API, log *zap.Logger, outcomes func(string)) *Runner {
 	if cfg.StepTimeout == 0 {
 		cfg.StepTimeout = 10 * time.Second
@@ -123,17 +124,13 @@ func (r *Runner) advance(sg pg.Saga) {
 			r.retry(ctx, log, sg, err)
 			return
 		case next == domain.StepDone:
-			confirm := sg.Step == domain.StepConfirm
-			if err := r.sagas.Finish(ctx, sg, confirm, r.now()); err != nil {
+			outcome, err := r.sagas.Finish(ctx, sg, sg.Step == domain.StepConfirm, r.now())
+			if err != nil {
 				r.retry(ctx, log, sg, err)
 				return
 			}
-			status := orderingapi.StatusCancelled
-			if confirm {
-				status = orderingapi.StatusConfirmed
-			}
-			r.outcomes(status)
-			log.Info("checkout finished", zap.String("status", status), zap.String("reason", sg.Reason))
+			r.outcomes(outcome)
+			log.Info("saga finished", zap.String("outcome", outcome), zap.String("reason", sg.Reason))
 			return
 		default:
 			if err := r.sagas.Advance(ctx, &sg, next, reason, ""); err != nil {

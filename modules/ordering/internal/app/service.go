@@ -19,6 +19,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/page"
 )
 
@@ -166,7 +167,11 @@ func (s *Service) ListOrders(ctx context.Context, q orderingapi.ListQuery) (page
 const CancellationWait = 3 * time.Second
 
 func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID) (orderingapi.Order, error) {
-	o, err := s.sagas.StartCancellation(ctx, id, "cancelled by the customer")
+	reason := "cancelled by the customer"
+	if p, ok := auth.FromContext(ctx); ok && p.Role == auth.Admin {
+		reason = "cancelled by an administrator"
+	}
+	o, err := s.sagas.StartCancellation(ctx, id, reason)
 	if err != nil {
 		return orderingapi.Order{}, err
 	}

@@ -28,6 +28,13 @@ var ErrNoReservation = errors.New("inventory: no reservation")
 // shows its rows to this later statement, and the repeat is seen as one.
 func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func(existing *domain.Reservation, items domain.Items) (bool, error)) error {
 	return r.db.Tx(ctx, func(tx pgx.Tx) error {
+		released, err := lockOrder(ctx, tx, res.OrderID())
+		if err != nil {
+			return err
+		}
+		if released {
+			return inventoryapi.ErrReservationState.WithMessage("the order was released before this reservation arrived")
+		}
 		ids := res.ProductIDs()
 		items, err := lockItems(ctx, tx, ids)
 		if err != nil {
@@ -53,6 +60,40 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 		}
 		return r.save(ctx, tx, ids, items)
 	})
+}
+
+// ReleaseUnreserved records that an order without a reservation was
+// released, so a Reserve arriving later is refused. It returns
+// ErrNoReservation's opposite, errReserved, if a reservation appeared
+// meanwhile: the caller then releases it normally.
+func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error {
+	return r.db.Tx(ctx, func(tx pgx.Tx) error {
+		if _, err := lockOrder(ctx, tx, orderID); err != nil {
+			return err
+		}
+		var reserved bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)`, orderID).Scan(&reserved); err != nil {
+			return err
+		}
+		if reserved {
+			return ErrReserved
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO released_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, orderID)
+		return err
+	})
+}
+
+// ErrReserved means a reservation exists after all.
+var ErrReserved = errors.New("inventory: the order holds a reservation")
+
+// lockOrder serialises Reserve and ReleaseUnreserved of one order (a
+// transaction-scoped advisory lock) and reports whether it was released.
+func lockOrder(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (released bool, err error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, orderID); err != nil {
+		return false, err
+	}
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_orders WHERE order_id = $1)`, orderID).Scan(&released)
+	return released, err
 }
 
 // Transition locks the order's reservation and then the stock rows of its

@@ -97,10 +97,18 @@ func (s *Sagas) Retry(ctx context.Context, sg Saga, delay time.Duration, detail 
 	})
 }
 
+// Outcomes of a finished saga.
+const (
+	OutcomeConfirmed          = "confirmed"           // checkout succeeded
+	OutcomeCancelled          = "cancelled"           // checkout failed and was compensated
+	OutcomeCancelledConfirmed = "cancelled_confirmed" // a confirmed order was cancelled: refunded, restocked
+)
+
 // Finish ends sg: the order becomes confirmed (confirm) or cancelled with
 // sg's reason, its event is published, and the saga is done — atomically.
-func (s *Sagas) Finish(ctx context.Context, sg Saga, confirm bool, now time.Time) error {
-	return s.db.db.Tx(ctx, func(tx pgx.Tx) error {
+// It returns the saga's outcome.
+func (s *Sagas) Finish(ctx context.Context, sg Saga, confirm bool, now time.Time) (outcome string, err error) {
+	err = s.db.db.Tx(ctx, func(tx pgx.Tx) error {
 		if err := s.fence(ctx, tx, sg.OrderID, `UPDATE sagas SET step = 'done', payment_token = '', lease_owner = NULL,
 			lease_until = NULL, updated_at = now() WHERE order_id = $1 AND lease_owner = $2 AND lease_until > now()`); err != nil {
 			return err
@@ -110,7 +118,12 @@ func (s *Sagas) Finish(ctx context.Context, sg Saga, confirm bool, now time.Time
 			return err
 		}
 		wasConfirmed := o.Status() == orderingapi.StatusConfirmed
+		outcome = OutcomeCancelled
+		if wasConfirmed {
+			outcome = OutcomeCancelledConfirmed
+		}
 		if confirm {
+			outcome = OutcomeConfirmed
 			if err := o.Confirm(now); err != nil {
 				return err
 			}
@@ -127,6 +140,7 @@ func (s *Sagas) Finish(ctx context.Context, sg Saga, confirm bool, now time.Time
 		}
 		return logStep(ctx, tx, sg.OrderID, sg.Step, "done, order "+o.Status(), "")
 	})
+	return outcome, err
 }
 
 // StartCancellation turns a confirmed order's finished saga into a
