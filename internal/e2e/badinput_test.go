@@ -112,3 +112,73 @@ func snapshot(t *testing.T, app *process, id string) string {
 	}
 	return string(list.body) + string(s.body)
 }
+
+// Hostile order requests: 4xx problems, no order, no stock held.
+func TestBadOrdersAreRejectedAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	app := newDeployment(t, "gochannel").start(t, nil)
+	tea := stocked(t, app.admin(t), 450, 7)
+	c := app.newCustomer(t).client
+	item := func(id, qty string) string {
+		return `{"items":[{"product_id":"` + id + `","quantity":` + qty + `}],"payment":{"token":"tok_ok"}}`
+	}
+	for _, tc := range []struct {
+		name, body, contentType, key string
+		status                       int
+		code                         string
+	}{
+		{"zero quantity", item(tea.ID, "0"), "", "k1", 400, "ordering.invalid_order"},
+		{"negative quantity", item(tea.ID, "-3"), "", "k2", 400, "ordering.invalid_order"},
+		{"huge quantity", item(tea.ID, "1001"), "", "k3", 400, "ordering.invalid_order"},
+		{"overflowing quantity", item(tea.ID, "99999999999999999999"), "", "k4", 400, "http.invalid_json"},
+		{"fractional quantity", item(tea.ID, "1.5"), "", "k5", 400, "http.invalid_json"},
+		{"quantity as string", item(tea.ID, `"1"`), "", "k6", 400, "http.invalid_json"},
+		{"malformed product id", item("not-a-uuid", "1"), "", "k7", 400, "http.invalid_json"},
+		{"unknown product", item("01900000-0000-7000-8000-000000000000", "1"), "", "k8", 422, "ordering.unknown_product"},
+		{"no items", `{"items":[],"payment":{"token":"tok_ok"}}`, "", "k9", 400, "ordering.invalid_order"},
+		{"no payment", `{"items":[{"product_id":"` + tea.ID + `","quantity":1}]}`, "", "k10", 400, "ordering.invalid_order"},
+		{"same product twice", `{"items":[{"product_id":"` + tea.ID + `","quantity":1},{"product_id":"` + tea.ID + `","quantity":1}],"payment":{"token":"tok_ok"}}`, "", "k11", 400, "ordering.invalid_order"},
+		{"unknown field", `{"items":[],"payment":{"token":"tok_ok"},"discount":100}`, "", "k12", 400, "http.unknown_field"},
+		{"wrong content type", item(tea.ID, "1"), "text/plain", "k13", 415, "http.unsupported_media_type"},
+		{"malformed json", `{"items":[`, "", "k14", 400, "http.malformed_json"},
+		{"no idempotency key", item(tea.ID, "1"), "", "", 400, "ordering.idempotency_key_missing"},
+		{"non-ASCII key", item(tea.ID, "1"), "", "clé", 400, "ordering.invalid_idempotency_key"},
+		{"overlong key", item(tea.ID, "1"), "", strings.Repeat("k", 256), 400, "ordering.invalid_idempotency_key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := []string{}
+			if tc.key != "" {
+				headers = append(headers, "Idempotency-Key", tc.key)
+			}
+			if tc.contentType != "" {
+				headers = append(headers, "Content-Type", tc.contentType)
+			}
+			r := c.do("POST", "/api/v1/orders", tc.body, headers...)
+			if r.status != tc.status || !strings.Contains(string(r.body), `"code":"`+tc.code+`"`) ||
+				r.header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+		})
+	}
+	for _, tc := range []struct{ method, path, code string }{
+		{"GET", "/api/v1/orders/nope", "http.invalid_id"},
+		{"POST", "/api/v1/orders/nope/cancel", "http.invalid_id"},
+		{"GET", "/api/v1/orders?status=lost", "ordering.invalid_status"},
+		{"GET", "/api/v1/orders?limit=0", "http.invalid_page"},
+		{"GET", "/api/v1/payments?order_id=nope", ""},
+		{"GET", "/api/v1/payments", ""},
+		{"GET", "/api/v1/notifications?cursor=%%%", ""},
+	} {
+		if r := c.do(tc.method, tc.path, nil); r.status != 400 || !strings.Contains(string(r.body), tc.code) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	var list struct{ Items []any }
+	c.do("GET", "/api/v1/orders", nil).json(t, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("bad requests made orders: %v", list.Items)
+	}
+	if s := stockOf(t, app, tea); s != (stock{OnHand: 7, Available: 7}) {
+		t.Fatalf("stock %+v", s)
+	}
+}

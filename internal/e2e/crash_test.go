@@ -16,7 +16,16 @@ import (
 // twice, and stock is conserved.
 func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
-	d := newDeployment(t, "gochannel")
+	for _, bus := range buses {
+		t.Run(bus, func(t *testing.T) {
+			t.Parallel()
+			crashRecovery(t, bus)
+		})
+	}
+}
+
+func crashRecovery(t *testing.T, bus string) {
+	d := newDeployment(t, bus)
 	var mu sync.Mutex
 	app := d.start(t, nil)
 	current := func() *process { mu.Lock(); defer mu.Unlock(); return app }

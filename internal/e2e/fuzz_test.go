@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/modmono/shop/platform/auth"
 )
 
@@ -18,6 +20,8 @@ func FuzzAPI(f *testing.F) {
 	app := d.start(f, nil).as(d.token(f, auth.Admin))
 	var tea product
 	app.do("POST", "/api/v1/products", `{"name":"Tea","price":450,"currency":"EUR"}`).json(f, &tea)
+	app.do("PUT", "/api/v1/inventory/"+tea.ID, `{"on_hand":1000}`)
+	customer := app.newCustomer(f).client.bearer // the high bit of method picks the customer
 	for _, seed := range []struct {
 		method uint8
 		path   string
@@ -32,6 +36,10 @@ func FuzzAPI(f *testing.F) {
 		{0, "products?limit=2&cursor=AAAAAAAAAAAAAAAAAAAAAA", ""},
 		{1, "products", `{"name":"\u0000","price":9223372036854775807,"currency":"EUR"}`},
 		{3, "admin/dead-letters/" + tea.ID + "/replay", ""},
+		{0x81, "orders", `{"items":[{"product_id":"` + tea.ID + `","quantity":1}],"payment":{"token":"tok_ok"}}`},
+		{0x80, "orders?status=pending&limit=5", ""},
+		{0x81, "orders/" + tea.ID + "/cancel", ""},
+		{0x80, "notifications", ""},
 	} {
 		f.Add(seed.method, seed.path, []byte(seed.body))
 	}
@@ -46,12 +54,17 @@ func FuzzAPI(f *testing.F) {
 		// application (net/http answers them itself).
 		u.RawQuery = u.Query().Encode()
 		u.RawPath, u.Fragment = "", ""
-		req, err := http.NewRequest(methods[int(method)%len(methods)], u.String(), bytes.NewReader(body))
+		req, err := http.NewRequest(methods[int(method&0x7f)%len(methods)], u.String(), bytes.NewReader(body))
 		if err != nil {
 			t.Skip("not a request")
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+app.bearer)
+		bearer := app.bearer
+		if method&0x80 != 0 {
+			bearer = customer
+			req.Header.Set("Idempotency-Key", uuid.NewString())
+		}
+		req.Header.Set("Authorization", "Bearer "+bearer)
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatalf("%s %s: %v", req.Method, u, err)

@@ -5,6 +5,7 @@ package page
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -36,7 +37,10 @@ var ErrInvalid = apperr.New(apperr.KindInvalid, "http.invalid_page", "limit must
 
 // FromQuery reads ?limit= and ?cursor= from r.
 func FromQuery(r *http.Request) (Request, error) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return Request{}, ErrInvalid // a malformed query is refused, not half read
+	}
 	req := Request{Limit: DefaultLimit}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -1,0 +1,54 @@
+package e2e_test
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// The order read model can be rebuilt from scratch by a command, and the
+// rebuilt list equals the live one.
+func TestRebuildReadModel(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, "gochannel")
+	app := d.start(t, nil)
+	tea := stocked(t, app.admin(t), 450, 10)
+	c := app.newCustomer(t)
+	for _, token := range []string{"tok_ok", "tok_decline", "tok_ok"} {
+		settled(t, c.client, place(t, c.client, token, tea, 1))
+	}
+	list := func() string {
+		var l struct {
+			Items []struct {
+				ID, Status string
+				Customer   *struct{ Email string }
+			}
+		}
+		c.client.do("GET", "/api/v1/orders", nil).json(t, &l)
+		if len(l.Items) != 3 {
+			return ""
+		}
+		out := ""
+		for _, o := range l.Items {
+			out += o.ID + o.Status
+			if o.Customer != nil {
+				out += o.Customer.Email
+			}
+		}
+		return out
+	}
+	var live string
+	eventually(t, "the read model to show 3 orders", func() bool { live = list(); return live != "" })
+
+	cmd := exec.Command(appBinary, "rebuild-read-models")
+	cmd.Env = os.Environ()
+	for k, v := range d.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rebuild-read-models: %v\n%s", err, out)
+	}
+	if rebuilt := list(); rebuilt != live {
+		t.Fatalf("rebuilt read model differs:\nlive    %s\nrebuilt %s", live, rebuilt)
+	}
+}
