@@ -52,3 +52,31 @@ func TestRebuildReadModel(t *testing.T) {
 		t.Fatalf("rebuilt read model differs:\nlive    %s\nrebuilt %s", live, rebuilt)
 	}
 }
+
+// A customer who changes their name is shown with the new name in their
+// order list: ordering keeps a replica fed by identity's events.
+func TestCustomerReplicaFollowsIdentity(t *testing.T) {
+	t.Parallel()
+	app := newDeployment(t, "gochannel").start(t, nil)
+	tea := stocked(t, app.admin(t), 450, 10)
+	c := app.newCustomer(t)
+	settled(t, c.client, place(t, c.client, "tok_ok", tea, 1))
+	if r := c.client.do("PUT", "/api/v1/users/me", `{"name":"  Ada Lovelace "}`); r.status != 200 {
+		t.Fatalf("rename: %d %s", r.status, r.body)
+	}
+	var me struct{ Name, Email string }
+	c.client.do("GET", "/api/v1/users/me", nil).json(t, &me)
+	if me.Name != "Ada Lovelace" || me.Email != c.email {
+		t.Fatalf("me %+v", me)
+	}
+	eventually(t, "the order list to show the new name", func() bool {
+		var l struct {
+			Items []struct{ Customer *struct{ Name string } }
+		}
+		c.client.do("GET", "/api/v1/orders", nil).json(t, &l)
+		return len(l.Items) == 1 && l.Items[0].Customer != nil && l.Items[0].Customer.Name == "Ada Lovelace"
+	})
+	if r := c.client.do("PUT", "/api/v1/users/me", `{"name":""}`); r.status != 400 {
+		t.Fatalf("empty name: %d %s", r.status, r.body)
+	}
+}

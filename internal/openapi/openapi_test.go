@@ -371,6 +371,7 @@ var reachable = []*apperr.Error{
 	gateway.ErrUnavailable,
 
 	identityapi.ErrEmailTaken, identityapi.ErrInvalidCredentials, identityapi.ErrInvalidUser, identityapi.ErrInvalidLogin,
+	identityapi.ErrUserNotFound,
 	catalogapi.ErrProductNotFound, catalogapi.ErrInvalidProduct,
 	inventoryapi.ErrUnknownProduct, inventoryapi.ErrInvalidStock, inventoryapi.ErrBelowReserved,
 	orderingapi.ErrOrderNotFound, orderingapi.ErrInvalidOrder, orderingapi.ErrIdempotencyKeyMissing, orderingapi.ErrIdempotencyKeyInvalid,
@@ -382,8 +383,6 @@ var reachable = []*apperr.Error{
 // unreachable are the declared errors no route answers with, and why. An
 // entry moves to reachable as soon as a route can return it.
 var unreachable = map[string]string{
-	identityapi.ErrUserNotFound.Code: "only GetUser returns it, and no route calls GetUser (login answers identity.invalid_credentials)",
-
 	inventoryapi.ErrInsufficientStock.Code:   "reservations are made by the checkout saga only",
 	inventoryapi.ErrInvalidReservation.Code:  "reservations are made by the checkout saga only",
 	inventoryapi.ErrReservationNotFound.Code: "reservations are made by the checkout saga only",

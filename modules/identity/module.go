@@ -16,6 +16,7 @@ import (
 	"github.com/modmono/shop/modules/identity/internal/adapters/pg"
 	"github.com/modmono/shop/modules/identity/internal/app"
 	"github.com/modmono/shop/modules/identity/internal/ports/httpport"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
@@ -45,8 +46,8 @@ var Definition = modkit.Definition{
 	Summary:    "users, credentials, roles and access tokens",
 	FX:         Module,
 	Migrations: identitymigrations.FS,
-	Publishes:  []string{identityapi.UserRegistered},
-	Events:     []bus.Event{identityapi.UserRegisteredV1{}},
+	Publishes:  []string{identityapi.UserRegistered, identityapi.UserUpdated},
+	Events:     []bus.Event{identityapi.UserRegisteredV1{}, identityapi.UserUpdatedV1{}},
 }
 
 // seedAdmin makes sure the admin account of APP_ADMIN_* exists before the
@@ -72,6 +73,7 @@ type routes struct {
 	HTTP   *host.HTTP
 	API    identityapi.API
 	Config config.Config
+	Guard  *auth.Guard
 	Limits httpport.Limits `optional:"true"`
 	Log    *zap.Logger
 }
@@ -80,5 +82,5 @@ func mount(r routes) {
 	if r.Limits == (httpport.Limits{}) {
 		r.Limits = httpport.Limits{Login: r.Config.LoginRate, Register: r.Config.RegisterRate, Window: time.Minute}
 	}
-	httpport.Mount(r.HTTP.API, r.API, r.Limits, r.Log.Named(Name))
+	httpport.Mount(r.HTTP.API, r.API, r.Guard, r.Limits, r.Log.Named(Name))
 }

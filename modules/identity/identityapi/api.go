@@ -45,6 +45,11 @@ type Token struct {
 	ExpiresIn   int    `json:"expires_in"` // seconds
 }
 
+// ProfileInput changes what a user may change about themselves.
+type ProfileInput struct {
+	Name string `json:"name"`
+}
+
 // API is what identity offers other modules, in process or over HTTP.
 type API interface {
 	// Register creates a customer. The email is normalised (trimmed, lower case).
@@ -52,6 +57,8 @@ type API interface {
 	// Login checks credentials and issues a token.
 	Login(ctx context.Context, in LoginInput) (Token, error)
 	GetUser(ctx context.Context, id uuid.UUID) (User, error)
+	// UpdateProfile changes a user's name and announces it (user_updated).
+	UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInput) (User, error)
 }
 
 // Errors of the API. Match them with errors.Is.

@@ -109,6 +109,15 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 // hasher returns a domain.Hasher that waits for a free argon2 slot in ctx.
+// UpdateProfile renames a user; see identityapi.API.
+func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, in identityapi.ProfileInput) (identityapi.User, error) {
+	u, err := s.users.Update(ctx, id, func(u *domain.User) (bool, error) { return u.Rename(in.Name) })
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	return u.Snapshot(), nil
+}
+
 func (s *Service) hasher(ctx context.Context) domain.Hasher {
 	return func(password string) (h string, err error) {
 		if werr := s.argon(ctx, func() { h, err = HashPassword(password) }); werr != nil {

@@ -3,6 +3,7 @@
 package domain
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -80,6 +81,25 @@ func (u *User) Principal() auth.Principal { return auth.Principal{UserID: u.id, 
 // Registered is the event of a new account.
 func (u *User) Registered() identityapi.UserRegisteredV1 {
 	return identityapi.UserRegisteredV1{UserID: u.id, Email: u.email, Name: u.name, Role: u.role}
+}
+
+// Rename sets the user's name (trimmed) and reports whether it changed.
+func (u *User) Rename(name string) (bool, error) {
+	name = strings.TrimSpace(name)
+	if !validName(name) {
+		return false, apperr.Invalid(identityapi.ErrInvalidUser.Code,
+			apperr.FieldError{Field: "name", Message: fmt.Sprintf("1 to %d characters, no control characters", MaxNameLen)})
+	}
+	if name == u.name {
+		return false, nil
+	}
+	u.name = name
+	return true, nil
+}
+
+// Updated is the event of a changed profile.
+func (u *User) Updated() identityapi.UserUpdatedV1 {
+	return identityapi.UserUpdatedV1{UserID: u.id, Email: u.email, Name: u.name}
 }
 
 // MakeAdmin gives the account the admin role and reports whether it lacked it.

@@ -74,6 +74,27 @@ func (r *Users) Ensure(ctx context.Context, u *domain.User, change func(*domain.
 	return created, err
 }
 
+// Update locks the account, lets change modify it and, if it did, stores it
+// with its updated event.
+func (r *Users) Update(ctx context.Context, id uuid.UUID, change func(*domain.User) (bool, error)) (*domain.User, error) {
+	var u *domain.User
+	err := r.db.Tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if u, err = get(ctx, tx, `id = $1 FOR UPDATE`, id); err != nil {
+			return err
+		}
+		changed, err := change(u)
+		if err != nil || !changed {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET name = $2, updated_at = now() WHERE id = $1`, id, u.Snapshot().Name); err != nil {
+			return err
+		}
+		return r.outbox.Add(ctx, tx, u.Updated())
+	})
+	return u, err
+}
+
 // Get returns the account with id, or identityapi.ErrUserNotFound.
 func (r *Users) Get(ctx context.Context, id uuid.UUID) (*domain.User, error) {
 	return get(ctx, r.db.Pool, `id = $1`, id)

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
 )
 
@@ -46,9 +47,12 @@ type handlers struct{ api identityapi.API }
 
 // Mount adds the identity routes to the /api/v1 router. Each route has its
 // own budget, so registering does not use up logins.
-func Mount(r chi.Router, api identityapi.API, limits Limits, log *zap.Logger) {
+func Mount(r chi.Router, api identityapi.API, guard *auth.Guard, limits Limits, log *zap.Logger) {
 	limits = limits.withDefaults()
 	h := handlers{api: api}
+	me := r.With(guard.Require(auth.Customer, auth.Admin))
+	me.Get("/users/me", httpx.Handle(log, h.me))
+	me.Put("/users/me", httpx.Handle(log, h.updateMe))
 	r.With(httpx.RateLimit(limits.Register, limits.Window, httpx.ByClientIP)).Post("/auth/register", httpx.Handle(log, h.register))
 	r.With(httpx.RateLimit(limits.Login, limits.Window, httpx.ByClientIP)).Post("/auth/login", httpx.Handle(log, h.login))
 }
@@ -78,5 +82,29 @@ func (h handlers) login(w http.ResponseWriter, r *http.Request) error {
 	// A token response must not be cached (RFC 6749 §5.1).
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, tok)
+	return nil
+}
+
+func (h handlers) me(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	u, err := h.api.GetUser(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (h handlers) updateMe(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	var in identityapi.ProfileInput
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	u, err := h.api.UpdateProfile(r.Context(), p.UserID, in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
