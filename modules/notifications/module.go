@@ -33,14 +33,7 @@ var Module = fx.Module(Name,
 	),
 	fx.Provide(func(s *pg.Notifications) notificationsapi.API { return s }),
 	fx.Invoke(
-		func(b *bus.Bus, db *pgxdb.DB) error {
-			for _, c := range eventport.Consumers(db) {
-				if err := b.Subscribe(c); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		func(b *bus.Bus, db *pgxdb.DB) error { return b.Subscribe(eventport.Consumers(db)...) },
 		func(h *host.HTTP, api notificationsapi.API, guard *auth.Guard, log *zap.Logger) {
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},

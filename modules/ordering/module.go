@@ -54,14 +54,7 @@ var Module = fx.Module(Name,
 				}
 			})
 		},
-		func(b *bus.Bus, db *pgxdb.DB) error {
-			for _, c := range eventport.Consumers(db) {
-				if err := b.Subscribe(c); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		func(b *bus.Bus, db *pgxdb.DB) error { return b.Subscribe(eventport.Consumers(db)...) },
 		func(h *host.HTTP, api orderingapi.API, guard *auth.Guard, cfg config.Config, log *zap.Logger) {
 			httpport.Mount(h.API, api, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
 		},

@@ -97,20 +97,22 @@ func WatermillLogger(log *zap.Logger) watermill.LoggerAdapter {
 // Transport returns the transport the bus publishes on.
 func (b *Bus) Transport() Transport { return b.transport }
 
-// Subscribe registers a consumer. It must be called before Start.
-func (b *Bus) Subscribe(c Consumer) error {
-	if err := c.validate(); err != nil {
-		return fmt.Errorf("bus: %w", err)
-	}
+// Subscribe registers consumers. It must be called before Start.
+func (b *Bus) Subscribe(consumers ...Consumer) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.started {
 		return errors.New("bus: Subscribe after Start")
 	}
-	if _, dup := b.consumers[c.Name]; dup {
-		return fmt.Errorf("bus: consumer %s registered twice", c.Name)
+	for _, c := range consumers {
+		if err := c.validate(); err != nil {
+			return fmt.Errorf("bus: %w", err)
+		}
+		if _, dup := b.consumers[c.Name]; dup {
+			return fmt.Errorf("bus: consumer %s registered twice", c.Name)
+		}
+		b.consumers[c.Name] = c
 	}
-	b.consumers[c.Name] = c
 	return nil
 }
 
