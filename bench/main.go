@@ -164,6 +164,7 @@ func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL str
 		if err != nil {
 			return fmt.Errorf("start cmd/app on %s: %w", d, err)
 		}
+		started := time.Now()
 		c, err := checkoutBench(a, clients, products, duration)
 		a.stop()
 		if err != nil {
@@ -174,7 +175,7 @@ func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL str
 		fmt.Printf("  ratio (orders/s x %d commits) / reference     %8.2f          target >= 0.5 in-process\n",
 			CommitsPerCheckout, c.perSec*CommitsPerCheckout/refCheckout)
 		fmt.Printf("  placement -> confirmed, seen by clients       %s\n", c.latencies)
-		if server, err := confirmationTimes(ctx, dsn); err == nil {
+		if server, err := confirmationTimes(ctx, dsn, started); err == nil {
 			fmt.Printf("  placement -> confirmed, order timestamps      %s\n", server)
 		}
 	}
@@ -184,14 +185,14 @@ func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL str
 // confirmationTimes reads how long each confirmed order took from its
 // placement to its confirmation, by the orders' own timestamps (the
 // ordering schema, read with the bench's admin connection).
-func confirmationTimes(ctx context.Context, dsn string) (latencies, error) {
+func confirmationTimes(ctx context.Context, dsn string, since time.Time) (latencies, error) {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `SELECT (extract(epoch FROM updated_at - created_at) * 1e9)::bigint FROM ordering.orders
-		WHERE status = 'confirmed' AND created_at > now() - interval '10 minutes'`)
+		WHERE status = 'confirmed' AND created_at >= $1`, since)
 	if err != nil {
 		return nil, err
 	}
