@@ -134,8 +134,9 @@ func (r *relay) wait(ctx context.Context, conn *pgx.Conn) (local bool, err error
 	waitCtx, cancel := context.WithTimeout(ctx, r.poll)
 	defer cancel()
 	var woke atomic.Bool
-	stop := make(chan struct{})
+	stop, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case <-r.wake:
 			woke.Store(true)
@@ -145,6 +146,7 @@ func (r *relay) wait(ctx context.Context, conn *pgx.Conn) (local bool, err error
 	}()
 	_, err = conn.WaitForNotification(waitCtx)
 	close(stop)
+	<-exited // the helper may have taken a wake-up at the last moment: count it
 	if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		err = nil
 	}

@@ -133,7 +133,10 @@ func (g *Guard) call(ctx context.Context, op string, fn func(context.Context) (d
 		switch {
 		case err == nil:
 			return out, nil
-		case ctx.Err() != nil:
+		case errors.Is(ctx.Err(), context.Canceled):
+			// The caller left: says nothing about the provider. A caller's
+			// deadline does count: the saga's charge deadline equals ours,
+			// and a provider that keeps missing it must open the breaker.
 			return domain.Outcome{}, callerGone{err}
 		case errors.Is(callCtx.Err(), context.DeadlineExceeded):
 			return domain.Outcome{}, paymentsapi.ErrProviderTimeout.Wrap(fmt.Errorf("%s after %s: %w", op, g.timeout, err))
