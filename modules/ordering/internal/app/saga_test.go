@@ -1,0 +1,204 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap/zaptest"
+
+	orderingmigrations "github.com/modmono/shop/migrations/ordering"
+	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/inventory/inventoryapi"
+	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
+	"github.com/modmono/shop/modules/ordering/internal/app"
+	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/modules/payments/paymentsapi"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgtest"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// The runner is tested against real Postgres with small fakes of the other
+// modules' Go interfaces, which record the calls in order.
+
+type calls struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (c *calls) add(s string) { c.mu.Lock(); c.log = append(c.log, s); c.mu.Unlock() }
+func (c *calls) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.log, " ")
+}
+
+type fakeInventory struct {
+	inventoryapi.API
+	calls      *calls
+	reserveErr error
+	failFirst  int // Commit fails this many times first (a dependency down)
+}
+
+func (f *fakeInventory) Reserve(context.Context, uuid.UUID, []inventoryapi.Line) error {
+	f.calls.add("reserve")
+	return f.reserveErr
+}
+func (f *fakeInventory) Release(context.Context, uuid.UUID) error { f.calls.add("release"); return nil }
+func (f *fakeInventory) Commit(context.Context, uuid.UUID) error {
+	f.calls.add("commit")
+	if f.failFirst > 0 {
+		f.failFirst--
+		return errors.New("inventory is down")
+	}
+	return nil
+}
+func (f *fakeInventory) Restock(context.Context, uuid.UUID) error { f.calls.add("restock"); return nil }
+
+type fakePayments struct {
+	paymentsapi.API
+	calls     *calls
+	chargeErr error
+	slow      bool
+}
+
+func (f *fakePayments) Charge(ctx context.Context, in paymentsapi.ChargeInput) (paymentsapi.Payment, error) {
+	f.calls.add("charge")
+	if f.slow {
+		<-ctx.Done()
+		return paymentsapi.Payment{}, ctx.Err()
+	}
+	return paymentsapi.Payment{OrderID: in.OrderID, Status: paymentsapi.StatusCaptured}, f.chargeErr
+}
+func (f *fakePayments) Cancel(context.Context, uuid.UUID, string) error {
+	f.calls.add("cancel_payment")
+	return nil
+}
+func (f *fakePayments) Refund(context.Context, uuid.UUID, string) (paymentsapi.Payment, error) {
+	f.calls.add("refund")
+	return paymentsapi.Payment{}, nil
+}
+
+type fakeCatalog struct{ catalogapi.API }
+
+var tea = catalogapi.Product{ID: uuid.New(), Name: "Tea", Price: 450, Currency: "EUR"}
+
+func (fakeCatalog) GetProduct(_ context.Context, id uuid.UUID) (catalogapi.Product, error) {
+	if id != tea.ID {
+		return catalogapi.Product{}, catalogapi.ErrProductNotFound
+	}
+	return tea, nil
+}
+
+type world struct {
+	svc    *app.Service
+	runner *app.Runner
+	calls  *calls
+}
+
+func newWorld(t *testing.T, inv *fakeInventory, pay *fakePayments) world {
+	t.Helper()
+	db, err := pgxdb.Open(context.Background(), pgtest.NewDatabase(t), "ordering",
+		[]pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: orderingmigrations.FS}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	orders := pg.NewOrders(db)
+	sagas := pg.NewSagas(orders, app.LeaseFor(200*time.Millisecond))
+	runner := app.NewRunner(app.RunnerConfig{PaymentTimeout: 200 * time.Millisecond, Poll: 20 * time.Millisecond},
+		sagas, inv, pay, zaptest.NewLogger(t), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { runner.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return world{svc: app.New(orders, sagas, pg.NewViews(db), fakeCatalog{}, runner), runner: runner, calls: inv.calls}
+}
+
+func (w world) place(t *testing.T) orderingapi.Order {
+	t.Helper()
+	ctx := context.Background()
+	placed, err := w.svc.PlaceOrder(ctx, uuid.New(), uuid.NewString(), orderingapi.PlaceOrderInput{
+		Items: []orderingapi.LineInput{{ProductID: tea.ID, Quantity: 2}}, Payment: orderingapi.PaymentInput{Token: "tok_ok"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.settle(t, placed.ID, orderingapi.StatusPending)
+}
+
+// settle waits until the order's status is no longer from.
+func (w world) settle(t *testing.T, id uuid.UUID, from string) orderingapi.Order {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		o, err := w.svc.GetOrder(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Status != from {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order still %s after 30 s; calls: %s", from, w.calls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSagaRunsAndCompensatesInReverse(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		inv    fakeInventory
+		pay    fakePayments
+		status string
+		calls  string
+		reason string
+	}{
+		"confirmed":        {status: "confirmed", calls: "reserve charge commit"},
+		"out of stock":     {inv: fakeInventory{reserveErr: inventoryapi.ErrInsufficientStock}, status: "cancelled", calls: "reserve release", reason: "insufficient stock"},
+		"declined":         {pay: fakePayments{chargeErr: paymentsapi.ErrDeclined}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment declined"},
+		"payment too slow": {pay: fakePayments{slow: true}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment timed out"},
+		"provider down":    {pay: fakePayments{chargeErr: paymentsapi.ErrProviderDown}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment failed"},
+		"commit retried":   {inv: fakeInventory{failFirst: 2}, status: "confirmed", calls: "reserve charge commit commit commit"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := &calls{}
+			tc.inv.calls, tc.pay.calls = c, c
+			w := newWorld(t, &tc.inv, &tc.pay)
+			o := w.place(t)
+			if o.Status != tc.status || c.String() != tc.calls {
+				t.Fatalf("status %s after %q; want %s after %q", o.Status, c, tc.status, tc.calls)
+			}
+			if tc.reason != "" && (o.FailureReason == nil || !strings.Contains(*o.FailureReason, tc.reason)) {
+				t.Fatalf("reason %v, want %q", o.FailureReason, tc.reason)
+			}
+		})
+	}
+}
+
+func TestCancellingAConfirmedOrderRefundsAndRestocks(t *testing.T) {
+	t.Parallel()
+	c := &calls{}
+	w := newWorld(t, &fakeInventory{calls: c}, &fakePayments{calls: c})
+	o := w.place(t)
+	if o.Status != orderingapi.StatusConfirmed {
+		t.Fatalf("%+v", o)
+	}
+	if _, err := w.svc.CancelOrder(context.Background(), o.ID); err != nil {
+		t.Fatal(err)
+	}
+	o = w.settle(t, o.ID, orderingapi.StatusConfirmed)
+	if o.Status != orderingapi.StatusCancelled || c.String() != "reserve charge commit refund restock" {
+		t.Fatalf("%s after %q", o.Status, c)
+	}
+	timeline, err := w.svc.Timeline(context.Background(), o.ID)
+	if err != nil || len(timeline) < 6 {
+		t.Fatalf("timeline %v %v", timeline, err)
+	}
+}
