@@ -76,8 +76,17 @@ func run() error {
 
 	fmt.Printf("shop bench — %s, %d cores, concurrency %d\n\n", time.Now().Format(time.RFC3339), runtime.NumCPU(), *concurrency)
 
+	dir, err := os.MkdirTemp("", "shop-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildApp(ctx, dir)
+	if err != nil {
+		return err
+	}
 	if *checkoutOnly {
-		return runCheckouts(ctx, dsn, strings.Split(*drivers, ","), amqpURL, *checkouts, *products, *duration)
+		return runCheckouts(ctx, bin, dir, dsn, strings.Split(*drivers, ","), amqpURL, *checkouts, *products, *duration)
 	}
 	ref, err := reference(ctx, dsn, *concurrency, *duration)
 	if err != nil {
@@ -108,15 +117,6 @@ func run() error {
 		fmt.Printf("  commit -> handler, under throughput load      %s\n\n", r.latencyLoaded)
 	}
 
-	dir, err := os.MkdirTemp("", "shop-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bin, err := buildApp(ctx, dir)
-	if err != nil {
-		return err
-	}
 	mono, err := startApp(bin, dsn, dir, max(*concurrency, *checkouts))
 	if err != nil {
 		return fmt.Errorf("start cmd/app: %w", err)
@@ -130,21 +130,12 @@ func run() error {
 	fmt.Printf("  latency                                       %s\n\n", h.latencies)
 
 	mono.stop()
-	return runCheckouts(ctx, dsn, strings.Split(*drivers, ","), amqpURL, *checkouts, *products, *duration)
+	return runCheckouts(ctx, bin, dir, dsn, strings.Split(*drivers, ","), amqpURL, *checkouts, *products, *duration)
 }
 
-// runCheckouts measures the checkout on each transport, next to the reference
-// at the same concurrency.
-func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL string, clients, products int, duration time.Duration) error {
-	dir, err := os.MkdirTemp("", "shop-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bin, err := buildApp(ctx, dir)
-	if err != nil {
-		return err
-	}
+// runCheckouts measures the checkout on each transport with the cmd/app
+// binary bin, next to the reference at the same concurrency.
+func runCheckouts(ctx context.Context, bin, dir, dsn string, drivers []string, amqpURL string, clients, products int, duration time.Duration) error {
 	refCheckout, err := reference(ctx, dsn, clients, duration)
 	if err != nil {
 		return fmt.Errorf("reference: %w", err)
@@ -164,7 +155,6 @@ func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL str
 		if err != nil {
 			return fmt.Errorf("start cmd/app on %s: %w", d, err)
 		}
-		started := time.Now()
 		c, err := checkoutBench(a, clients, products, duration)
 		a.stop()
 		if err != nil {
@@ -175,7 +165,7 @@ func runCheckouts(ctx context.Context, dsn string, drivers []string, amqpURL str
 		fmt.Printf("  ratio (orders/s x %d commits) / reference     %8.2f          target >= 0.5 in-process\n",
 			CommitsPerCheckout, c.perSec*CommitsPerCheckout/refCheckout)
 		fmt.Printf("  placement -> confirmed, seen by clients       %s\n", c.latencies)
-		if server, err := confirmationTimes(ctx, dsn, started); err == nil {
+		if server, err := confirmationTimes(ctx, dsn, c.since); err == nil {
 			fmt.Printf("  placement -> confirmed, order timestamps      %s\n", server)
 		}
 	}
