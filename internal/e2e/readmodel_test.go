@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -38,7 +39,11 @@ func TestRebuildReadModel(t *testing.T) {
 		return out
 	}
 	var live string
-	eventually(t, "the read model to show 3 orders", func() bool { live = list(); return live != "" })
+	// The read model lags the orders: wait until it shows all three settled.
+	eventually(t, "the read model to show 3 settled orders", func() bool {
+		live = list()
+		return live != "" && !strings.Contains(live, "pending")
+	})
 
 	cmd := exec.Command(appBinary, "rebuild-read-models")
 	cmd.Env = os.Environ()
