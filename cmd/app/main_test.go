@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/modmono/shop/internal/process"
+	"github.com/modmono/shop/modules"
 )
+
+func run(args []string, out *bytes.Buffer) error { return process.Run("app", modules.All, args, out) }
 
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		var out bytes.Buffer
-		if err := run(args, &out); err != nil || !strings.Contains(out.String(), "Usage: app [command]") {
+		if err := run(args, &out); err != nil || !strings.Contains(out.String(), "Usage: app [command]") ||
+			!strings.Contains(out.String(), "rebuild-read-models") {
 			t.Errorf("%v: %v\n%s", args, err, out.String())
 		}
 	}

@@ -43,7 +43,7 @@ func TestProductDetailsOverTheRealModules(t *testing.T) {
 		inv inventoryapi.API
 	)
 	app := fx.New(
-		host.Platform(cfg, zaptest.NewLogger(t)),
+		host.Platform(cfg, zaptest.NewLogger(t), nil),
 		catalog.Module,
 		inventory.Module,
 		gateway.Module,

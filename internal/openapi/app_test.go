@@ -19,7 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/modmono/shop/internal/monolith"
+	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/modules"
 	"github.com/modmono/shop/platform/auth"
@@ -59,7 +59,7 @@ func startShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := monolith.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), false)
+	opts, err := process.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), modules.All, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func (s *shop) testRoutes(t *testing.T) {
 	}
 	if len(unregistered) > 0 {
 		t.Errorf("operations openapi.json documents but the application does not register:\n\t%s\n"+
-			"(GET /api/openapi.json is mounted in internal/monolith/monolith.go with\n"+
+			"(GET /api/openapi.json is mounted in internal/process/monolith.go with\n"+
 			"\tfx.Invoke(func(h *host.HTTP) { h.Root.Method(\"GET\", \"/api/openapi.json\", openapi.Handler()) }))",
 			strings.Join(unregistered, "\n\t"))
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/page"
 	"github.com/modmono/shop/platform/problem"
+	"github.com/modmono/shop/platform/rpc"
 )
 
 // problemMedia is the media type of every error response.
@@ -402,6 +403,11 @@ var unreachable = map[string]string{
 	paymentsapi.ErrInProgress.Code:      "payments are changed by the sagas only",
 	paymentsapi.ErrInvalidReason.Code:   "refunds and voids are made by the sagas only",
 	"payments.invalid_transition":       "modules/payments/internal/domain: an internal error, answered as code internal",
+
+	auth.ErrInvalidServiceToken.Code: "answered on /internal (calls between processes) only",
+	rpc.ErrBadCall.Code:              "answered on /internal (calls between processes) only",
+	rpc.ErrUnavailable.Code:          "only where a module runs in another process; the document describes the API of one process (README: Extract a module)",
+	rpc.ErrOverloaded.Code:           "only where a module runs in another process; the document describes the API of one process (README: Extract a module)",
 }
 
 // TestErrorCodes requires every error code a route can answer with to be

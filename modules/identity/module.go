@@ -22,6 +22,7 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -38,6 +39,10 @@ var Module = fx.Module(Name,
 	),
 	fx.Provide(func(s *app.Service) identityapi.API { return s }),
 	fx.Invoke(seedAdmin, mount),
+	// Its API for modules in other processes (platform/rpc).
+	fx.Invoke(func(h *host.HTTP, api identityapi.API, log *zap.Logger) {
+		rpc.Mount(h.Internal, Name, api, log.Named(Name))
+	}),
 )
 
 // Definition describes identity to the application and the extraction tool.

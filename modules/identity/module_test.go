@@ -59,7 +59,7 @@ func startWith(t *testing.T, vars map[string]string, opts ...fx.Option) server {
 	var h *host.HTTP
 	var tokens *auth.Tokens
 	app := fx.New(append([]fx.Option{
-		host.Platform(cfg, zaptest.NewLogger(t)),
+		host.Platform(cfg, zaptest.NewLogger(t), nil),
 		identity.Module,
 		fx.Invoke(host.Run),
 		fx.NopLogger,

@@ -18,6 +18,7 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -39,6 +40,10 @@ var Module = fx.Module(Name,
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},
 	),
+	// Its API for modules in other processes (platform/rpc).
+	fx.Invoke(func(h *host.HTTP, api inventoryapi.API, log *zap.Logger) {
+		rpc.Mount(h.Internal, Name, api, log.Named(Name))
+	}),
 )
 
 // Definition describes inventory to the application and the extraction tool.

@@ -25,6 +25,7 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -59,6 +60,10 @@ var Module = fx.Module(Name,
 			httpport.Mount(h.API, api, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
 		},
 	),
+	// Its API for modules in other processes (platform/rpc).
+	fx.Invoke(func(h *host.HTTP, api orderingapi.API, log *zap.Logger) {
+		rpc.Mount(h.Internal, Name, api, log.Named(Name))
+	}),
 )
 
 func newRunner(cfg config.Config, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,
@@ -88,4 +93,15 @@ var Definition = modkit.Definition{
 	Events:     []bus.Event{orderingapi.OrderPlacedV1{}, orderingapi.OrderConfirmedV1{}, orderingapi.OrderCancelledV1{}},
 	Consumes: []string{orderingapi.OrderPlaced, orderingapi.OrderConfirmed, orderingapi.OrderCancelled,
 		identityapi.UserRegistered, identityapi.UserUpdated},
+	Commands: []modkit.Command{{
+		Name: "rebuild-read-models",
+		Help: "empty the order read model and rebuild it from ordering's event history",
+		Run: func(ctx context.Context, db *pgxdb.DB, log *zap.Logger) error {
+			n, err := RebuildReadModel(ctx, db)
+			if err == nil {
+				log.Info("order read model rebuilt", zap.Int("events_replayed", n))
+			}
+			return err
+		},
+	}},
 }

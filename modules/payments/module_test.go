@@ -39,7 +39,7 @@ func TestPaymentsRoute(t *testing.T) {
 		tokens *auth.Tokens
 		api    paymentsapi.API
 	)
-	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t)), payments.Module, fx.Invoke(host.Run), fx.NopLogger,
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), payments.Module, fx.Invoke(host.Run), fx.NopLogger,
 		fx.Populate(&h, &tokens, &api))
 	ctx := context.Background()
 	if err := app.Start(ctx); err != nil {

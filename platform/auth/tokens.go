@@ -38,6 +38,9 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
+// Secret returns the signing secret, from which service tokens derive theirs.
+func (t *Tokens) Secret() []byte { return t.secret }
+
 // Issue signs a token for p and returns it with its lifetime.
 func (t *Tokens) Issue(p Principal) (string, time.Duration, error) {
 	now := t.now()

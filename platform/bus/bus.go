@@ -29,6 +29,18 @@ type Config struct {
 	RelayPoll      time.Duration // relay wake-up when no NOTIFY arrives; default 1s
 	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
 	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
+
+	// Topology lists every durable consumer of the whole system, including
+	// those of modules running elsewhere. When set, Start declares their
+	// queues before any relay publishes (RabbitMQ drops a message no queue
+	// is bound to), and Subscribe refuses a consumer missing from it.
+	Topology []Subscription
+}
+
+// Subscription names a durable consumer and the event type it reads.
+type Subscription struct {
+	Consumer string
+	Topic    string
 }
 
 func (c *Config) setDefaults() {
@@ -107,6 +119,9 @@ func (b *Bus) Subscribe(consumers ...Consumer) error {
 	for _, c := range consumers {
 		if err := c.validate(); err != nil {
 			return fmt.Errorf("bus: %w", err)
+		}
+		if len(b.cfg.Topology) > 0 && !slices.Contains(b.cfg.Topology, Subscription{Consumer: c.Name, Topic: c.Topic}) {
+			return fmt.Errorf("bus: consumer %s of %s is not in the system's topology: add it to internal/surfaces", c.Name, c.Topic)
 		}
 		if _, dup := b.consumers[c.Name]; dup {
 			return fmt.Errorf("bus: consumer %s registered twice", c.Name)
@@ -187,6 +202,11 @@ func (b *Bus) Start(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	if len(b.sources) > 0 {
+		if err := b.declareTopology(); err != nil {
+			return err
+		}
+	}
 	relayCtx, cancel := context.WithCancel(context.Background())
 	b.stopRelays = cancel
 	for _, db := range b.sources {
@@ -195,6 +215,20 @@ func (b *Bus) Start(ctx context.Context) error {
 	}
 	b.log.Info("bus started", zap.String("transport", b.transport.Driver()),
 		zap.Int("consumers", len(b.consumers)), zap.Int("relays", len(b.sources)))
+	return nil
+}
+
+// declareTopology declares every durable consumer's lanes, so that what the
+// relays publish waits for consumers that are not running yet.
+func (b *Bus) declareTopology() error {
+	for _, s := range b.cfg.Topology {
+		for p := range Partitions {
+			lane := s.Consumer + ".p" + strconv.Itoa(p)
+			if err := b.transport.Declare(lane, WireTopic(s.Topic, p)); err != nil {
+				return fmt.Errorf("bus: declare the queue %s: %w", lane, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/google/uuid"
+	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
 // Transport is a message broker as the bus sees it: a publisher, and one
@@ -24,6 +25,9 @@ type Transport interface {
 	// Broadcast returns a subscriber that gets every message in this process
 	// only (with RabbitMQ: a private queue that disappears with it).
 	Broadcast(name string) (message.Subscriber, error)
+	// Declare creates consumer queue and binds it to topic, as subscribing
+	// would, without consuming: messages published from now on wait there.
+	Declare(queue, topic string) error
 	// Ping reports whether the broker is reachable.
 	Ping(ctx context.Context) error
 	// Driver names the transport: "gochannel" or "amqp".
@@ -64,6 +68,7 @@ func (g *goChannel) Close() error {
 func (g *goChannel) Subscriber(string) (message.Subscriber, error) { return g.GoChannel, nil }
 func (g *goChannel) Broadcast(string) (message.Subscriber, error)  { return g.GoChannel, nil }
 func (g *goChannel) Ping(context.Context) error                    { return nil }
+func (g *goChannel) Declare(string, string) error                  { return nil }
 func (g *goChannel) Driver() string                                { return "gochannel" }
 
 // amqpTransport publishes to one durable fanout exchange per topic with
@@ -103,6 +108,10 @@ func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Tran
 
 func amqpConfig(url, queue string) wamqp.Config {
 	cfg := wamqp.NewDurablePubSubConfig(url, wamqp.GenerateQueueNameConstant(queue))
+	// One consumer at a time reads a lane, whatever the number of instances
+	// of the module: competing consumers would reorder an aggregate's events.
+	// The others stand by and take over when it goes away.
+	cfg.Queue.Arguments = amqp091.Table{"x-single-active-consumer": true}
 	cfg.Connection.Reconnect = wamqp.DefaultReconnectConfig()
 	cfg.Publish.ConfirmDelivery = true
 	cfg.Publish.ChannelPoolSize = 4
@@ -117,9 +126,19 @@ func (a *amqpTransport) Subscriber(name string) (message.Subscriber, error) {
 	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.conn)
 }
 
+func (a *amqpTransport) Declare(queue, topic string) error {
+	sub, err := wamqp.NewSubscriberWithConnection(amqpConfig(a.url, queue), a.log, a.conn)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	return sub.SubscribeInitialize(topic)
+}
+
 func (a *amqpTransport) Broadcast(name string) (message.Subscriber, error) {
 	cfg := amqpConfig(a.url, name+"."+a.instance)
 	cfg.Queue.Durable, cfg.Queue.AutoDelete, cfg.Queue.Exclusive = false, true, true
+	cfg.Queue.Arguments = nil // private to this process: one consumer anyway
 	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.conn)
 }
 

@@ -59,8 +59,14 @@ func (c Config) DatabaseURLFor(module string) string {
 }
 
 // Load reads the configuration through getenv (os.Getenv in production, a map
-// in tests). known lists every module of the system, in start-up order.
-func Load(getenv func(string) string, known []string) (Config, error) {
+// in tests). known lists every module of the system, in start-up order;
+// linked, when given, the modules this binary contains (an extracted binary
+// has one): APP_MODULES=all then means all of those, and naming another
+// module is an error.
+func Load(getenv func(string) string, known []string, linked ...string) (Config, error) {
+	if len(linked) == 0 {
+		linked = known
+	}
 	r := reader{getenv: getenv}
 	c := Config{
 		HTTPAddr:       r.str("APP_HTTP_ADDR", ":8080"),
@@ -84,7 +90,7 @@ func Load(getenv func(string) string, known []string) (Config, error) {
 	}
 	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
 	c.LogFormat = r.str("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
-	c.Modules = r.modules("APP_MODULES", known)
+	c.Modules = r.modules("APP_MODULES", known, linked)
 	for _, m := range known {
 		up := strings.ToUpper(m)
 		if u := r.str(up+"_DATABASE_URL", ""); u != "" {
@@ -246,22 +252,25 @@ func (r *reader) boolean(name string, def bool) bool {
 
 // modules resolves APP_MODULES: "all", "none" or a comma list of known names,
 // returned in the order of known (the start-up order).
-func (r *reader) modules(name string, known []string) []string {
+func (r *reader) modules(name string, known, linked []string) []string {
 	v := r.str(name, "all")
 	switch v {
 	case "all":
-		return slices.Clone(known)
+		return slices.Clone(linked)
 	case "none":
 		return []string{}
 	}
 	want := splitList(v)
 	for _, m := range want {
-		if !slices.Contains(known, m) {
+		switch {
+		case !slices.Contains(known, m):
 			r.errs = append(r.errs, fmt.Errorf("%s: unknown module %q (known: %s, or all, none)", name, m, strings.Join(known, ", ")))
+		case !slices.Contains(linked, m):
+			r.errs = append(r.errs, fmt.Errorf("%s: module %q is not in this binary (it has: %s)", name, m, strings.Join(linked, ", ")))
 		}
 	}
 	var out []string
-	for _, m := range known {
+	for _, m := range linked {
 		if slices.Contains(want, m) {
 			out = append(out, m)
 		}
@@ -280,4 +289,6 @@ func splitList(v string) []string {
 }
 
 // FromEnv loads the configuration from the process environment.
-func FromEnv(known []string) (Config, error) { return Load(os.Getenv, known) }
+func FromEnv(known []string, linked ...string) (Config, error) {
+	return Load(os.Getenv, known, linked...)
+}

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,12 +29,14 @@ import (
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/health"
 	"github.com/modmono/shop/platform/httpx"
+	"github.com/modmono/shop/platform/rpc"
 )
 
-// Platform provides the shared runtime for cfg.
-func Platform(cfg config.Config, log *zap.Logger) fx.Option {
+// Platform provides the shared runtime for cfg. topology lists every durable
+// event consumer of the system (see bus.Config.Topology).
+func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) fx.Option {
 	return fx.Options(
-		fx.Supply(cfg, log),
+		fx.Supply(cfg, log, topology),
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.ZapLogger{Logger: log.Named("fx")}
 			l.UseLogLevel(zapcore.DebugLevel)
@@ -48,8 +51,23 @@ func Platform(cfg config.Config, log *zap.Logger) fx.Option {
 			func() *Workers { return &Workers{} },
 			newTokens,
 			auth.NewGuard,
+			newServiceTokens,
+			func(cfg config.Config, t *auth.ServiceTokens, reg prometheus.Registerer, log *zap.Logger) (*rpc.Remotes, error) {
+				return rpc.NewRemotes(cfg, t, reg, rpc.Options{}, log)
+			},
 		),
+		fx.Invoke(rpc.Lifecycle),
 	)
+}
+
+// newServiceTokens signs this process's calls to other processes and checks
+// theirs, with a key derived from the JWT secret every process shares.
+func newServiceTokens(cfg config.Config, tokens *auth.Tokens) *auth.ServiceTokens {
+	service := "gateway"
+	if len(cfg.Modules) > 0 {
+		service = strings.Join(cfg.Modules, "+")
+	}
+	return auth.NewServiceTokens(tokens.Secret(), service)
 }
 
 // TokenTTL is the lifetime of an access token.
@@ -101,7 +119,7 @@ func newRegistry() (*Registry, prometheus.Registerer) {
 	return &Registry{reg}, reg
 }
 
-func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *health.Registry) (*bus.Bus, error) {
+func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *health.Registry, topology []bus.Subscription) (*bus.Bus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr, err := bus.NewTransport(ctx, cfg.Bus, cfg.AMQPURL, bus.WatermillLogger(log))
@@ -109,7 +127,7 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 		return nil, err
 	}
 	hr.Add(health.Check{Name: "bus", Run: tr.Ping})
-	return bus.New(bus.Config{}, tr, log, reg), nil
+	return bus.New(bus.Config{Topology: topology}, tr, log, reg), nil
 }
 
 func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Registry) *Databases {
@@ -172,14 +190,18 @@ func Run(lc fx.Lifecycle, b *bus.Bus, dbs *Databases, w *Workers) {
 	})
 }
 
-// HTTP holds the root router and the /api/v1 router modules mount on.
+// HTTP holds the root router, the /api/v1 router modules mount their public
+// routes on, and the /internal router where they serve their API to other
+// processes (service callers only).
 type HTTP struct {
-	Root chi.Router
-	API  chi.Router
+	Root     chi.Router
+	API      chi.Router
+	Internal chi.Router
 }
 
-func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard *auth.Guard) *HTTP {
+func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg})
+	root.Use(trustGateway(st))
 	root.Method(http.MethodGet, "/health/live", health.Live())
 	root.Method(http.MethodGet, "/health/ready", health.Handler(hr, health.HandlerOptions{Verbose: cfg.Dev()}))
 	root.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -187,7 +209,30 @@ func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Regis
 	api.Use(guard.Authenticate)
 	root.Mount("/api/v1", api)
 	mountDeadLetters(api.With(guard.Require(auth.Admin)), b, log)
-	return &HTTP{Root: root, API: api}
+	internal := chi.NewRouter()
+	internal.Use(st.RequireService)
+	root.Mount(rpc.PathPrefix, internal)
+	return &HTTP{Root: root, API: api, Internal: internal}
+}
+
+// trustGateway takes the client address from X-Forwarded-For when a request
+// comes through this deployment's gateway (it carries a valid service
+// token), so rate limits by client address see the real client. The last
+// entry is the one the gateway added; earlier ones came from the client.
+func trustGateway(st *auth.ServiceTokens) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 && r.Header.Get(auth.ServiceHeader) != "" {
+				if _, err := st.Verify(r.Header.Get(auth.ServiceHeader)); err == nil {
+					list := strings.Split(fwd[len(fwd)-1], ",")
+					if ip := net.ParseIP(strings.TrimSpace(list[len(list)-1])); ip != nil {
+						r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+					}
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // Serve starts the HTTP server once everything else has started and shuts

@@ -31,7 +31,7 @@ func TestStopDrainsInFlightRequests(t *testing.T) {
 	}
 	started := make(chan struct{})
 	app := fx.New(
-		host.Platform(cfg, zaptest.NewLogger(t)),
+		host.Platform(cfg, zaptest.NewLogger(t), nil),
 		fx.Invoke(func(h *host.HTTP) {
 			h.API.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
 				close(started)

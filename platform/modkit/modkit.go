@@ -3,11 +3,14 @@
 package modkit
 
 import (
+	"context"
 	"io/fs"
 
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Definition is what a module tells the rest of the system about itself.
@@ -25,4 +28,15 @@ type Definition struct {
 	// must have its JSON Schema checked in under <module>api/schemas; the
 	// tests in internal/contracts generate and compare them.
 	Events []bus.Event
+
+	// Commands are the module's maintenance commands, run by the binary as
+	// `app <name>` where the module runs.
+	Commands []Command
+}
+
+// Command is a maintenance task of a module, run once against its database.
+type Command struct {
+	Name string // the command line word, e.g. "rebuild-read-models"
+	Help string // one line for --help
+	Run  func(ctx context.Context, db *pgxdb.DB, log *zap.Logger) error
 }

@@ -3,6 +3,8 @@
 // other modules call, its DTOs and errors, and the events catalog publishes.
 package catalogapi
 
+//go:generate go run ../../../internal/rpcgen
+
 import (
 	"context"
 
@@ -34,9 +36,12 @@ type ProductInput struct {
 type API interface {
 	CreateProduct(ctx context.Context, in ProductInput) (Product, error)
 	// UpdateProduct replaces every field of the product.
+	//rpc:idempotent
 	UpdateProduct(ctx context.Context, id uuid.UUID, in ProductInput) (Product, error)
+	//rpc:idempotent
 	GetProduct(ctx context.Context, id uuid.UUID) (Product, error)
 	// ListProducts pages through products in creation order.
+	//rpc:idempotent
 	ListProducts(ctx context.Context, req page.Request) (page.Page[Product], error)
 }
 

@@ -3,6 +3,8 @@
 // import only this package of identity.
 package identityapi
 
+//go:generate go run ../../../internal/rpcgen
+
 import (
 	"context"
 
@@ -55,9 +57,12 @@ type API interface {
 	// Register creates a customer. The email is normalised (trimmed, lower case).
 	Register(ctx context.Context, in RegisterInput) (Registered, error)
 	// Login checks credentials and issues a token.
+	//rpc:idempotent
 	Login(ctx context.Context, in LoginInput) (Token, error)
+	//rpc:idempotent
 	GetUser(ctx context.Context, id uuid.UUID) (User, error)
 	// UpdateProfile changes a user's name and announces it (user_updated).
+	//rpc:idempotent
 	UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInput) (User, error)
 }
 

@@ -2,6 +2,8 @@
 // package of the module that other modules may import.
 package inventoryapi
 
+//go:generate go run ../../../internal/rpcgen
+
 import (
 	"context"
 
@@ -34,23 +36,29 @@ type Line struct {
 // The reservation methods are keyed by order and idempotent, so a saga may
 // repeat any of them after a timeout or a crash.
 type API interface {
+	//rpc:idempotent
 	GetStock(ctx context.Context, productID uuid.UUID) (Stock, error)
 	// SetStock sets on-hand units; it cannot go below the reserved units.
+	//rpc:idempotent
 	SetStock(ctx context.Context, productID uuid.UUID, in SetStockInput) (Stock, error)
 
 	// Reserve holds every line for the order, or nothing: if any product
 	// lacks available units it returns ErrInsufficientStock and holds none.
 	// Repeating it for an order that holds a reservation does nothing.
+	//rpc:idempotent
 	Reserve(ctx context.Context, orderID uuid.UUID, lines []Line) error
 	// Release lets go of an order's reservation (compensation). It does
 	// nothing if the order has none or released it already; a committed
 	// reservation cannot be released (ErrReservationState).
+	//rpc:idempotent
 	Release(ctx context.Context, orderID uuid.UUID) error
 	// Commit turns the reservation into a shipment: on_hand and reserved
 	// both drop by its units. Repeating it does nothing.
+	//rpc:idempotent
 	Commit(ctx context.Context, orderID uuid.UUID) error
 	// Restock returns the units of a committed order to on_hand (the order
 	// was cancelled after confirmation). Repeating it does nothing.
+	//rpc:idempotent
 	Restock(ctx context.Context, orderID uuid.UUID) error
 }
 

@@ -3,6 +3,8 @@
 // calls them to send a message, they decide from what happened.
 package notificationsapi
 
+//go:generate go run ../../../internal/rpcgen
+
 import (
 	"context"
 	"time"
@@ -33,5 +35,6 @@ type Notification struct {
 // API is what notifications offers, in process or over HTTP.
 type API interface {
 	// List returns a user's notifications, newest first.
+	//rpc:idempotent
 	List(ctx context.Context, userID uuid.UUID, req page.Request) (page.Page[Notification], error)
 }

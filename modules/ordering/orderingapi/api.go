@@ -3,6 +3,8 @@
 // it publishes. Other modules may import only this package of ordering.
 package orderingapi
 
+//go:generate go run ../../../internal/rpcgen
+
 import (
 	"context"
 	"time"
@@ -91,13 +93,17 @@ type API interface {
 	// PlaceOrder accepts an order and starts its checkout. The idempotency
 	// key is scoped to the customer: the same key and body return the same
 	// order; the same key with another body is ErrIdempotencyKeyReused.
+	//rpc:idempotent
 	PlaceOrder(ctx context.Context, customerID uuid.UUID, idempotencyKey string, in PlaceOrderInput) (Placed, error)
+	//rpc:idempotent
 	GetOrder(ctx context.Context, id uuid.UUID) (Order, error)
 	// ListOrders reads the CQRS read model: it may lag the orders by a moment.
+	//rpc:idempotent
 	ListOrders(ctx context.Context, q ListQuery) (page.Page[OrderView], error)
 	// CancelOrder cancels a confirmed order: the payment is refunded and the
 	// stock returned by compensation. It returns the order as it stands; the
 	// status becomes cancelled when the compensation has run.
+	//rpc:idempotent
 	CancelOrder(ctx context.Context, id uuid.UUID) (Order, error)
 }
 

@@ -3,6 +3,8 @@
 // also exposes. Other modules may import only this package of payments.
 package paymentsapi
 
+//go:generate go run ../../../internal/rpcgen
+
 import (
 	"context"
 	"encoding/json"
@@ -121,14 +123,18 @@ type API interface {
 	// Charge authorizes and captures. Calling it again for the same order
 	// returns the existing payment without charging again. A declined card
 	// returns the failed payment and ErrDeclined.
+	//rpc:idempotent
 	Charge(ctx context.Context, in ChargeInput) (Payment, error)
 	// Cancel makes sure the order is not charged: a captured payment is
 	// refunded, a charge still in progress is voided, and a later Charge for
 	// the order is refused with ErrCancelled. It is safe when there is no payment.
+	//rpc:idempotent
 	Cancel(ctx context.Context, orderID uuid.UUID, reason string) error
 	// Refund returns a captured payment's money (a confirmed order cancelled).
+	//rpc:idempotent
 	Refund(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
 	// ForOrder lists the payments of an order (at most one), with their history.
+	//rpc:idempotent
 	ForOrder(ctx context.Context, orderID uuid.UUID) (page.Page[Payment], error)
 }
 

@@ -1,0 +1,176 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/modmono/shop/internal/surfaces"
+	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/host"
+	"github.com/modmono/shop/platform/logging"
+	"github.com/modmono/shop/platform/modkit"
+)
+
+// Main runs the command line of a binary called name that links the modules
+// of linked: serve (the default), migrate, the modules' own commands, help.
+// It exits the process with status 1 on error.
+func Main(name string, linked []modkit.Definition) {
+	if err := Run(name, linked, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// Run is Main without the exit, for tests.
+func Run(name string, linked []modkit.Definition, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() { fmt.Fprint(stdout, usage(name, linked)) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	command := "serve"
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		command = fs.Arg(0)
+	default:
+		return fmt.Errorf("too many arguments; see %s --help", name)
+	}
+	if command == "help" {
+		fmt.Fprint(stdout, usage(name, linked))
+		return nil
+	}
+	var linkedNames []string
+	var module *modkit.Definition
+	var moduleCmd modkit.Command
+	for i, m := range linked {
+		linkedNames = append(linkedNames, m.Name)
+		for _, c := range m.Commands {
+			if c.Name == command {
+				module, moduleCmd = &linked[i], c
+			}
+		}
+	}
+	if command != "serve" && command != "migrate" && module == nil {
+		return fmt.Errorf("unknown command %q; see %s --help", command, name)
+	}
+	cfg, err := config.FromEnv(surfaces.Names(), linkedNames...)
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	switch command {
+	case "serve":
+		return serve(cfg, log, linked)
+	case "migrate":
+		return migrate(cfg, log, linked)
+	}
+	return moduleCommand(cfg, log, *module, moduleCmd)
+}
+
+func usage(name string, linked []modkit.Definition) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: %s [command]\n\nCommands:\n", name)
+	fmt.Fprintf(&b, "  serve     run the modules of APP_MODULES and serve HTTP (the default)\n")
+	fmt.Fprintf(&b, "  migrate   apply the migrations of the modules of APP_MODULES, then exit\n")
+	for _, m := range linked {
+		for _, c := range m.Commands {
+			fmt.Fprintf(&b, "  %s\n            %s (%s must be in APP_MODULES)\n", c.Name, c.Help, m.Name)
+		}
+	}
+	var names []string
+	for _, m := range linked {
+		names = append(names, m.Name)
+	}
+	fmt.Fprintf(&b, `
+This binary contains the modules: %s.
+Configuration comes from environment variables (see README.md), e.g.
+  APP_HTTP_ADDR=:8080 DATABASE_URL=postgres://... APP_MODULES=all APP_BUS=gochannel
+A module that does not run here is reached at APP_REMOTE_<MODULE> (one or more base URLs).
+With DATABASE_URL empty, a development Postgres is started under .data/postgres.
+`, strings.Join(names, ", "))
+	return b.String()
+}
+
+func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error {
+	opts, err := Options(cfg, log, linked, true)
+	if err != nil {
+		return err
+	}
+	app := fx.New(opts)
+	if err := app.Err(); err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	remote := make([]string, 0, len(cfg.Remotes))
+	for m := range cfg.Remotes {
+		remote = append(remote, m)
+	}
+	log.Info("shop is running", zap.Strings("modules", cfg.Modules), zap.Strings("remote", remote),
+		zap.String("bus", cfg.Bus), zap.String("env", cfg.Env))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	log.Info("signal received, shutting down", zap.Duration("grace", cfg.ShutdownGrace))
+	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
+	defer cancel()
+	return app.Stop(stopCtx)
+}
+
+func migrate(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dbs := host.NewDatabases(cfg, log)
+	defer func() { _ = dbs.Close(context.WithoutCancel(ctx)) }()
+	for _, m := range linked {
+		if !cfg.Local(m.Name) {
+			continue
+		}
+		if _, err := dbs.Open(ctx, m.Name, m.Migrations); err != nil {
+			return err
+		}
+		log.Info("module schema is up to date", zap.String("module", m.Name))
+	}
+	return nil
+}
+
+func moduleCommand(cfg config.Config, log *zap.Logger, m modkit.Definition, c modkit.Command) error {
+	if !cfg.Local(m.Name) {
+		return fmt.Errorf("the %s module is not in APP_MODULES; run this where it runs", m.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	dbs := host.NewDatabases(cfg, log)
+	defer func() { _ = dbs.Close(context.WithoutCancel(ctx)) }()
+	db, err := dbs.Open(ctx, m.Name, m.Migrations)
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx, db, log)
+}

@@ -1,0 +1,59 @@
+package rpc
+
+import (
+	"context"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"go.uber.org/zap"
+
+	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/correlation"
+	"github.com/modmono/shop/platform/httpx"
+)
+
+type proxiedKey struct{}
+
+// Proxy returns a handler that forwards public requests to the remote
+// module's instances (the strangler fig's route): the caller's
+// Authorization, correlation ID and traceparent go along, and the
+// gateway's service token vouches for the X-Forwarded-For it sets, so the
+// module can rate-limit by the real client address.
+func (c *Client) Proxy() http.Handler {
+	return &httputil.ReverseProxy{
+		Transport: c.http.Transport,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			in := c.pool.next()
+			target, _ := url.Parse(in.base) // validated by newPool
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
+			pr.SetXForwarded()
+			pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), proxiedKey{}, in))
+			h := pr.Out.Header
+			h.Del(auth.ServiceHeader)
+			if token, err := c.tokens.Token(); err == nil {
+				h.Set(auth.ServiceHeader, token)
+			}
+			if id := correlation.ID(pr.In.Context()); id != "" {
+				h.Set(correlation.Header, id)
+			}
+			if tp := correlation.Traceparent(pr.In.Context()); tp != "" {
+				h.Set(httpx.TraceparentHeader, tp)
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if in, ok := resp.Request.Context().Value(proxiedKey{}).(*instance); ok {
+				in.succeeded()
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if in, ok := r.Context().Value(proxiedKey{}).(*instance); ok && r.Context().Err() == nil {
+				in.failed(err)
+			}
+			c.log.Warn("cannot forward a request to a remote module", zap.String("path", r.URL.Path), zap.Error(err))
+			httpx.WriteError(w, r, nil, ErrUnavailable.Wrap(err))
+		},
+	}
+}

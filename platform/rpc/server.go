@@ -1,0 +1,112 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
+
+	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/httpx"
+)
+
+// PathPrefix is where every process serves its modules' interfaces. The
+// public gateway never proxies it.
+const PathPrefix = "/internal"
+
+// TimeoutHeader tells the server how long the caller still waits, in
+// milliseconds, so it does not work on after the caller gave up.
+const TimeoutHeader = "Request-Timeout"
+
+// ErrBadCall refuses a call whose arguments do not fit the method.
+var ErrBadCall = apperr.New(apperr.KindInvalid, "rpc.bad_call", "the arguments do not fit the method")
+
+var (
+	contextType = reflect.TypeFor[context.Context]()
+	errorType   = reflect.TypeFor[error]()
+)
+
+// Mount serves impl's methods of the interface I on r (which is mounted at
+// PathPrefix and admits only service callers) under /<module>/<Method>.
+// It panics at start-up if I is not an interface of methods shaped
+// func(context.Context, args...) (result, error) or (error).
+func Mount[I any](r chi.Router, module string, impl I, log *zap.Logger) {
+	iface := reflect.TypeFor[I]()
+	if iface.Kind() != reflect.Interface {
+		panic(fmt.Sprintf("rpc: %v is not an interface", iface))
+	}
+	v := reflect.ValueOf(impl)
+	for i := range iface.NumMethod() {
+		m := iface.Method(i)
+		if err := checkSignature(m.Type); err != nil {
+			panic(fmt.Sprintf("rpc: %v.%s: %v", iface, m.Name, err))
+		}
+		h := method{fn: v.MethodByName(m.Name), typ: m.Type}
+		r.Post("/"+module+"/"+m.Name, httpx.Handle(log, h.serve))
+	}
+}
+
+func checkSignature(t reflect.Type) error {
+	if t.NumIn() == 0 || t.In(0) != contextType {
+		return fmt.Errorf("the first parameter must be a context.Context")
+	}
+	if t.IsVariadic() {
+		return fmt.Errorf("variadic methods are not supported")
+	}
+	switch {
+	case t.NumOut() == 1 && t.Out(0) == errorType:
+	case t.NumOut() == 2 && t.Out(1) == errorType:
+	default:
+		return fmt.Errorf("the results must be (error) or (T, error)")
+	}
+	return nil
+}
+
+type method struct {
+	fn  reflect.Value
+	typ reflect.Type
+}
+
+func (m method) serve(w http.ResponseWriter, r *http.Request) error {
+	var raw []json.RawMessage
+	if err := httpx.DecodeJSON(r, &raw); err != nil {
+		return err
+	}
+	if want := m.typ.NumIn() - 1; len(raw) != want {
+		return ErrBadCall.WithMessage(fmt.Sprintf("want %d arguments, got %d", want, len(raw)))
+	}
+	ctx := r.Context()
+	if ms, err := strconv.ParseInt(r.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		defer cancel()
+	}
+	args := make([]reflect.Value, 0, m.typ.NumIn())
+	args = append(args, reflect.ValueOf(ctx))
+	for i, b := range raw {
+		p := reflect.New(m.typ.In(i + 1))
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(p.Interface()); err != nil {
+			return ErrBadCall.WithMessage(fmt.Sprintf("argument %d: %v", i+1, err))
+		}
+		args = append(args, p.Elem())
+	}
+	out := m.fn.Call(args)
+	if err, _ := out[len(out)-1].Interface().(error); err != nil {
+		return err
+	}
+	if len(out) == 1 {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, out[0].Interface())
+	return nil
+}
