@@ -19,8 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/internal/openapi"
+	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/config"
