@@ -1,6 +1,7 @@
 // Command extract helps move a module out of the monolith into its own
-// binary (strangler fig). This build knows `list`; the other commands of
-// SPEC §8 (check, plan, build, data, deploy) come with extraction support.
+// binary (strangler fig). This build knows `list` and `build`; the other
+// commands of SPEC §8 (check, plan, data, deploy) come with extraction
+// support.
 package main
 
 import (
@@ -21,25 +22,31 @@ const usage = `Usage: extract <command> [flags]
 Commands:
   list    list the modules with their dependencies: the module APIs each calls,
           the events each publishes and consumes
+  build   build a module's own binary: cmd/app linking only that module and
+          the platform, configured by the same environment variables
 
 Run 'extract <command> --help' for a command's flags.
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "extract:", err)
 		os.Exit(2)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// run executes the command line args. Results go to stdout; progress and
+// the go command's diagnostics, streamed as they come, go to stderr.
+func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(out, usage)
+		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	switch args[0] {
 	case "list":
-		return list(args[1:], out)
+		return list(args[1:], stdout)
+	case "build":
+		return build(args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q; see extract --help", args[0])
 }
