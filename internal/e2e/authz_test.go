@@ -7,10 +7,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Every route against every kind of caller.
-func TestAuthorizationMatrix(t *testing.T) {
-	t.Parallel()
-	app := newDeployment(t, "gochannel").start(t, nil)
+// authorizationMatrix calls every route as every kind of caller.
+func authorizationMatrix(t *testing.T, app *process) {
 	admin := app.admin(t)
 	owner, other := app.newCustomer(t), app.newCustomer(t)
 	tea := stocked(t, admin, 450, 100)

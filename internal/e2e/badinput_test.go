@@ -6,16 +6,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/modmono/shop/platform/auth"
 )
 
-// Hostile and careless requests get a 4xx problem with a stable code and
+// badInput: hostile and careless requests get a 4xx problem with a stable code and
 // change nothing.
-func TestBadInputIsRejectedAndChangesNothing(t *testing.T) {
-	t.Parallel()
-	d := newDeployment(t, "gochannel")
-	app := d.start(t, nil).as(d.token(t, auth.Admin))
+// app calls as an admin.
+func badInput(t *testing.T, app *process) {
 	var tea product
 	app.do("POST", "/api/v1/products", `{"name":"Tea","price":450,"currency":"EUR"}`).json(t, &tea)
 	app.do("PUT", "/api/v1/inventory/"+tea.ID, `{"on_hand":7}`)
@@ -113,10 +109,8 @@ func snapshot(t *testing.T, app *process, id string) string {
 	return string(list.body) + string(s.body)
 }
 
-// Hostile order requests: 4xx problems, no order, no stock held.
-func TestBadOrdersAreRejectedAndChangeNothing(t *testing.T) {
-	t.Parallel()
-	app := newDeployment(t, "gochannel").start(t, nil)
+// badOrders sends hostile order requests: 4xx problems, no order, no stock held.
+func badOrders(t *testing.T, app *process) {
 	tea := stocked(t, app.admin(t), 450, 7)
 	c := app.newCustomer(t).client
 	item := func(id, qty string) string {

@@ -271,6 +271,9 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 	}
 }
 
+// BodyLimit returns the body limit in force for a request's context.
+func BodyLimit(ctx context.Context) int64 { return bodyLimit(ctx) }
+
 func bodyLimit(ctx context.Context) int64 {
 	if n, ok := ctx.Value(bodyLimitKey{}).(int64); ok {
 		return n

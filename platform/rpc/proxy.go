@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -21,13 +22,17 @@ type proxiedKey struct{}
 // gateway's service token vouches for the X-Forwarded-For it sets, so the
 // module can rate-limit by the real client address.
 func (c *Client) Proxy() http.Handler {
-	return &httputil.ReverseProxy{
+	proxy := &httputil.ReverseProxy{
 		Transport: c.http.Transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			in := c.pool.next()
 			target, _ := url.Parse(in.base) // validated by newPool
 			pr.SetURL(target)
 			pr.Out.Host = target.Host
+			// The module judges the query itself: ReverseProxy would drop
+			// the parameters it cannot parse, and a malformed query must be
+			// refused as it is in the monolith, not half read.
+			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.SetXForwarded()
 			pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), proxiedKey{}, in))
 			h := pr.Out.Header
@@ -49,6 +54,10 @@ func (c *Client) Proxy() http.Handler {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				httpx.WriteError(w, r, nil, httpx.ErrBodyTooLarge)
+				return
+			}
 			if in, ok := r.Context().Value(proxiedKey{}).(*instance); ok && r.Context().Err() == nil {
 				in.failed(err)
 			}
@@ -56,4 +65,13 @@ func (c *Client) Proxy() http.Handler {
 			httpx.WriteError(w, r, nil, ErrUnavailable.Wrap(err))
 		},
 	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A body over the limit is refused here, as the module would refuse
+		// it, without sending a byte of it on.
+		if r.ContentLength > httpx.BodyLimit(r.Context()) {
+			httpx.WriteError(w, r, nil, httpx.ErrBodyTooLarge)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
 }

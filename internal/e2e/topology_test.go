@@ -1,0 +1,133 @@
+package e2e_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modmono/shop/internal/surfaces"
+	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/pgtest"
+)
+
+// topology is one way of deploying the shop (SPEC §7): which modules run in
+// their own binary, each with its own database, and which bus carries events.
+type topology struct {
+	name    string
+	bus     string
+	extract []string // modules in their own binary; the rest run in the monolith
+}
+
+// topologies are the deployments every scenario must pass in.
+var topologies = []topology{
+	{name: "monolith", bus: "gochannel"},
+	{name: "monolith-amqp", bus: "amqp"},
+	{name: "payments-extracted", bus: "amqp", extract: []string{"payments"}},
+	{name: "inventory-extracted", bus: "amqp", extract: []string{"inventory"}},
+	{name: "identity-extracted", bus: "amqp", extract: []string{"identity"}},
+	{name: "fully-extracted", bus: "amqp", extract: surfaces.Names()},
+}
+
+// shop is a running topology.
+type shop struct {
+	deployment
+	entry *process            // where clients connect: the monolith, or the gateway
+	procs map[string]*process // by module name, plus "monolith" or "gateway"
+	specs map[string]procSpec // how to start each again
+}
+
+type procSpec struct {
+	binary, addr string
+	env          map[string]string
+}
+
+// deploy starts every process of topo and waits until all are ready. The
+// monolith (or, with every module extracted, the gateway: cmd/app with
+// APP_MODULES=none) keeps DATABASE_URL; each extracted module gets its own
+// database through <MODULE>_DATABASE_URL and reaches the others at
+// APP_REMOTE_<MODULE>.
+func deploy(t *testing.T, topo topology) *shop {
+	t.Helper()
+	d := newDeployment(t, topo.bus)
+	s := &shop{deployment: d, procs: map[string]*process{}, specs: map[string]procSpec{}}
+	mainName := "monolith"
+	if len(topo.extract) == len(surfaces.Names()) {
+		mainName = "gateway"
+	}
+	addr := map[string]string{mainName: freeAddr(t)}
+	for _, m := range topo.extract {
+		addr[m] = freeAddr(t)
+	}
+	where := func(m string) string {
+		if a, ok := addr[m]; ok {
+			return "http://" + a
+		}
+		return "http://" + addr[mainName]
+	}
+
+	var local []string
+	mainEnv := map[string]string{}
+	for _, m := range surfaces.Names() {
+		if slices.Contains(topo.extract, m) {
+			mainEnv["APP_REMOTE_"+strings.ToUpper(m)] = where(m)
+		} else {
+			local = append(local, m)
+		}
+	}
+	mainEnv["APP_MODULES"] = strings.Join(local, ",")
+	if len(local) == 0 {
+		mainEnv["APP_MODULES"] = "none"
+	}
+	s.specs[mainName] = procSpec{binary: appBinary, addr: addr[mainName], env: mainEnv}
+
+	for _, m := range topo.extract {
+		env := map[string]string{
+			"DATABASE_URL":                       "", // nothing of this process lives in the shared database
+			strings.ToUpper(m) + "_DATABASE_URL": pgtest.NewDatabase(t),
+		}
+		for _, o := range surfaces.Names() {
+			if o != m {
+				env["APP_REMOTE_"+strings.ToUpper(o)] = where(o)
+			}
+		}
+		s.specs[m] = procSpec{binary: extracted[m], addr: addr[m], env: env}
+	}
+
+	for name, spec := range s.specs {
+		s.procs[name] = d.launch(t, spec.binary, spec.addr, spec.env)
+	}
+	for _, p := range s.procs {
+		p.waitReady(t)
+	}
+	s.entry = s.procs[mainName]
+	return s
+}
+
+// restart starts the process called name again (after a kill) and waits
+// until it is ready.
+func (s *shop) restart(t *testing.T, name string) *process {
+	t.Helper()
+	spec := s.specs[name]
+	p := s.launch(t, spec.binary, spec.addr, spec.env)
+	p.waitReady(t)
+	s.procs[name] = p
+	return p
+}
+
+// TestTopologies runs the end-to-end scenarios in every topology: the same
+// requests, the same answers, wherever the modules run.
+func TestTopologies(t *testing.T) {
+	t.Parallel()
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			t.Parallel()
+			s := deploy(t, topo)
+			t.Run("checkout", func(t *testing.T) { checkoutScenarios(t, s.entry) })
+			t.Run("order placement rules", func(t *testing.T) { orderPlacementRules(t, s.entry) })
+			t.Run("no oversell", func(t *testing.T) { noOversell(t, s.entry) })
+			t.Run("bad input", func(t *testing.T) { badInput(t, s.entry.as(s.token(t, auth.Admin))) })
+			t.Run("bad orders", func(t *testing.T) { badOrders(t, s.entry) })
+			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
+		})
+	}
+}
