@@ -8,7 +8,7 @@ export AMQP_URL          ?= amqp://guest:guest@127.0.0.1:5672/
 # Fuzz targets run briefly in `make test` and longer in `make fuzz`: package:target.
 FUZZ_TARGETS := ./platform/httpx:FuzzDecodeJSON ./platform/bus:FuzzDecodeEnvelope ./modules/payments/paymentsapi:FuzzEventJSON ./internal/e2e:FuzzAPI
 
-.PHONY: run test test-go fuzz-short fuzz bench build lint services help
+.PHONY: run run-extracted test test-go fuzz-short fuzz bench build lint services help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ help: ## list the targets
 run: ## run the whole system on :8080 (development Postgres under .data/)
 	@scripts/services.sh postgres-binaries
 	$(GO) run ./cmd/app
+
+run-extracted: services ## run with MODULES (e.g. payments, or all) in their own binaries: make run-extracted MODULES=payments
+	@scripts/topology.sh $(or $(MODULES),$(error set MODULES, e.g. MODULES=payments or MODULES=all))
 
 test: services lint test-go fuzz-short ## everything CI checks, against real Postgres and RabbitMQ
 

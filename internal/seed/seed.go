@@ -5,11 +5,13 @@ package seed
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
+	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/page"
 )
 
@@ -46,10 +48,32 @@ func Demo(ctx context.Context, catalog catalogapi.API, inventory inventoryapi.AP
 		if err != nil {
 			return fmt.Errorf("seed %q: %w", p.Name, err)
 		}
-		if _, err := inventory.SetStock(ctx, created.ID, inventoryapi.SetStockInput{OnHand: p.Stock}); err != nil {
+		err = whenAvailable(ctx, log, func() error {
+			_, err := inventory.SetStock(ctx, created.ID, inventoryapi.SetStockInput{OnHand: p.Stock})
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("seed stock of %q: %w", p.Name, err)
 		}
 	}
 	log.Info("seeded demo products", zap.Int("products", len(Products)))
 	return nil
+}
+
+// whenAvailable runs call until it succeeds or fails for another reason than
+// an unavailable module: with inventory in its own process, it may start
+// after the catalog that seeds.
+func whenAvailable(ctx context.Context, log *zap.Logger, call func() error) error {
+	for {
+		err := call()
+		if apperr.KindOf(err) != apperr.KindUnavailable {
+			return err
+		}
+		log.Info("seed: waiting for a module to be available", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
 }
