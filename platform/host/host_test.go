@@ -5,12 +5,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 )
@@ -70,5 +73,62 @@ func TestStopDrainsInFlightRequests(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr + "/health/live"); err == nil {
 		t.Fatal("server still answers after stop")
+	}
+}
+
+// A forwarded client address is believed only from a forwarder holding this
+// deployment's service token, and /internal admits service callers only.
+func TestGatewayTrustAndInternalRoutes(t *testing.T) {
+	secret := "host-test-" + strings.Repeat("s", 40)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"APP_MODULES": "none", "APP_BUS": "gochannel", "APP_JWT_SECRET": secret}[k]
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *host.HTTP
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), fx.Populate(&h), fx.NopLogger)
+	if err := app.Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.API.Get("/whoami", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.RemoteAddr) })
+	h.Internal.Get("/ping", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "pong") })
+	ours := auth.NewServiceTokens([]byte(secret), "gateway")
+	theirs := auth.NewServiceTokens([]byte("another-deployment-"+strings.Repeat("x", 40)), "gateway")
+	token := func(st *auth.ServiceTokens) string {
+		tok, err := st.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+
+	for _, tc := range []struct {
+		name, path, token, forwarded string
+		status                       int
+		body                         string
+	}{
+		{"no token: the peer address stands", "/api/v1/whoami", "", "203.0.113.7", 200, "192.0.2.1:1234"},
+		{"a foreign token: the peer address stands", "/api/v1/whoami", token(theirs), "203.0.113.7", 200, "192.0.2.1:1234"},
+		{"our token: the forwarded client", "/api/v1/whoami", token(ours), "198.51.100.1, 203.0.113.7", 200, "203.0.113.7:0"},
+		{"internal without a token", "/internal/ping", "", "", 401, "auth.invalid_service_token"},
+		{"internal with a foreign token", "/internal/ping", token(theirs), "", 401, "auth.invalid_service_token"},
+		{"internal with our token", "/internal/ping", token(ours), "", 200, "pong"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tc.path, nil)
+			r.RemoteAddr = "192.0.2.1:1234"
+			if tc.token != "" {
+				r.Header.Set(auth.ServiceHeader, tc.token)
+			}
+			if tc.forwarded != "" {
+				r.Header.Set("X-Forwarded-For", tc.forwarded)
+			}
+			w := httptest.NewRecorder()
+			h.Root.ServeHTTP(w, r)
+			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
+				t.Fatalf("%d %s, want %d with %q", w.Code, w.Body, tc.status, tc.body)
+			}
+		})
 	}
 }
