@@ -351,6 +351,16 @@ func wantErr(t T, err error, target *apperr.Error, what string) {
 	}
 }
 
+// wantInvalidText fails unless err refuses text that is not UTF-8 as invalid
+// input: the module's own error in process, or rpc.ErrInvalidText from the
+// HTTP client, which cannot put such text on the wire (JSON would alter it).
+func wantInvalidText(t T, err error, moduleErr *apperr.Error, what string) {
+	t.Helper()
+	if !isAny(err, moduleErr, rpc.ErrInvalidText) || apperr.KindOf(err) != apperr.KindInvalid {
+		t.Errorf("%s: err = %v, want %s or %s, of kind invalid", what, err, moduleErr.Code, rpc.ErrInvalidText.Code)
+	}
+}
+
 // isAny reports whether err matches one of targets.
 func isAny(err error, targets ...*apperr.Error) bool {
 	for _, target := range targets {

@@ -152,11 +152,12 @@ func orderPlacementRules(t *testing.T, app *process) {
 	}
 	// Concurrent requests with one key make one order.
 	key = uuid.NewString()
-	ids := make([]string, 8)
+	ids, answers := make([]string, 8), make([]string, 8)
 	var wg sync.WaitGroup
 	for i := range ids {
 		wg.Go(func() {
 			r := c.client.do("POST", "/api/v1/orders", orderBody("tok_ok", tea, 3), "Idempotency-Key", key)
+			answers[i] = fmt.Sprintf("%d %s", r.status, r.body)
 			if r.status == 202 {
 				var p struct{ ID string }
 				r.json(t, &p)
@@ -167,7 +168,7 @@ func orderPlacementRules(t *testing.T, app *process) {
 	wg.Wait()
 	for _, id := range ids {
 		if id != ids[0] || id == "" {
-			t.Fatalf("one key made several orders: %v", ids)
+			t.Fatalf("one key made several orders: %v\n%s", ids, strings.Join(answers, "\n"))
 		}
 	}
 }

@@ -82,7 +82,7 @@ type deployment struct {
 // newDeployment prepares a fresh database and, for the amqp bus, a virtual host.
 func newDeployment(t testing.TB, bus string) deployment {
 	env := map[string]string{
-		"DATABASE_URL":        pgtest.NewDatabase(t),
+		"DATABASE_URL":        smallPools(pgtest.NewDatabase(t)),
 		"APP_BUS":             bus,
 		"APP_LOG_FORMAT":      "json",
 		"APP_SEED_DEMO":       "false",
@@ -273,6 +273,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// smallPools caps each module's pool of the database at dsn: the tests run
+// many processes against one Postgres at once, and its connection slots are
+// few (100 by default); idle connections are given back soon.
+func smallPools(dsn string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "pool_max_conns=4&pool_max_conn_idle_time=5s"
 }
 
 func freeAddr(t testing.TB) string {

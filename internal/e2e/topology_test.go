@@ -83,7 +83,7 @@ func deploy(t *testing.T, topo topology) *shop {
 	for _, m := range topo.extract {
 		env := map[string]string{
 			"DATABASE_URL":                       "", // nothing of this process lives in the shared database
-			strings.ToUpper(m) + "_DATABASE_URL": pgtest.NewDatabase(t),
+			strings.ToUpper(m) + "_DATABASE_URL": smallPools(pgtest.NewDatabase(t)),
 		}
 		for _, o := range surfaces.Names() {
 			if o != m {
@@ -128,6 +128,29 @@ func TestTopologies(t *testing.T) {
 			t.Run("bad input", func(t *testing.T) { badInput(t, s.entry.as(s.token(t, auth.Admin))) })
 			t.Run("bad orders", func(t *testing.T) { badOrders(t, s.entry) })
 			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
+			t.Run("internal calls need a service token", func(t *testing.T) { internalCallsNeedToken(t, s) })
 		})
+	}
+}
+
+// internalCallsNeedToken: no process, the public entry included, answers a
+// module's internal endpoint without a service token, even to a caller
+// holding an admin's access token (a gateway that runs no module has none:
+// 404).
+func internalCallsNeedToken(t *testing.T, s *shop) {
+	admin := s.token(t, auth.Admin)
+	for name, p := range s.procs {
+		want, code := 401, "auth.invalid_service_token"
+		if name == "gateway" {
+			want, code = 404, "http.not_found"
+		}
+		for _, m := range surfaces.Names() {
+			for _, bearer := range []string{"", admin} {
+				r := p.as(bearer).do("POST", "/internal/"+m+"/GetProduct", "[]")
+				if r.status != want || !strings.Contains(string(r.body), code) {
+					t.Errorf("%s: POST /internal/%s/GetProduct (bearer %t): %d %s", name, m, bearer != "", r.status, r.body)
+				}
+			}
+		}
 	}
 }

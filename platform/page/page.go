@@ -32,6 +32,15 @@ type Request struct {
 	After uuid.UUID
 }
 
+// Validate refuses a limit outside 1..MaxLimit, for requests that do not
+// come from FromQuery (a module's API called by another module).
+func (r Request) Validate() error {
+	if r.Limit < 1 || r.Limit > MaxLimit {
+		return ErrInvalid
+	}
+	return nil
+}
+
 // ErrInvalid is returned for a bad limit or cursor.
 var ErrInvalid = apperr.New(apperr.KindInvalid, "http.invalid_page", "limit must be 1-200 and cursor must come from a previous page")
 

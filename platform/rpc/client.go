@@ -10,8 +10,10 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/sony/gobreaker/v2"
@@ -32,6 +34,41 @@ var (
 	// ErrOverloaded: the bulkhead of calls to this module is full.
 	ErrOverloaded = apperr.New(apperr.KindUnavailable, "rpc.overloaded", "too many calls to a module this request needs are in progress; retry later")
 )
+
+// ErrInvalidText refuses a call with text that is not valid UTF-8.
+var ErrInvalidText = apperr.New(apperr.KindInvalid, "rpc.invalid_text", "an argument holds text that is not valid UTF-8")
+
+// validUTF8 reports whether every string reachable from v is valid UTF-8.
+func validUTF8(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return utf8.ValidString(v.String())
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil() || validUTF8(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && !validUTF8(v.Field(i)) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return true // []byte travels as base64
+		}
+		for i := range v.Len() {
+			if !validUTF8(v.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if !validUTF8(it.Key()) || !validUTF8(it.Value()) {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Options tune a Client. Zero values take the defaults in the comments.
 type Options struct {
@@ -153,6 +190,12 @@ func (c *Client) Call(ctx context.Context, method string, idempotent bool, out a
 	if args == nil {
 		args = []any{}
 	}
+	if !validUTF8(reflect.ValueOf(args)) {
+		// JSON cannot carry such text: encoding/json would replace the bad
+		// bytes and the module would see, and maybe store, other text than
+		// the caller's. Refused here instead, as invalid input.
+		return ErrInvalidText
+	}
 	body, err := json.Marshal(args)
 	if err != nil {
 		return fmt.Errorf("rpc: encode the arguments of %s.%s: %w", c.module, method, err)
@@ -202,7 +245,8 @@ func (f *failure) Unwrap() error { return f.err }
 
 func isFailure(err error) bool { return errors.As(err, new(*failure)) }
 
-// errCallerGone marks an attempt the caller abandoned (its context ended).
+// errCallerGone marks an attempt the caller abandoned (it canceled its
+// context, or its context had ended before the attempt).
 var errCallerGone = errors.New("rpc: the caller's context ended")
 
 // publicError turns a failure into ErrUnavailable; a module's own answer
@@ -215,6 +259,9 @@ func publicError(err error) error {
 }
 
 func (c *Client) attempt(ctx context.Context, method string, body []byte, out any) error {
+	if err := ctx.Err(); err != nil { // the remote is not even tried
+		return fmt.Errorf("%w: %w", errCallerGone, err)
+	}
 	inst := c.pool.next()
 	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
@@ -222,9 +269,12 @@ func (c *Client) attempt(ctx context.Context, method string, body []byte, out an
 	switch {
 	case err == nil || !isFailure(err):
 		inst.succeeded()
-	case ctx.Err() != nil:
+	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("%w: %w", errCallerGone, ctx.Err())
 	default:
+		// A remote that did not answer before the caller's deadline is
+		// failing like one that outlived the attempt's timeout: a request
+		// handler's context always ends before Options.Timeout does.
 		inst.failed(err)
 	}
 	return err
@@ -246,6 +296,9 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 	h.Set(auth.ServiceHeader, token)
 	if id := correlation.ID(ctx); id != "" {
 		h.Set(correlation.Header, id)
+	}
+	if p, ok := auth.FromContext(ctx); ok {
+		h.Set(PrincipalHeader, principalHeader(p))
 	}
 	if tp := correlation.Traceparent(ctx); tp != "" {
 		h.Set(httpx.TraceparentHeader, tp)

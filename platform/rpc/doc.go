@@ -6,6 +6,9 @@
 // arguments after the context, the answer is the JSON result (204 when the
 // method returns only an error) or an RFC 9457 problem whose code and kind
 // rebuild the same *apperr.Error on the client, so errors.Is keeps working.
+// A result returned together with an error is not carried: APIs return the
+// zero value with an error. The caller's principal (platform/auth), if any,
+// travels in a header that the server believes only with a service token.
 //
 // The client side is a small generated stub per interface (see
 // internal/rpcgen) over Client.Call, which adds what a remote call needs:

@@ -5,15 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
 )
 
@@ -24,6 +28,26 @@ const PathPrefix = "/internal"
 // TimeoutHeader tells the server how long the caller still waits, in
 // milliseconds, so it does not work on after the caller gave up.
 const TimeoutHeader = "Request-Timeout"
+
+// maxTimeoutMillis is the largest TimeoutHeader a time.Duration can hold.
+const maxTimeoutMillis = int64(math.MaxInt64 / time.Millisecond)
+
+// PrincipalHeader carries the caller's principal ("<user id> <role>") on a
+// call made on a user's behalf. /internal admits service callers only, so
+// the header is believed there and nowhere else.
+const PrincipalHeader = "X-Principal"
+
+func principalHeader(p auth.Principal) string { return p.UserID.String() + " " + string(p.Role) }
+
+func principalFrom(h string) (auth.Principal, bool) {
+	id, role, ok := strings.Cut(h, " ")
+	if !ok {
+		return auth.Principal{}, false
+	}
+	uid, err := uuid.Parse(id)
+	p := auth.Principal{UserID: uid, Role: auth.Role(role)}
+	return p, err == nil && p.Role.Valid()
+}
 
 // ErrBadCall refuses a call whose arguments do not fit the method.
 var ErrBadCall = apperr.New(apperr.KindInvalid, "rpc.bad_call", "the arguments do not fit the method")
@@ -83,7 +107,12 @@ func (m method) serve(w http.ResponseWriter, r *http.Request) error {
 		return ErrBadCall.WithMessage(fmt.Sprintf("want %d arguments, got %d", want, len(raw)))
 	}
 	ctx := r.Context()
-	if ms, err := strconv.ParseInt(r.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 {
+	if p, ok := principalFrom(r.Header.Get(PrincipalHeader)); ok {
+		ctx = auth.WithPrincipal(ctx, p)
+	}
+	// A value too large for a time.Duration would overflow into a deadline
+	// in the past: it sets none.
+	if ms, err := strconv.ParseInt(r.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMillis {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 		defer cancel()

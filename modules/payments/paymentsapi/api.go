@@ -122,7 +122,9 @@ type ChargeInput struct {
 type API interface {
 	// Charge authorizes and captures. Calling it again for the same order
 	// returns the existing payment without charging again. A declined card
-	// returns the failed payment and ErrDeclined.
+	// returns ErrDeclined (the failed payment is in ForOrder): like every
+	// method here, Charge returns no result with an error, since none would
+	// cross the wire when payments runs in another process.
 	//rpc:idempotent
 	Charge(ctx context.Context, in ChargeInput) (Payment, error)
 	// Cancel makes sure the order is not charged: a captured payment is

@@ -71,6 +71,9 @@ func (s *Service) GetProduct(ctx context.Context, id uuid.UUID) (catalogapi.Prod
 }
 
 func (s *Service) ListProducts(ctx context.Context, req page.Request) (page.Page[catalogapi.Product], error) {
+	if err := req.Validate(); err != nil {
+		return page.Page[catalogapi.Product]{}, err
+	}
 	items, err := s.products.List(ctx, req)
 	if err != nil {
 		return page.Page[catalogapi.Product]{}, err

@@ -5,6 +5,7 @@ package domain
 import (
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -80,10 +81,14 @@ func (p *Product) Updated() catalogapi.ProductUpdatedV1 {
 func validate(in catalogapi.ProductInput) error {
 	var v apperr.Validator
 	n := utf8.RuneCountInString(in.Name)
-	v.Check(utf8.ValidString(in.Name) && n >= 1 && n <= MaxNameLen && in.Name == strings.TrimSpace(in.Name), "name",
-		"required, 1-200 characters, no leading or trailing spaces")
-	v.Check(utf8.ValidString(in.Description) && utf8.RuneCountInString(in.Description) <= MaxDescriptionLen, "description",
-		"at most 4000 characters")
+	v.Check(utf8.ValidString(in.Name) && n >= 1 && n <= MaxNameLen && in.Name == strings.TrimSpace(in.Name) &&
+		!strings.ContainsFunc(in.Name, unicode.IsControl), "name",
+		"required, 1-200 characters, no leading or trailing spaces, no control characters")
+	// A description may span lines; other control characters (NUL, which
+	// Postgres refuses in text, among them) are refused.
+	v.Check(utf8.ValidString(in.Description) && utf8.RuneCountInString(in.Description) <= MaxDescriptionLen &&
+		!strings.ContainsFunc(in.Description, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }),
+		"description", "at most 4000 characters, no control characters but line breaks and tabs")
 	v.Check(in.Price > 0 && in.Price <= MaxPrice, "price", "a positive whole number of minor units (cents), at most 10000000000")
 	v.Check(currencyCode.MatchString(in.Currency), "currency", "an ISO 4217 code such as EUR or USD")
 	if err := v.Err(catalogapi.ErrInvalidProduct.Code); err != nil {

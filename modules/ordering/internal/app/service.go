@@ -19,6 +19,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/page"
 )
@@ -56,6 +57,9 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key stri
 	}
 	if len(key) > MaxKeyLength || strings.IndexFunc(key, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) >= 0 {
 		return orderingapi.Placed{}, orderingapi.ErrIdempotencyKeyInvalid
+	}
+	if customerID == uuid.Nil {
+		return orderingapi.Placed{}, apperr.Invalid(orderingapi.ErrInvalidOrder.Code, apperr.FieldError{Field: "customer_id", Message: "required"})
 	}
 	if err := domain.ValidateInput(in); err != nil {
 		return orderingapi.Placed{}, err
@@ -155,6 +159,9 @@ func (s *Service) GetOrder(ctx context.Context, id uuid.UUID) (orderingapi.Order
 var Statuses = []string{orderingapi.StatusPending, orderingapi.StatusConfirmed, orderingapi.StatusCancelled}
 
 func (s *Service) ListOrders(ctx context.Context, q orderingapi.ListQuery) (page.Page[orderingapi.OrderView], error) {
+	if err := q.Page.Validate(); err != nil {
+		return page.Page[orderingapi.OrderView]{}, err
+	}
 	items, err := s.views.List(ctx, q)
 	if err != nil {
 		return page.Page[orderingapi.OrderView]{}, err

@@ -53,18 +53,10 @@ func (s *Service) Charge(ctx context.Context, in paymentsapi.ChargeInput) (payme
 	if err := domain.ValidateCharge(in); err != nil {
 		return paymentsapi.Payment{}, err
 	}
-	err := s.retry(func() error { return s.charge(ctx, in) })
-	switch {
-	case err == nil, errors.Is(err, paymentsapi.ErrDeclined), errors.Is(err, paymentsapi.ErrCancelled):
-		// The caller also gets the payment these outcomes left, if any.
-		p, viewErr := s.view(ctx, in.OrderID)
-		if viewErr != nil && !errors.Is(viewErr, pg.ErrNotFound) {
-			return paymentsapi.Payment{}, viewErr
-		}
-		return p, err
-	default:
+	if err := s.retry(func() error { return s.charge(ctx, in) }); err != nil {
 		return paymentsapi.Payment{}, err
 	}
+	return s.view(ctx, in.OrderID)
 }
 
 // charge drives the order's payment forward until it is captured, failed or

@@ -29,6 +29,9 @@ func Record(ctx context.Context, tx pgx.Tx, n notificationsapi.Notification, cau
 }
 
 func (s *Notifications) List(ctx context.Context, userID uuid.UUID, req page.Request) (page.Page[notificationsapi.Notification], error) {
+	if err := req.Validate(); err != nil {
+		return page.Page[notificationsapi.Notification]{}, err
+	}
 	after := req.After
 	if after == uuid.Nil {
 		after = uuid.Max
