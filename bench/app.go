@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,49 +21,49 @@ const benchAdminPassword = "bench-admin-password"
 
 // buildApp builds cmd/app into dir.
 func buildApp(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "app")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/modmono/shop/cmd/app")
+	return goBuild(ctx, filepath.Join(dir, "app"))
+}
+
+// buildExtracted builds module's own binary into dir, as `go run ./cmd/extract
+// build MODULE` does: cmd/app with the build tags extract,extract_MODULE.
+func buildExtracted(ctx context.Context, dir, module string) (string, error) {
+	return goBuild(ctx, filepath.Join(dir, module), "-tags", "extract,extract_"+module)
+}
+
+func goBuild(ctx context.Context, bin string, flags ...string) (string, error) {
+	args := append(append([]string{"build"}, flags...), "-o", bin, "github.com/modmono/shop/cmd/app")
+	build := exec.CommandContext(ctx, "go", args...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("build cmd/app: %w", err)
+		return "", fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
 	}
 	return bin, nil
 }
 
 // appProcess is cmd/app running as its own process, and a client of it.
 type appProcess struct {
+	name   string
 	base   string
 	client *http.Client
 	admin  string // an admin's bearer token
 	cmd    *exec.Cmd
+	logs   string        // the file its output goes to
+	done   chan struct{} // closed when the process has exited
+	err    error         // how it exited, once done is closed
 }
 
 // startApp runs bin against dsn with env added, waits until it is ready and
 // logs in as its admin. Rate limits are lifted: the load comes from one address.
 func startApp(bin, dsn, dataDir string, clients int, env ...string) (*appProcess, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "APP_HTTP_ADDR="+addr, "DATABASE_URL="+dsn, "APP_LOG_FORMAT=json", "APP_LOG_LEVEL=warn",
-		"APP_SEED_DEMO=false", "APP_DATA_DIR="+dataDir, "APP_ADMIN_PASSWORD="+benchAdminPassword,
-		"APP_JWT_SECRET=bench-secret-bench-secret-bench-secret",
-		"APP_RATE_LIMIT_LOGIN=1000000", "APP_RATE_LIMIT_REGISTER=1000000", "APP_RATE_LIMIT_ORDERS=1000000")
-	cmd.Env = append(cmd.Env, env...)
-	logs, err := os.Create(filepath.Join(dataDir, "app.log"))
+	a, err := launchApp("app", bin, addr, dsn, dataDir, clients, env...)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	a := &appProcess{base: "http://" + addr, cmd: cmd,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}}
-	if err := waitReady(a.client, a.base+"/health/ready", 90*time.Second); err != nil {
+	if err := a.ready(); err != nil {
 		a.stop()
 		return nil, err
 	}
@@ -71,9 +74,129 @@ func startApp(bin, dsn, dataDir string, clients int, env ...string) (*appProcess
 	return a, nil
 }
 
+// freeAddr returns a loopback address with a port free at the moment,
+// below the kernel's ephemeral range: a port the kernel hands to another
+// process's bind(:0) (tests running on the same machine open and close
+// many) between this check and cmd/app's own bind, seconds later, would
+// make the bench talk to that process instead.
+func freeAddr() (string, error) {
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				lo = n
+			}
+		}
+	}
+	if from := max(lo-12000, 10000); from < lo {
+		for range 100 {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(from+rand.IntN(lo-from))))
+			if err == nil {
+				defer ln.Close()
+				return ln.Addr().String(), nil
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// logDir, when set (-logs), keeps the processes' logs after the run.
+var logDir string
+
+// launchApp starts bin listening on addr, with the bench's environment and
+// env added (a later value wins; an empty one unsets the variable for
+// cmd/app), appending its log to <dataDir or logDir>/<name>.log, without
+// waiting for it.
+func launchApp(name, bin, addr, dsn, dataDir string, clients int, env ...string) (*appProcess, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "APP_HTTP_ADDR="+addr, "DATABASE_URL="+dsn, "APP_LOG_FORMAT=json", "APP_LOG_LEVEL=warn",
+		"APP_SEED_DEMO=false", "APP_DATA_DIR="+dataDir, "APP_ADMIN_PASSWORD="+benchAdminPassword,
+		"APP_JWT_SECRET=bench-secret-bench-secret-bench-secret",
+		"APP_RATE_LIMIT_LOGIN=1000000", "APP_RATE_LIMIT_REGISTER=1000000", "APP_RATE_LIMIT_ORDERS=1000000")
+	cmd.Env = append(cmd.Env, env...)
+	dir := dataDir
+	if logDir != "" {
+		dir = logDir
+	}
+	logPath := filepath.Join(dir, name+".log")
+	logs, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		logs.Close()
+		return nil, err
+	}
+	a := &appProcess{name: name, base: "http://" + addr, cmd: cmd, logs: logPath, done: make(chan struct{}),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}}
+	track(a)
+	go func() {
+		a.err = cmd.Wait()
+		logs.Close()
+		close(a.done)
+	}()
+	return a, nil
+}
+
+// ready waits until a answers /health/ready, and fails at once if it exits.
+func (a *appProcess) ready() error {
+	const timeout = 90 * time.Second
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-a.done:
+			return fmt.Errorf("%s exited during start-up (%v):\n%s", a.name, a.err, a.logTail())
+		default:
+		}
+		if resp, err := a.client.Get(a.base + "/health/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %s:\n%s", a.name, timeout, a.logTail())
+}
+
+// logTail returns the last lines of the process's log.
+func (a *appProcess) logTail() string {
+	b, err := os.ReadFile(a.logs)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-15, 0):], "\n")
+}
+
+// exited says, if the process has exited, how.
+func (a *appProcess) exited() string {
+	select {
+	case <-a.done:
+		return fmt.Sprintf(" (%s exited: %v):\n%s", a.name, a.err, a.logTail())
+	default:
+		return ""
+	}
+}
+
+// stop interrupts the process and waits for it to exit, killing it if it
+// has not drained within its shutdown grace and some.
 func (a *appProcess) stop() {
+	a.client.CloseIdleConnections()
 	_ = a.cmd.Process.Signal(os.Interrupt)
-	_ = a.cmd.Wait()
+	select {
+	case <-a.done:
+	case <-time.After(30 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.done
+	}
+	untrack(a)
 }
 
 // call sends a JSON request and decodes a JSON answer into out (if not nil).
@@ -115,7 +238,7 @@ func (a *appProcess) login(email, password string) (string, error) {
 	}
 	status, err := a.call("POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, &tok)
 	if err != nil || status != http.StatusOK {
-		return "", fmt.Errorf("login %s: %d %v", email, status, err)
+		return "", fmt.Errorf("login %s: %d %v%s", email, status, err, a.exited())
 	}
 	return tok.AccessToken, nil
 }
@@ -132,18 +255,4 @@ func (a *appProcess) product(price, stock int64) (string, error) {
 		return "", fmt.Errorf("set stock: %d %v", status, err)
 	}
 	return p.ID, nil
-}
-
-func waitReady(client *http.Client, url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("cmd/app not ready after %s", timeout)
 }
