@@ -221,7 +221,8 @@ func (c *Client) Call(ctx context.Context, method string, idempotent bool, out a
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			return ErrUnavailable.Wrap(fmt.Errorf("%s: circuit breaker %w", c.module, err))
 		}
-		if !isFailure(err) || !idempotent || attempt >= c.opts.MaxAttempts {
+		var f *failure
+		if !errors.As(err, &f) || f.noRetry || !idempotent || attempt >= c.opts.MaxAttempts {
 			return publicError(err)
 		}
 		delay := wait.NextBackOff()
@@ -238,7 +239,10 @@ func (c *Client) Call(ctx context.Context, method string, idempotent bool, out a
 // failure is an attempt that says nothing about the request: the module was
 // not reached, did not answer in time, or broke. It counts against the
 // breaker and the instance, and an idempotent call is retried.
-type failure struct{ err error }
+type failure struct {
+	err     error
+	noRetry bool // a 4xx: counts against the remote, but is never retried
+}
 
 func (f *failure) Error() string { return f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
@@ -284,7 +288,7 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 	url := inst.base + PathPrefix + "/" + c.module + "/" + method
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return &failure{err}
+		return &failure{err: err}
 	}
 	token, err := c.tokens.Token()
 	if err != nil {
@@ -308,17 +312,17 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &failure{fmt.Errorf("%s.%s at %s: %w", c.module, method, inst.base, err)}
+		return &failure{err: fmt.Errorf("%s.%s at %s: %w", c.module, method, inst.base, err)}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return &failure{fmt.Errorf("%s.%s: read the answer: %w", c.module, method, err)}
+		return &failure{err: fmt.Errorf("%s.%s: read the answer: %w", c.module, method, err)}
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK && out != nil:
 		if err := json.Unmarshal(b, out); err != nil {
-			return &failure{fmt.Errorf("%s.%s: decode the answer: %w", c.module, method, err)}
+			return &failure{err: fmt.Errorf("%s.%s: decode the answer: %w", c.module, method, err)}
 		}
 		return nil
 	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent:
@@ -330,7 +334,8 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 			return p.Err()
 		}
 	}
-	return &failure{fmt.Errorf("%s.%s at %s: status %d", c.module, method, inst.base, resp.StatusCode)}
+	return &failure{err: fmt.Errorf("%s.%s at %s: status %d", c.module, method, inst.base, resp.StatusCode),
+		noRetry: resp.StatusCode < 500}
 }
 
 // notAnAnswer lists the problem codes that come from the server around the
