@@ -180,6 +180,10 @@ func (r *Runner) run(ctx context.Context, sg pg.Saga, o orderingapi.Order) (doma
 			return r.fail(sg, "payment declined")
 		case ctx.Err() != nil || apperr.KindOf(err) == apperr.KindTimeout:
 			return r.fail(sg, fmt.Sprintf("payment timed out after %s", r.cfg.PaymentTimeout))
+		case apperr.KindOf(err) == apperr.KindUnavailable:
+			// Payments (or its provider) cannot be reached: nothing was
+			// decided, and Charge is idempotent, so it is tried again until
+			// the checkout's deadline rather than cancelling at once.
 		default:
 			return r.fail(sg, "payment failed: "+message(err))
 		}

@@ -65,6 +65,7 @@ type fakePayments struct {
 	calls     *calls
 	chargeErr error
 	slow      bool
+	downFirst int // the first charges answer ErrProviderDown
 }
 
 func (f *fakePayments) Charge(ctx context.Context, in paymentsapi.ChargeInput) (paymentsapi.Payment, error) {
@@ -73,7 +74,14 @@ func (f *fakePayments) Charge(ctx context.Context, in paymentsapi.ChargeInput) (
 		<-ctx.Done()
 		return paymentsapi.Payment{}, ctx.Err()
 	}
-	return paymentsapi.Payment{OrderID: in.OrderID, Status: paymentsapi.StatusCaptured}, f.chargeErr
+	if f.downFirst > 0 {
+		f.downFirst--
+		return paymentsapi.Payment{}, paymentsapi.ErrProviderDown
+	}
+	if f.chargeErr != nil {
+		return paymentsapi.Payment{}, f.chargeErr
+	}
+	return paymentsapi.Payment{OrderID: in.OrderID, Status: paymentsapi.StatusCaptured}, nil
 }
 func (f *fakePayments) Cancel(context.Context, uuid.UUID, string) error {
 	f.calls.add("cancel_payment")
@@ -159,12 +167,13 @@ func TestSagaRunsAndCompensatesInReverse(t *testing.T) {
 		calls  string
 		reason string
 	}{
-		"confirmed":        {status: "confirmed", calls: "reserve charge commit"},
-		"out of stock":     {inv: fakeInventory{reserveErr: inventoryapi.ErrInsufficientStock}, status: "cancelled", calls: "reserve release", reason: "insufficient stock"},
-		"declined":         {pay: fakePayments{chargeErr: paymentsapi.ErrDeclined}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment declined"},
-		"payment too slow": {pay: fakePayments{slow: true}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment timed out"},
-		"provider down":    {pay: fakePayments{chargeErr: paymentsapi.ErrProviderDown}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment failed"},
-		"commit retried":   {inv: fakeInventory{failFirst: 2}, status: "confirmed", calls: "reserve charge commit commit commit"},
+		"confirmed":                 {status: "confirmed", calls: "reserve charge commit"},
+		"out of stock":              {inv: fakeInventory{reserveErr: inventoryapi.ErrInsufficientStock}, status: "cancelled", calls: "reserve release", reason: "insufficient stock"},
+		"declined":                  {pay: fakePayments{chargeErr: paymentsapi.ErrDeclined}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment declined"},
+		"payment too slow":          {pay: fakePayments{slow: true}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment timed out"},
+		"payment refused":           {pay: fakePayments{chargeErr: paymentsapi.ErrChargeMismatch}, status: "cancelled", calls: "reserve charge cancel_payment release", reason: "payment failed"},
+		"provider down for a while": {pay: fakePayments{downFirst: 2}, status: "confirmed", calls: "reserve charge charge charge commit"},
+		"commit retried":            {inv: fakeInventory{failFirst: 2}, status: "confirmed", calls: "reserve charge commit commit commit"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
