@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/modmono/shop/internal/surfaces"
@@ -129,6 +130,9 @@ func TestTopologies(t *testing.T) {
 			t.Run("bad orders", func(t *testing.T) { badOrders(t, s.entry) })
 			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
 			t.Run("internal calls need a service token", func(t *testing.T) { internalCallsNeedToken(t, s) })
+			if slices.Contains(topo.extract, "inventory") { // last: it stops inventory
+				t.Run("product details without inventory", func(t *testing.T) { detailsWithoutInventory(t, s) })
+			}
 		})
 	}
 }
@@ -152,5 +156,27 @@ func internalCallsNeedToken(t *testing.T, s *shop) {
 				}
 			}
 		}
+	}
+}
+
+// detailsWithoutInventory: with the inventory process killed, the composed
+// product details still answer the product, naming inventory as missing.
+func detailsWithoutInventory(t *testing.T, s *shop) {
+	tea := stocked(t, s.entry.as(s.token(t, auth.Admin)), 450, 3)
+	if err := s.procs["inventory"].signal(syscall.SIGKILL); err == nil {
+		t.Fatal("inventory exited cleanly after SIGKILL")
+	}
+	var d struct {
+		Product  *struct{ ID string }
+		Stock    *stock
+		Degraded []string
+	}
+	r := s.entry.do("GET", "/api/v1/products/"+tea.ID+"/details", nil)
+	if r.status != 200 {
+		t.Fatalf("details: %d %s", r.status, r.body)
+	}
+	r.json(t, &d)
+	if d.Product == nil || d.Product.ID != tea.ID || d.Stock != nil || !slices.Equal(d.Degraded, []string{"inventory"}) {
+		t.Fatalf("details without inventory: %s", r.body)
 	}
 }
