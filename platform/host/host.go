@@ -83,8 +83,14 @@ func newTokens(cfg config.Config, log *zap.Logger) (*auth.Tokens, error) {
 		if secret, err = devSecret(filepath.Join(cfg.DataDir, "jwt-secret")); err != nil {
 			return nil, err
 		}
-		log.Info("using the development JWT secret; set APP_JWT_SECRET to share one between processes",
-			zap.String("file", filepath.Join(cfg.DataDir, "jwt-secret")))
+		msg := "using the development JWT secret; set APP_JWT_SECRET to share one between processes"
+		level := zap.InfoLevel
+		if len(cfg.Remotes) > 0 {
+			// Service tokens derive from it: processes with different
+			// secrets answer each other's calls with 401.
+			msg, level = "using the development JWT secret while calling modules in other processes: they must all use the same one; set APP_JWT_SECRET", zap.WarnLevel
+		}
+		log.Log(level, msg, zap.String("file", filepath.Join(cfg.DataDir, "jwt-secret")))
 	}
 	return auth.NewTokens(secret, TokenTTL)
 }
