@@ -409,6 +409,7 @@ var unreachable = map[string]string{
 	rpc.ErrInvalidText.Code:          "refused by a module's HTTP client before a call between processes; public requests with such text are refused as malformed JSON",
 	rpc.ErrUnavailable.Code:          "only where a module runs in another process; the document describes the API of one process (README: Extract a module)",
 	rpc.ErrOverloaded.Code:           "only where a module runs in another process; the document describes the API of one process (README: Extract a module)",
+	rpc.ErrLoop.Code:                 "only in a deployment whose APP_REMOTE_* send requests round in a loop",
 }
 
 // TestErrorCodes requires every error code a route can answer with to be

@@ -55,7 +55,7 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 		fmt.Fprint(stdout, usage(name, linked))
 		return nil
 	}
-	var linkedNames []string
+	linkedNames := []string{} // not nil: a binary that links no module is a pure gateway
 	var module *modkit.Definition
 	var moduleCmd modkit.Command
 	for i, m := range linked {

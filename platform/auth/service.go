@@ -24,6 +24,12 @@ const ServiceHeader = "X-Service-Token"
 // users (audience shop-api) is never accepted as one, nor the reverse.
 const ServiceAudience = "shop-internal"
 
+// ForwardAudience is the audience of the token a gateway puts on a public
+// request it forwards to a module. It vouches for the request's
+// X-Forwarded-For and nothing more: it never opens /internal, so a forwarded
+// path that some hop normalises into /internal/... gets 401.
+const ForwardAudience = "shop-forwarded"
+
 // ServiceTokenTTL is a service token's lifetime: short, so a leaked token
 // is soon worthless; callers renew it well before it expires.
 const ServiceTokenTTL = 2 * time.Minute
@@ -40,8 +46,12 @@ type ServiceTokens struct {
 	service string // who this process is, the subject of its tokens
 	now     func() time.Time
 
-	mu      sync.Mutex
-	current string
+	mu     sync.Mutex
+	issued map[string]issued // by audience
+}
+
+type issued struct {
+	token   string
 	expires time.Time
 }
 
@@ -50,22 +60,29 @@ type ServiceTokens struct {
 func NewServiceTokens(jwtSecret []byte, service string) *ServiceTokens {
 	mac := hmac.New(sha256.New, jwtSecret)
 	mac.Write([]byte("shop service tokens v1"))
-	return &ServiceTokens{key: mac.Sum(nil), service: service, now: time.Now}
+	return &ServiceTokens{key: mac.Sum(nil), service: service, now: time.Now, issued: map[string]issued{}}
 }
 
-// Token returns a valid token of this process, renewed when half its
-// lifetime has passed.
-func (s *ServiceTokens) Token() (string, error) {
+// Token returns a valid service token of this process, for its calls to
+// other processes' /internal endpoints.
+func (s *ServiceTokens) Token() (string, error) { return s.token(ServiceAudience) }
+
+// ForwardToken returns a valid token for the public requests this process
+// forwards (ForwardAudience).
+func (s *ServiceTokens) ForwardToken() (string, error) { return s.token(ForwardAudience) }
+
+// token returns a token for audience, renewed when half its lifetime has passed.
+func (s *ServiceTokens) token(audience string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if s.current != "" && now.Before(s.expires.Add(-ServiceTokenTTL/2)) {
-		return s.current, nil
+	if t, ok := s.issued[audience]; ok && now.Before(t.expires.Add(-ServiceTokenTTL/2)) {
+		return t.token, nil
 	}
 	c := jwt.RegisteredClaims{
 		Issuer:    s.service,
 		Subject:   s.service,
-		Audience:  jwt.ClaimStrings{ServiceAudience},
+		Audience:  jwt.ClaimStrings{audience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ServiceTokenTTL)),
@@ -75,16 +92,24 @@ func (s *ServiceTokens) Token() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.current, s.expires = token, now.Add(ServiceTokenTTL)
+	s.issued[audience] = issued{token: token, expires: now.Add(ServiceTokenTTL)}
 	return token, nil
 }
 
 // Verify checks a service token and returns the calling service's name.
-func (s *ServiceTokens) Verify(token string) (string, error) {
+func (s *ServiceTokens) Verify(token string) (string, error) { return s.verify(token, ServiceAudience) }
+
+// VerifyForwarded checks the token of a forwarded request (ForwardAudience)
+// and returns the forwarding service's name.
+func (s *ServiceTokens) VerifyForwarded(token string) (string, error) {
+	return s.verify(token, ForwardAudience)
+}
+
+func (s *ServiceTokens) verify(token, audience string) (string, error) {
 	var c jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithAudience(ServiceAudience),
+		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(s.now),

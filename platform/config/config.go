@@ -60,11 +60,11 @@ func (c Config) DatabaseURLFor(module string) string {
 
 // Load reads the configuration through getenv (os.Getenv in production, a map
 // in tests). known lists every module of the system, in start-up order;
-// linked, when given, the modules this binary contains (an extracted binary
-// has one): APP_MODULES=all then means all of those, and naming another
-// module is an error.
+// linked, when given (even empty), the modules this binary contains (an
+// extracted binary has one, a pure gateway none): APP_MODULES=all then means
+// all of those, and naming another module is an error.
 func Load(getenv func(string) string, known []string, linked ...string) (Config, error) {
-	if len(linked) == 0 {
+	if linked == nil {
 		linked = known
 	}
 	r := reader{getenv: getenv}
@@ -144,8 +144,15 @@ func (c Config) validate(known []string) []error {
 			}
 		}
 		for _, base := range c.Remotes[m] {
-			if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				add("APP_REMOTE_%s: %q is not an http(s) base URL", strings.ToUpper(m), base)
+			// The error does not repeat the value: it might hold a password.
+			u, err := url.Parse(base)
+			switch {
+			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+				add("APP_REMOTE_%s: %q is not an http(s) base URL", strings.ToUpper(m), redact(base))
+			case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
+				add("APP_REMOTE_%s: a base URL is scheme://host:port, without credentials, path, query or fragment", strings.ToUpper(m))
+			case pointsHere(u, c.HTTPAddr):
+				add("APP_REMOTE_%s: %s is this process's own address (APP_HTTP_ADDR)", strings.ToUpper(m), u.Host)
 			}
 		}
 		local, remote := c.Local(m), len(c.Remotes[m]) > 0
@@ -196,6 +203,31 @@ func (c Config) validate(known []string) []error {
 		}
 	}
 	return errs
+}
+
+// redact hides what could be a password in a URL that did not parse.
+func redact(s string) string {
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		return "…" + s[i:]
+	}
+	return s
+}
+
+// pointsHere reports whether u is obviously this process's own address
+// (a loopback or unspecified host on the port it listens on).
+func pointsHere(u *url.URL, httpAddr string) bool {
+	_, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return false
+	}
+	uport := u.Port()
+	if uport == "" {
+		uport = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	local := host == "localhost" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified()))
+	return local && uport == port
 }
 
 // reader collects parse errors so Load can report them all.

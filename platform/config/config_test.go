@@ -73,15 +73,19 @@ func TestInvalid(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"bad bus":              {map[string]string{"APP_BUS": "kafka"}, "APP_BUS"},
-		"bad duration":         {map[string]string{"APP_PAYMENT_TIMEOUT": "soon"}, "APP_PAYMENT_TIMEOUT"},
-		"negative duration":    {map[string]string{"APP_PAYMENT_TIMEOUT": "-1s"}, "must be positive"},
-		"bad bool":             {map[string]string{"APP_SEED_DEMO": "perhaps"}, "APP_SEED_DEMO"},
-		"unknown module":       {map[string]string{"APP_MODULES": "billing"}, "unknown module"},
-		"missing remote":       {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp"}, "APP_REMOTE_INVENTORY"},
-		"local and remote":     {map[string]string{"APP_REMOTE_CATALOG": "http://x:1"}, "choose one"},
-		"split needs amqp":     {map[string]string{"APP_MODULES": "catalog", "APP_REMOTE_INVENTORY": "http://x:1"}, "APP_BUS=amqp"},
-		"bad remote":           {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "ftp://x"}, "not an http"},
+		"bad bus":                 {map[string]string{"APP_BUS": "kafka"}, "APP_BUS"},
+		"bad duration":            {map[string]string{"APP_PAYMENT_TIMEOUT": "soon"}, "APP_PAYMENT_TIMEOUT"},
+		"negative duration":       {map[string]string{"APP_PAYMENT_TIMEOUT": "-1s"}, "must be positive"},
+		"bad bool":                {map[string]string{"APP_SEED_DEMO": "perhaps"}, "APP_SEED_DEMO"},
+		"unknown module":          {map[string]string{"APP_MODULES": "billing"}, "unknown module"},
+		"missing remote":          {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp"}, "APP_REMOTE_INVENTORY"},
+		"local and remote":        {map[string]string{"APP_REMOTE_CATALOG": "http://x:1"}, "choose one"},
+		"split needs amqp":        {map[string]string{"APP_MODULES": "catalog", "APP_REMOTE_INVENTORY": "http://x:1"}, "APP_BUS=amqp"},
+		"bad remote":              {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "ftp://x"}, "not an http"},
+		"remote with credentials": {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "http://u:secret@x:1"}, "without credentials"},
+		"remote with a path":      {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "http://x:1/api"}, "without credentials, path"},
+		"remote is this process": {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_HTTP_ADDR": ":9000",
+			"APP_REMOTE_INVENTORY": "http://127.0.0.1:9000"}, "own address"},
 		"bad address":          {map[string]string{"APP_HTTP_ADDR": "8080"}, "APP_HTTP_ADDR"},
 		"bad database url":     {map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
 		"prod without secrets": {map[string]string{"APP_ENV": "prod"}, "APP_JWT_SECRET"},
@@ -96,5 +100,24 @@ func TestInvalid(t *testing.T) {
 				t.Fatalf("error %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A binary that links no module (a pure gateway) runs none with the
+// default APP_MODULES=all; one that links payments refuses other modules.
+func TestLinkedModules(t *testing.T) {
+	t.Parallel()
+	remotes := map[string]string{"APP_BUS": "amqp"}
+	for _, m := range known {
+		remotes["APP_REMOTE_"+strings.ToUpper(m)] = "http://" + m + ":8080"
+	}
+	c, err := config.Load(func(k string) string { return remotes[k] }, known, []string{}...)
+	if err != nil || len(c.Modules) != 0 {
+		t.Fatalf("gateway binary: %v %v", c.Modules, err)
+	}
+	env := map[string]string{"APP_MODULES": "catalog"}
+	if _, err := config.Load(func(k string) string { return env[k] }, known, "inventory"); err == nil ||
+		!strings.Contains(err.Error(), "not in this binary") {
+		t.Fatalf("a module the binary lacks: %v", err)
 	}
 }

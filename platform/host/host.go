@@ -222,14 +222,14 @@ func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Regis
 }
 
 // trustGateway takes the client address from X-Forwarded-For when a request
-// comes through this deployment's gateway (it carries a valid service
+// comes through this deployment's gateway (it carries a valid forwarding
 // token), so rate limits by client address see the real client. The last
 // entry is the one the gateway added; earlier ones came from the client.
 func trustGateway(st *auth.ServiceTokens) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 && r.Header.Get(auth.ServiceHeader) != "" {
-				if _, err := st.Verify(r.Header.Get(auth.ServiceHeader)); err == nil {
+				if _, err := st.VerifyForwarded(r.Header.Get(auth.ServiceHeader)); err == nil {
 					list := strings.Split(fwd[len(fwd)-1], ",")
 					if ip := net.ParseIP(strings.TrimSpace(list[len(list)-1])); ip != nil {
 						r.RemoteAddr = net.JoinHostPort(ip.String(), "0")

@@ -102,6 +102,13 @@ func TestGatewayTrustAndInternalRoutes(t *testing.T) {
 		}
 		return tok
 	}
+	forwarding := func(st *auth.ServiceTokens) string {
+		tok, err := st.ForwardToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
 
 	for _, tc := range []struct {
 		name, path, token, forwarded string
@@ -109,10 +116,12 @@ func TestGatewayTrustAndInternalRoutes(t *testing.T) {
 		body                         string
 	}{
 		{"no token: the peer address stands", "/api/v1/whoami", "", "203.0.113.7", 200, "192.0.2.1:1234"},
-		{"a foreign token: the peer address stands", "/api/v1/whoami", token(theirs), "203.0.113.7", 200, "192.0.2.1:1234"},
-		{"our token: the forwarded client", "/api/v1/whoami", token(ours), "198.51.100.1, 203.0.113.7", 200, "203.0.113.7:0"},
+		{"a foreign forwarding token: the peer address stands", "/api/v1/whoami", forwarding(theirs), "203.0.113.7", 200, "192.0.2.1:1234"},
+		{"a service token does not vouch for it", "/api/v1/whoami", token(ours), "203.0.113.7", 200, "192.0.2.1:1234"},
+		{"our forwarding token: the forwarded client", "/api/v1/whoami", forwarding(ours), "198.51.100.1, 203.0.113.7", 200, "203.0.113.7:0"},
 		{"internal without a token", "/internal/ping", "", "", 401, "auth.invalid_service_token"},
 		{"internal with a foreign token", "/internal/ping", token(theirs), "", 401, "auth.invalid_service_token"},
+		{"internal with a forwarding token", "/internal/ping", forwarding(ours), "", 401, "auth.invalid_service_token"},
 		{"internal with our token", "/internal/ping", token(ours), "", 200, "pong"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -342,10 +342,13 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 // module rather than from it: a broken server, a missing route (the URL does
 // not lead to the module) or a request that outlived the server's limit.
 var notAnAnswer = map[string]bool{
-	problem.Internal:               true,
-	httpx.ErrNotFound.Code:         true,
-	httpx.ErrMethodNotAllowed.Code: true,
-	httpx.ErrTimeout.Code:          true,
+	// the callee refused this process's service token: the deployment's
+	// APP_JWT_SECRET differs between them, which no retry mends
+	auth.ErrInvalidServiceToken.Code: true,
+	problem.Internal:                 true,
+	httpx.ErrNotFound.Code:           true,
+	httpx.ErrMethodNotAllowed.Code:   true,
+	httpx.ErrTimeout.Code:            true,
 }
 
 // maxResponse bounds an answer read into memory.

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -29,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		reg: reg,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: CallsMetric,
-			Help: "Calls to remote modules by outcome: ok, error (the module answered with an error), unavailable, overloaded.",
+			Help: "Calls to remote modules by outcome: ok, error (the module answered with an error), unavailable, overloaded, cancelled (by the caller).",
 		}, []string{"remote", "method", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "rpc_client_call_duration_seconds",
@@ -79,6 +80,8 @@ func (m *metrics) observe(remote, method string, err error, d time.Duration) {
 	outcome := "ok"
 	switch {
 	case err == nil:
+	case errors.Is(err, errCallerGone), errors.Is(err, context.Canceled):
+		outcome = "cancelled"
 	case errors.Is(err, ErrOverloaded):
 		outcome = "overloaded"
 	case errors.Is(err, ErrUnavailable):

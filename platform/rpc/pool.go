@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,7 +25,7 @@ import (
 type pool struct {
 	module     string
 	instances  []*instance
-	next_      atomic.Uint64
+	cursor     atomic.Uint64
 	ejectAfter int32
 	log        *zap.Logger
 }
@@ -33,6 +34,7 @@ type instance struct {
 	base     string // without a trailing slash
 	up       atomic.Bool
 	failures atomic.Int32
+	seen     atomic.Bool // it answered once: its absence is news, not start-up
 	pool     *pool
 	onChange func(base string, up bool)
 }
@@ -57,7 +59,7 @@ func newPool(module string, bases []string, ejectAfter int, log *zap.Logger) (*p
 // next returns the next instance that is up, round robin.
 func (p *pool) next() *instance {
 	n := uint64(len(p.instances))
-	start := p.next_.Add(1)
+	start := p.cursor.Add(1)
 	for i := range n {
 		if in := p.instances[(start+i)%n]; in.up.Load() {
 			return in
@@ -68,6 +70,7 @@ func (p *pool) next() *instance {
 
 func (in *instance) succeeded() {
 	in.failures.Store(0)
+	in.seen.Store(true)
 }
 
 func (in *instance) failed(err error) {
@@ -80,10 +83,15 @@ func (in *instance) set(up bool, why string, err error) {
 	if in.up.Swap(up) == up {
 		return
 	}
-	if up {
+	switch {
+	case up:
 		in.failures.Store(0)
-		in.pool.log.Info("remote instance is back in the pool", zap.String("instance", in.base), zap.String("why", why))
-	} else {
+		in.seen.Store(true)
+		in.pool.log.Info("remote instance is in the pool", zap.String("instance", in.base), zap.String("why", why))
+	case !in.seen.Load():
+		// Processes of a deployment start in any order.
+		in.pool.log.Info("remote instance is not up yet", zap.String("instance", in.base), zap.String("why", why), zap.Error(err))
+	default:
 		in.pool.log.Warn("remote instance ejected from the pool", zap.String("instance", in.base), zap.String("why", why), zap.Error(err))
 	}
 	if in.onChange != nil {
@@ -123,8 +131,10 @@ func (in *instance) check(ctx context.Context, client *http.Client, timeout time
 		}
 		return
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection is reused
 	_ = resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
+		in.seen.Store(true)
 		in.set(true, "health check passed", nil)
 	} else {
 		in.set(false, "health check failed", fmt.Errorf("/health/ready answered %d", resp.StatusCode))

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/correlation"
 	"github.com/modmono/shop/platform/httpx"
@@ -19,8 +21,12 @@ type proxiedKey struct{}
 // Proxy returns a handler that forwards public requests to the remote
 // module's instances (the strangler fig's route): the caller's
 // Authorization, correlation ID and traceparent go along, and the
-// gateway's service token vouches for the X-Forwarded-For it sets, so the
-// module can rate-limit by the real client address.
+// gateway's forwarding token (auth.ForwardAudience: it never opens
+// /internal) vouches for the X-Forwarded-For it sets, so the module can
+// rate-limit by the real client address. A path with dot segments or
+// encoded slashes is refused rather than passed on to hops that might
+// resolve it elsewhere, and a request some gateway of this deployment has
+// forwarded already is not forwarded again (a loop of APP_REMOTE_*).
 func (c *Client) Proxy() http.Handler {
 	proxy := &httputil.ReverseProxy{
 		Transport: c.http.Transport,
@@ -38,7 +44,7 @@ func (c *Client) Proxy() http.Handler {
 			h := pr.Out.Header
 			h.Del(auth.ServiceHeader)
 			h.Del(PrincipalHeader) // believed on /internal only, but never passed on from a client
-			if token, err := c.tokens.Token(); err == nil {
+			if token, err := c.tokens.ForwardToken(); err == nil {
 				h.Set(auth.ServiceHeader, token)
 			}
 			if id := correlation.ID(pr.In.Context()); id != "" {
@@ -67,6 +73,15 @@ func (c *Client) Proxy() http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanPath(r.URL) {
+			httpx.WriteError(w, r, nil, httpx.ErrNotFound)
+			return
+		}
+		if _, err := c.tokens.VerifyForwarded(r.Header.Get(auth.ServiceHeader)); err == nil {
+			c.log.Error("a forwarded request came back to be forwarded again: APP_REMOTE_* form a loop", zap.String("path", r.URL.Path))
+			httpx.WriteError(w, r, nil, ErrLoop)
+			return
+		}
 		// A body over the limit is refused here, as the module would refuse
 		// it, without sending a byte of it on.
 		if r.ContentLength > httpx.BodyLimit(r.Context()) {
@@ -75,4 +90,23 @@ func (c *Client) Proxy() http.Handler {
 		}
 		proxy.ServeHTTP(w, r)
 	})
+}
+
+// ErrLoop refuses a request that went round the deployment's gateways.
+var ErrLoop = apperr.New(apperr.KindUnavailable, "rpc.forwarding_loop",
+	"this request was forwarded in a loop: the deployment's APP_REMOTE_* settings are wrong")
+
+// cleanPath reports whether u's path has no dot segments and no encoded
+// slashes or backslashes: what reaches a module is what the router matched.
+func cleanPath(u *url.URL) bool {
+	raw := strings.ToLower(u.EscapedPath())
+	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") || strings.Contains(raw, "%2e") {
+		return false
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }

@@ -77,8 +77,11 @@ func TestProxyForwards(t *testing.T) {
 	if len(token) != 1 || token[0] == "forged" {
 		t.Fatalf("service token %q", token)
 	}
-	if svc, err := tokens.Verify(token[0]); err != nil || svc != "test" {
-		t.Fatalf("the forwarded service token: %q %v", svc, err)
+	if svc, err := tokens.VerifyForwarded(token[0]); err != nil || svc != "test" {
+		t.Fatalf("the forwarding token: %q %v", svc, err)
+	}
+	if _, err := tokens.Verify(token[0]); err == nil {
+		t.Fatal("the forwarding token opens /internal")
 	}
 }
 
@@ -166,5 +169,42 @@ func TestProxyKeepsTheRawQuery(t *testing.T) {
 	c.Proxy().ServeHTTP(httptest.NewRecorder(), gatewayRequest(http.MethodGet, "/api/v1/x?"+raw, ""))
 	if got := <-queries; got != raw {
 		t.Fatalf("query %q, want %q", got, raw)
+	}
+}
+
+// Dot segments and encoded slashes are refused, not passed to hops that
+// might resolve them into /internal; a request a gateway of this deployment
+// forwarded already is not forwarded again.
+func TestProxyRefusesTraversalAndLoops(t *testing.T) {
+	t.Parallel()
+	srv, hits := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {})
+	tokens := newTokens()
+	c, _, _ := newClientWith(t, tokens, rpc.Options{}, srv.URL)
+	for _, path := range []string{
+		"/api/v1/products/../../../internal/catalog/CreateProduct",
+		"/api/v1/products/./x",
+		"/api/v1/products/..%2f..%2finternal",
+		"/api/v1/products/%2e%2e/internal",
+		"/api/v1/products/x%5c..%5cinternal",
+	} {
+		w := httptest.NewRecorder()
+		c.Proxy().ServeHTTP(w, gatewayRequest(http.MethodPost, path, "[]"))
+		if w.Code != http.StatusNotFound {
+			t.Errorf("%s: %d %s", path, w.Code, w.Body)
+		}
+	}
+	forwarded := gatewayRequest(http.MethodGet, "/api/v1/payments", "")
+	tok, err := tokens.ForwardToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forwarded.Header.Set(auth.ServiceHeader, tok)
+	w := httptest.NewRecorder()
+	c.Proxy().ServeHTTP(w, forwarded)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), rpc.ErrLoop.Code) {
+		t.Errorf("a forwarded request: %d %s", w.Code, w.Body)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("%d refused requests reached the module", n)
 	}
 }

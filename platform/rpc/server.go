@@ -29,6 +29,11 @@ const PathPrefix = "/internal"
 // milliseconds, so it does not work on after the caller gave up.
 const TimeoutHeader = "Request-Timeout"
 
+// answerMargin is the part of the caller's remaining time the server keeps
+// back, so that its own answer (a timeout of the module, say) reaches the
+// caller before the caller gives up: a tenth, at most 250 ms.
+func answerMargin(left time.Duration) time.Duration { return min(left/10, 250*time.Millisecond) }
+
 // maxTimeoutMillis is the largest TimeoutHeader a time.Duration can hold.
 const maxTimeoutMillis = int64(math.MaxInt64 / time.Millisecond)
 
@@ -113,16 +118,19 @@ func (m method) serve(w http.ResponseWriter, r *http.Request) error {
 	// A value too large for a time.Duration would overflow into a deadline
 	// in the past: it sets none.
 	if ms, err := strconv.ParseInt(r.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMillis {
+		left := time.Duration(ms) * time.Millisecond
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		ctx, cancel = context.WithTimeout(ctx, left-answerMargin(left))
 		defer cancel()
 	}
 	args := make([]reflect.Value, 0, m.typ.NumIn())
 	args = append(args, reflect.ValueOf(ctx))
 	for i, b := range raw {
 		p := reflect.New(m.typ.In(i + 1))
+		// Unknown fields are ignored, as in event payloads: a caller built
+		// from a newer contract (an added optional field) keeps working with
+		// this older server during a rolling upgrade.
 		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
 		if err := dec.Decode(p.Interface()); err != nil {
 			return ErrBadCall.WithMessage(fmt.Sprintf("argument %d: %v", i+1, err))
 		}
