@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/pgtest"
@@ -130,6 +132,7 @@ func TestTopologies(t *testing.T) {
 			t.Run("bad orders", func(t *testing.T) { badOrders(t, s.entry) })
 			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
 			t.Run("internal calls need a service token", func(t *testing.T) { internalCallsNeedToken(t, s) })
+			t.Run("correlation ID kept", func(t *testing.T) { correlationKept(t, s) })
 			if slices.Contains(topo.extract, "inventory") { // last: it stops inventory
 				t.Run("product details without inventory", func(t *testing.T) { detailsWithoutInventory(t, s) })
 			}
@@ -178,5 +181,32 @@ func detailsWithoutInventory(t *testing.T, s *shop) {
 	r.json(t, &d)
 	if d.Product == nil || d.Product.ID != tea.ID || d.Stock != nil || !slices.Equal(d.Degraded, []string{"inventory"}) {
 		t.Fatalf("details without inventory: %s", r.body)
+	}
+}
+
+// correlationKept: a client's correlation ID comes back once, from a route
+// of every module, and the process that runs the module logged the request
+// under it, wherever that is.
+func correlationKept(t *testing.T, s *shop) {
+	admin := s.entry.admin(t)
+	tea := stocked(t, admin, 450, 1)
+	for module, path := range map[string]string{
+		"catalog": "/api/v1/products/" + tea.ID, "inventory": "/api/v1/inventory/" + tea.ID,
+		"identity": "/api/v1/users/me", "ordering": "/api/v1/orders?limit=1",
+		"payments": "/api/v1/payments?order_id=" + tea.ID, "notifications": "/api/v1/notifications",
+	} {
+		id := "e2e-" + uuid.NewString()
+		r := admin.do("GET", path, nil, "X-Correlation-ID", id)
+		if got := r.header.Values("X-Correlation-ID"); len(got) != 1 || got[0] != id {
+			t.Errorf("GET %s: X-Correlation-ID %q, want [%s]", path, got, id)
+		}
+		runner, ok := s.procs[module]
+		if !ok {
+			runner = s.entry
+		}
+		// The access log line is written just after the answer.
+		eventually(t, module+" logging "+path+" with the correlation ID", func() bool {
+			return strings.Contains(runner.logs.String(), `"correlation_id":"`+id+`"`)
+		})
 	}
 }

@@ -58,6 +58,8 @@ func (c *Client) Proxy() http.Handler {
 			if in, ok := resp.Request.Context().Value(proxiedKey{}).(*instance); ok {
 				in.succeeded()
 			}
+			// The gateway answers with the same ID already; one header, not two.
+			resp.Header.Del(correlation.Header)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
