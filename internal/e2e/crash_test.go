@@ -154,11 +154,16 @@ func crashRecovery(t *testing.T, s *shop, victim string) {
 // breakerState reads p's rpc_breaker_state of remote from /metrics: "0"
 // closed, "1" half-open, "2" open, "" unknown.
 func breakerState(p *process, remote string) string {
+	return metric(p, `rpc_breaker_state{remote="`+remote+`"} `)
+}
+
+// metric returns the value of the /metrics line of p that starts with
+// prefix (the name and labels), or "".
+func metric(p *process, prefix string) string {
 	r, ok := tryDo(p, "GET", "/metrics", nil)
 	if !ok {
 		return ""
 	}
-	prefix := `rpc_breaker_state{remote="` + remote + `"} `
 	for _, line := range strings.Split(string(r.body), "\n") {
 		if v, found := strings.CutPrefix(line, prefix); found {
 			return v

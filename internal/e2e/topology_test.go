@@ -19,6 +19,7 @@ type topology struct {
 	name    string
 	bus     string
 	extract []string // modules in their own binary; the rest run in the monolith
+	twice   string   // an extracted module run as two instances ("<module>" and "<module>-2")
 }
 
 // topologies are the deployments every scenario must pass in.
@@ -61,11 +62,18 @@ func deploy(t *testing.T, topo topology) *shop {
 	for _, m := range topo.extract {
 		addr[m] = freeAddr(t)
 	}
+	if topo.twice != "" {
+		addr[topo.twice+"-2"] = freeAddr(t)
+	}
 	where := func(m string) string {
-		if a, ok := addr[m]; ok {
-			return "http://" + a
+		a, ok := addr[m]
+		switch {
+		case !ok:
+			return "http://" + addr[mainName]
+		case m == topo.twice:
+			return "http://" + a + ",http://" + addr[m+"-2"]
 		}
-		return "http://" + addr[mainName]
+		return "http://" + a
 	}
 
 	var local []string
@@ -94,6 +102,9 @@ func deploy(t *testing.T, topo topology) *shop {
 			}
 		}
 		s.specs[m] = procSpec{binary: extracted[m], addr: addr[m], env: env}
+		if m == topo.twice {
+			s.specs[m+"-2"] = procSpec{binary: extracted[m], addr: addr[m+"-2"], env: env}
+		}
 	}
 
 	for name, spec := range s.specs {
@@ -209,4 +220,41 @@ func correlationKept(t *testing.T, s *shop) {
 			return strings.Contains(runner.logs.String(), `"correlation_id":"`+id+`"`)
 		})
 	}
+}
+
+// TestTwoInstancesOfAModule: with APP_REMOTE_PAYMENTS naming two instances,
+// calls are spread over both; when one is killed the monolith ejects it and
+// every order is still confirmed through the other; restarted, it is taken
+// back into the pool.
+func TestTwoInstancesOfAModule(t *testing.T) {
+	t.Parallel()
+	s := deploy(t, topology{name: "payments-twice", bus: "amqp", extract: []string{"payments"}, twice: "payments"})
+	tea := stocked(t, s.entry.admin(t), 450, 1000)
+	c := s.entry.newCustomer(t)
+	confirmAll := func(n int) {
+		t.Helper()
+		for range n {
+			if o := settled(t, c.client, place(t, c.client, "tok_ok", tea, 1)); o.Status != "confirmed" {
+				t.Fatalf("order %+v", o)
+			}
+		}
+	}
+	confirmAll(6)
+	for _, name := range []string{"payments", "payments-2"} {
+		if served := strings.Count(s.procs[name].logs.String(), `"path":"/internal/payments/Charge"`); served == 0 {
+			t.Errorf("%s served no Charge: the calls were not balanced", name)
+		}
+	}
+	_ = s.procs["payments-2"].signal(syscall.SIGKILL)
+	confirmAll(10)
+	second := "http://" + s.specs["payments-2"].addr
+	eventually(t, "the killed instance to be ejected", func() bool { return instanceUp(s.entry, "payments", second) == "0" })
+	s.restart(t, "payments-2")
+	eventually(t, "the instance to be back", func() bool { return instanceUp(s.entry, "payments", second) == "1" })
+	confirmAll(4)
+}
+
+// instanceUp reads rpc_instance_up of one instance of remote from p's /metrics.
+func instanceUp(p *process, remote, instance string) string {
+	return metric(p, `rpc_instance_up{instance="`+instance+`",remote="`+remote+`"} `)
 }
