@@ -277,9 +277,6 @@ type T interface {
 type check[API any] struct {
 	name string
 	run  func(t T, api API)
-	// knownBug, when set, says how the implementations diverge from the
-	// contract today; the check is then skipped unless APICONTRACT_KNOWN_BUGS=1.
-	knownBug string
 }
 
 // runSuite runs every check against both implementations of an interface,
@@ -293,9 +290,6 @@ func runSuite[API any](t *testing.T, local, remote API, checks []check[API]) {
 			t.Parallel()
 			for _, c := range checks {
 				t.Run(c.name, func(t *testing.T) {
-					if c.knownBug != "" && os.Getenv("APICONTRACT_KNOWN_BUGS") != "1" {
-						t.Skipf("known bug (APICONTRACT_KNOWN_BUGS=1 runs it): %s", c.knownBug)
-					}
 					t.Parallel()
 					runCheck(t, c, tr.api)
 				})

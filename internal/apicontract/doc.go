@@ -16,7 +16,6 @@
 // client with a recorder in place of the test: TestSuitesBite does that to
 // show that the suites notice a wrong answer.
 //
-// Checks marked with a known bug are skipped unless APICONTRACT_KNOWN_BUGS=1;
-// each names the divergence it demonstrates. Set APICONTRACT_LOG=debug (or
+// Set APICONTRACT_LOG=debug (or
 // info, warn, error) to see the application's logs.
 package apicontract

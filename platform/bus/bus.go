@@ -203,7 +203,7 @@ func (b *Bus) Start(ctx context.Context) error {
 		}
 	}
 	if len(b.sources) > 0 {
-		if err := b.declareTopology(); err != nil {
+		if err := b.declareTopology(ctx); err != nil {
 			return err
 		}
 	}
@@ -220,8 +220,11 @@ func (b *Bus) Start(ctx context.Context) error {
 
 // declareTopology declares every durable consumer's lanes, so that what the
 // relays publish waits for consumers that are not running yet.
-func (b *Bus) declareTopology() error {
+func (b *Bus) declareTopology(ctx context.Context) error {
 	for _, s := range b.cfg.Topology {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("bus: declaring the consumers' queues: %w", err)
+		}
 		for p := range Partitions {
 			lane := s.Consumer + ".p" + strconv.Itoa(p)
 			if err := b.transport.Declare(lane, WireTopic(s.Topic, p)); err != nil {

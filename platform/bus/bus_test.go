@@ -60,6 +60,7 @@ type world struct {
 	failFirstN atomic.Int64 // handler attempts that fail before it succeeds; <0: always fail
 	calls      atomic.Int64
 	slow       chan struct{} // when set, the handler signals it started, then takes its time
+	topology   []bus.Subscription
 }
 
 func newWorld(t *testing.T, driver string) *world {
@@ -116,7 +117,8 @@ func (w *world) startBus(t *testing.T, consume bool, reg prometheus.Registerer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bus.New(bus.Config{MaxRetries: 2, RetryInitial: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond}, tr, log, reg)
+	b := bus.New(bus.Config{MaxRetries: 2, RetryInitial: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+		Topology: w.topology}, tr, log, reg)
 	if consume {
 		if err := b.Subscribe(w.consumerSpec()); err != nil {
 			t.Fatal(err)
@@ -402,6 +404,38 @@ func TestPermanentHandlerErrorIsNotRetried(t *testing.T) {
 }
 
 // Two relays over one outbox (two instances of a module) publish each event once.
+// Events published while their consumer's process is not running wait in
+// its queue: the producer's bus declares every consumer of the topology
+// before relaying (RabbitMQ drops what no queue is bound to).
+func TestEventsWaitForAConsumerThatIsNotRunning(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "amqp")
+	w.topology = []bus.Subscription{{Consumer: w.name, Topic: w.topic}}
+	w.startBus(t, false, nil) // the producer's process only
+	for i := range 20 {
+		w.emit(t, fmt.Sprintf("agg-%d", i%3), i)
+	}
+	waitFor(t, "the outbox to be relayed", func() bool {
+		var n int
+		if err := w.producer.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
+	w.startBus(t, true, nil) // the consumer's process starts later
+	waitFor(t, "20 events", func() bool { return len(w.seen(t)) == 20 })
+}
+
+// The topology lists every durable consumer: one missing from it is refused.
+func TestConsumerOutsideTheTopologyIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "gochannel")
+	b := bus.New(bus.Config{Topology: []bus.Subscription{{Consumer: "other.consumer", Topic: w.topic}}}, bus.NewGoChannel(bus.WatermillLogger(zaptest.NewLogger(t))), nil, nil)
+	if err := b.Subscribe(w.consumerSpec()); err == nil || !strings.Contains(err.Error(), "topology") {
+		t.Fatalf("subscribe: %v", err)
+	}
+}
+
 func TestTwoRelaysPublishEachEventOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "amqp")
