@@ -6,6 +6,7 @@ package paymentsapi
 //go:generate go run ../../../internal/rpcgen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -64,6 +65,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if err := json.Unmarshal(e.Data, &fields); err != nil {
 			return nil, err
 		}
+		if fields == nil { // Data was JSON null: no fields of its own
+			fields = map[string]json.RawMessage{}
+		}
 	}
 	var err error
 	if fields["type"], err = json.Marshal(e.Type); err != nil {
@@ -80,8 +84,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(fields)
 }
 
-// UnmarshalJSON reads what MarshalJSON writes.
+// UnmarshalJSON reads what MarshalJSON writes. JSON null leaves e as it is,
+// as encoding/json does for other types.
 func (e *Event) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
 	var head struct {
 		Type       string    `json:"type"`
 		Version    int       `json:"version"`

@@ -56,7 +56,15 @@ func FuzzEventJSON(f *testing.F) {
 	})
 }
 
+// equalJSON compares two JSON values; no value at all counts as {} (an
+// event without fields of its own).
 func equalJSON(t *testing.T, a, b []byte) bool {
+	if len(a) == 0 {
+		a = []byte("{}")
+	}
+	if len(b) == 0 {
+		b = []byte("{}")
+	}
 	var ca, cb bytes.Buffer
 	if err := json.Compact(&ca, a); err != nil {
 		t.Fatal(err)
