@@ -79,7 +79,7 @@ func Client(dir string) ([]byte, error) {
 	imports := []string{`"context"`, ""}
 	for _, spec := range file.Imports {
 		path, _ := strconv.Unquote(spec.Path.Value)
-		name := filepath.Base(path)
+		name := importName(path)
 		if spec.Name != nil {
 			name = spec.Name.Name
 		}
@@ -149,4 +149,30 @@ func parameters(ft *ast.FuncType, expr func(ast.Expr) string) (params, args stri
 		return "", "", fmt.Errorf("the first parameter must be a context.Context")
 	}
 	return strings.Join(ps, ", "), strings.Join(as, ""), nil
+}
+
+// importName guesses the name an import path binds when its spec names
+// none: the last element, without a major version (".../v5", "yaml.v3").
+func importName(path string) string {
+	elems := strings.Split(path, "/")
+	name := elems[len(elems)-1]
+	if len(elems) > 1 && isMajor(name) {
+		name = elems[len(elems)-2]
+	}
+	if i := strings.Index(name, ".v"); i > 0 && isMajor(name[i+1:]) {
+		name = name[:i]
+	}
+	return strings.ReplaceAll(name, "-", "_")
+}
+
+func isMajor(s string) bool {
+	if len(s) < 2 || s[0] != 'v' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -30,3 +30,14 @@ func TestGeneratedClientsAreCurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestImportName(t *testing.T) {
+	for path, want := range map[string]string{
+		"context": "context", "github.com/google/uuid": "uuid", "github.com/cenkalti/backoff/v5": "backoff",
+		"gopkg.in/yaml.v3": "yaml", "github.com/modmono/shop/platform/page": "page", "example.com/go-thing": "go_thing",
+	} {
+		if got := gen.ImportName(path); got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+}

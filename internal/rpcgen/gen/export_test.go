@@ -1,0 +1,4 @@
+package gen
+
+// ImportName is importName, for the tests.
+var ImportName = importName
