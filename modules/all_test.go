@@ -15,3 +15,23 @@ func TestPlainBuildLinksEveryModuleInStartUpOrder(t *testing.T) {
 		t.Fatalf("modules.Names() = %v, want %v", got, want)
 	}
 }
+
+// What a module says it consumes (its Definition, shown by extract list) is
+// what its durable consumers in internal/surfaces read.
+func TestDefinitionsAgreeWithSurfaces(t *testing.T) {
+	for i, m := range modules.All {
+		s := surfaces.All[i]
+		var topics []string
+		for _, c := range s.Consumers {
+			if !slices.Contains(topics, c.Topic) {
+				topics = append(topics, c.Topic)
+			}
+		}
+		want := slices.Clone(m.Consumes)
+		slices.Sort(topics)
+		slices.Sort(want)
+		if !slices.Equal(topics, want) {
+			t.Errorf("%s: its surface's consumers read %v, its Definition consumes %v", m.Name, topics, want)
+		}
+	}
+}
