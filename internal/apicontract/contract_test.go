@@ -193,11 +193,7 @@ func boot() (s *shop, err error) {
 // start builds and starts the application of cfg, as cmd/app does but
 // without its listening server.
 func start(cfg config.Config, populate fx.Option) (*fx.App, error) {
-	opts, err := process.Options(cfg, logger(), modules.All, false)
-	if err != nil {
-		return nil, err
-	}
-	app := fx.New(opts, fx.NopLogger, populate)
+	app := fx.New(process.Options(cfg, logger(), modules.All, false), fx.NopLogger, populate)
 	if err := app.Err(); err != nil {
 		return nil, err
 	}

@@ -59,10 +59,7 @@ func startShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := process.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), modules.All, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := process.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), modules.All, false)
 	var h *host.HTTP
 	app := fx.New(opts, fx.Populate(&h), fx.NopLogger)
 	if err := app.Err(); err != nil {

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -113,11 +115,7 @@ With DATABASE_URL empty, a development Postgres is started under .data/postgres.
 }
 
 func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error {
-	opts, err := Options(cfg, log, linked, true)
-	if err != nil {
-		return err
-	}
-	app := fx.New(opts)
+	app := fx.New(Options(cfg, log, linked, true))
 	if err := app.Err(); err != nil {
 		return err
 	}
@@ -126,11 +124,7 @@ func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error
 	if err := app.Start(startCtx); err != nil {
 		return err
 	}
-	remote := make([]string, 0, len(cfg.Remotes))
-	for m := range cfg.Remotes {
-		remote = append(remote, m)
-	}
-	log.Info("shop is running", zap.Strings("modules", cfg.Modules), zap.Strings("remote", remote),
+	log.Info("shop is running", zap.Strings("modules", cfg.Modules), zap.Strings("remote", slices.Sorted(maps.Keys(cfg.Remotes))),
 		zap.String("bus", cfg.Bus), zap.String("env", cfg.Env))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

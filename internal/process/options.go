@@ -27,7 +27,7 @@ import (
 // Options returns the fx options of a process running cfg's modules, taken
 // from linked. With serve false the HTTP server is not started (tests drive
 // host.HTTP directly).
-func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, serve bool) (fx.Option, error) {
+func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, serve bool) fx.Option {
 	opts := []fx.Option{host.Platform(cfg, log, surfaces.Topology())}
 	for _, m := range linked {
 		if cfg.Local(m.Name) {
@@ -53,7 +53,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 	if serve {
 		opts = append(opts, fx.Invoke(host.Serve)) // last: the server starts last and stops first
 	}
-	return fx.Options(opts...), nil
+	return fx.Options(opts...)
 }
 
 // forward mounts the public routes of a remote module as a proxy to it: the

@@ -298,14 +298,9 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
 	h.Set(auth.ServiceHeader, token)
-	if id := correlation.ID(ctx); id != "" {
-		h.Set(correlation.Header, id)
-	}
+	propagate(ctx, h)
 	if p, ok := auth.FromContext(ctx); ok {
 		h.Set(PrincipalHeader, principalHeader(p))
-	}
-	if tp := correlation.Traceparent(ctx); tp != "" {
-		h.Set(httpx.TraceparentHeader, tp)
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		h.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
@@ -353,3 +348,14 @@ var notAnAnswer = map[string]bool{
 
 // maxResponse bounds an answer read into memory.
 const maxResponse = 32 << 20
+
+// propagate puts the work's correlation ID and traceparent from ctx on an
+// outgoing request, so the next process logs and traces it as one.
+func propagate(ctx context.Context, h http.Header) {
+	if id := correlation.ID(ctx); id != "" {
+		h.Set(correlation.Header, id)
+	}
+	if tp := correlation.Traceparent(ctx); tp != "" {
+		h.Set(httpx.TraceparentHeader, tp)
+	}
+}

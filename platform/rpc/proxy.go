@@ -47,12 +47,7 @@ func (c *Client) Proxy() http.Handler {
 			if token, err := c.tokens.ForwardToken(); err == nil {
 				h.Set(auth.ServiceHeader, token)
 			}
-			if id := correlation.ID(pr.In.Context()); id != "" {
-				h.Set(correlation.Header, id)
-			}
-			if tp := correlation.Traceparent(pr.In.Context()); tp != "" {
-				h.Set(httpx.TraceparentHeader, tp)
-			}
+			propagate(pr.In.Context(), h)
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if in, ok := resp.Request.Context().Value(proxiedKey{}).(*instance); ok {
