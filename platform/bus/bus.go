@@ -31,9 +31,10 @@ type Config struct {
 	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
 
 	// Topology lists every durable consumer of the whole system, including
-	// those of modules running elsewhere. When set, Start declares their
-	// queues before any relay publishes (RabbitMQ drops a message no queue
-	// is bound to), and Subscribe refuses a consumer missing from it.
+	// those of modules running elsewhere. When set, a relay declares the
+	// queues of a topic's consumers before it first publishes to the topic
+	// (RabbitMQ drops a message no queue is bound to), and Subscribe refuses
+	// a consumer missing from it.
 	Topology []Subscription
 }
 
@@ -172,7 +173,7 @@ func (b *Bus) Start(ctx context.Context) error {
 			// RabbitMQ queue), and lanes are handled in parallel.
 			handle := b.handlerFunc(c)
 			for p := range Partitions {
-				lane := c.Name + ".p" + strconv.Itoa(p)
+				lane := laneName(c.Name, p)
 				sub, err := b.transport.Subscriber(lane)
 				if err != nil {
 					return fmt.Errorf("bus: subscriber for %s: %w", lane, err)
@@ -183,7 +184,7 @@ func (b *Bus) Start(ctx context.Context) error {
 		for _, l := range b.listeners {
 			handle := b.listenerFunc(l)
 			for p := range Partitions {
-				lane := l.Name + ".p" + strconv.Itoa(p)
+				lane := laneName(l.Name, p)
 				sub, err := b.transport.Broadcast(lane)
 				if err != nil {
 					return fmt.Errorf("bus: subscriber for %s: %w", lane, err)
@@ -202,15 +203,14 @@ func (b *Bus) Start(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	if len(b.sources) > 0 {
-		if err := b.declareTopology(ctx); err != nil {
-			return err
-		}
+	var pub message.Publisher = b.transport
+	if len(b.cfg.Topology) > 0 {
+		pub = newDeclaringPublisher(b.transport, b.cfg.Topology)
 	}
 	relayCtx, cancel := context.WithCancel(context.Background())
 	b.stopRelays = cancel
 	for _, db := range b.sources {
-		r := newRelay(db, b.transport, b.log.With(zap.String("module", db.Module)), b.metrics, b.cfg)
+		r := newRelay(db, pub, b.log.With(zap.String("module", db.Module)), b.metrics, b.cfg)
 		b.relaysGroup.Go(func() { r.run(relayCtx) })
 	}
 	b.log.Info("bus started", zap.String("transport", b.transport.Driver()),
@@ -218,22 +218,42 @@ func (b *Bus) Start(ctx context.Context) error {
 	return nil
 }
 
-// declareTopology declares every durable consumer's lanes, so that what the
-// relays publish waits for consumers that are not running yet.
-func (b *Bus) declareTopology(ctx context.Context) error {
-	for _, s := range b.cfg.Topology {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("bus: declaring the consumers' queues: %w", err)
-		}
+// declaringPublisher declares the queues of a wire topic's durable
+// consumers (from the topology) before it first publishes to that topic, so
+// what the relays publish waits for consumers whose process is not running
+// (RabbitMQ drops a message no queue is bound to). Only the topics this
+// process publishes are declared, once each.
+type declaringPublisher struct {
+	Transport
+	lanes    map[string][]string // wire topic -> the lanes of its consumers
+	declared sync.Map            // wire topics done
+}
+
+func newDeclaringPublisher(t Transport, topology []Subscription) *declaringPublisher {
+	d := &declaringPublisher{Transport: t, lanes: map[string][]string{}}
+	for _, s := range topology {
 		for p := range Partitions {
-			lane := s.Consumer + ".p" + strconv.Itoa(p)
-			if err := b.transport.Declare(lane, WireTopic(s.Topic, p)); err != nil {
+			topic := WireTopic(s.Topic, p)
+			d.lanes[topic] = append(d.lanes[topic], laneName(s.Consumer, p))
+		}
+	}
+	return d
+}
+
+func (d *declaringPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if _, done := d.declared.Load(topic); !done {
+		for _, lane := range d.lanes[topic] {
+			if err := d.Declare(lane, topic); err != nil {
 				return fmt.Errorf("bus: declare the queue %s: %w", lane, err)
 			}
 		}
+		d.declared.Store(topic, struct{}{}) // declaring twice in a race is harmless
 	}
-	return nil
+	return d.Transport.Publish(topic, msgs...)
 }
+
+// laneName names partition p of a consumer or listener: its queue with RabbitMQ.
+func laneName(name string, p int) string { return name + ".p" + strconv.Itoa(p) }
 
 // Stop stops the relays first (an in-flight publish completes), then the
 // consumers (running handlers finish, up to CloseTimeout), then the
