@@ -19,7 +19,6 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
-	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -50,10 +49,7 @@ var Module = fx.Module(Name,
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},
 	),
-	// Its API for modules in other processes (platform/rpc).
-	fx.Invoke(func(h *host.HTTP, api catalogapi.API, log *zap.Logger) {
-		rpc.Mount(h.Internal, Name, api, log.Named(Name))
-	}),
+	host.ServeAPI[catalogapi.API](Name), // for modules in other processes
 )
 
 // Definition describes the catalog to the application and the extraction tool.

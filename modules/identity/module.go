@@ -22,7 +22,6 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
-	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -39,10 +38,7 @@ var Module = fx.Module(Name,
 	),
 	fx.Provide(func(s *app.Service) identityapi.API { return s }),
 	fx.Invoke(seedAdmin, mount),
-	// Its API for modules in other processes (platform/rpc).
-	fx.Invoke(func(h *host.HTTP, api identityapi.API, log *zap.Logger) {
-		rpc.Mount(h.Internal, Name, api, log.Named(Name))
-	}),
+	host.ServeAPI[identityapi.API](Name), // for modules in other processes
 )
 
 // Definition describes identity to the application and the extraction tool.

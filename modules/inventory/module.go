@@ -18,7 +18,6 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
-	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -40,10 +39,7 @@ var Module = fx.Module(Name,
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},
 	),
-	// Its API for modules in other processes (platform/rpc).
-	fx.Invoke(func(h *host.HTTP, api inventoryapi.API, log *zap.Logger) {
-		rpc.Mount(h.Internal, Name, api, log.Named(Name))
-	}),
+	host.ServeAPI[inventoryapi.API](Name), // for modules in other processes
 )
 
 // Definition describes inventory to the application and the extraction tool.

@@ -25,7 +25,6 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
-	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -60,10 +59,7 @@ var Module = fx.Module(Name,
 			httpport.Mount(h.API, api, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
 		},
 	),
-	// Its API for modules in other processes (platform/rpc).
-	fx.Invoke(func(h *host.HTTP, api orderingapi.API, log *zap.Logger) {
-		rpc.Mount(h.Internal, Name, api, log.Named(Name))
-	}),
+	host.ServeAPI[orderingapi.API](Name), // for modules in other processes
 )
 
 func newRunner(cfg config.Config, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,

@@ -21,7 +21,6 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
-	"github.com/modmono/shop/platform/rpc"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -41,10 +40,7 @@ var Module = fx.Module(Name,
 	fx.Invoke(func(h *host.HTTP, api paymentsapi.API, guard *auth.Guard, log *zap.Logger) {
 		httpport.Mount(h.API, api, guard, log.Named(Name))
 	}),
-	// Its API for modules in other processes (platform/rpc).
-	fx.Invoke(func(h *host.HTTP, api paymentsapi.API, log *zap.Logger) {
-		rpc.Mount(h.Internal, Name, api, log.Named(Name))
-	}),
+	host.ServeAPI[paymentsapi.API](Name), // for modules in other processes
 )
 
 // newProvider is the development provider behind the guard: each call is

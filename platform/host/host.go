@@ -221,6 +221,14 @@ func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Regis
 	return &HTTP{Root: root, API: api, Internal: internal}
 }
 
+// ServeAPI serves module's API I to modules in other processes, at
+// /internal/<module>/<Method> (platform/rpc). Each module's fx wiring gives it.
+func ServeAPI[I any](module string) fx.Option {
+	return fx.Invoke(func(h *HTTP, api I, log *zap.Logger) {
+		rpc.Mount(h.Internal, module, api, log.Named(module))
+	})
+}
+
 // trustGateway takes the client address from X-Forwarded-For when a request
 // comes through this deployment's gateway (it carries a valid forwarding
 // token), so rate limits by client address see the real client. The last
