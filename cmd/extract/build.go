@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,7 +13,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/modules"
 )
 
@@ -39,8 +37,6 @@ directory):
 so GOOS, GOARCH, CGO_ENABLED and the other go variables apply as usual.
 
 Modules: %s
-
-Flags:
 `
 
 // buildPlan is one run of go build: where, with which arguments, and the
@@ -53,18 +49,10 @@ type buildPlan struct {
 }
 
 func build(args []string, stdout, stderr io.Writer) error {
-	set := flag.NewFlagSet("build", flag.ContinueOnError)
-	set.SetOutput(stdout)
-	output := set.String("o", "", "write the binary to `PATH` (default ./MODULE); an existing folder gets PATH/MODULE")
-	race := set.Bool("race", false, "build with the race detector (go build -race)")
-	set.Usage = func() {
-		fmt.Fprintf(stdout, buildUsage, strings.Join(surfaces.Names(), ", "))
-		set.PrintDefaults()
-	}
-	module, err := parseModuleArgs(set, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
+	f := newFlags("build", fmt.Sprintf(buildUsage, strings.Join(modules.Names(), ", ")), stdout)
+	output := f.String("o", "", "write the binary to `PATH` (default ./MODULE); an existing folder gets PATH/MODULE")
+	race := f.Bool("race", false, "build with the race detector (go build -race)")
+	module, err := f.parseModule(args)
 	if err != nil {
 		return err
 	}
@@ -92,35 +80,11 @@ func build(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// parseModuleArgs parses the flags of set, before or after the one MODULE
-// argument, and returns MODULE.
-func parseModuleArgs(set *flag.FlagSet, args []string) (string, error) {
-	if err := set.Parse(args); err != nil {
-		return "", err
-	}
-	if set.NArg() == 0 {
-		return "", fmt.Errorf("%s: missing MODULE; see extract %s --help", set.Name(), set.Name())
-	}
-	module := set.Arg(0)
-	if err := set.Parse(set.Args()[1:]); err != nil {
-		return "", err
-	}
-	if set.NArg() > 0 {
-		return "", fmt.Errorf("%s: one MODULE only, got also %q; see extract %s --help", set.Name(), strings.Join(set.Args(), " "), set.Name())
-	}
-	return module, nil
-}
-
 // planBuild validates the module and works out the go build run from wd,
 // the working directory, without running it.
 func planBuild(wd, module, output string, race bool) (buildPlan, error) {
-	known := surfaces.Names()
-	if !slices.Contains(known, module) {
-		return buildPlan{}, fmt.Errorf("build: unknown module %q; the modules are: %s", module, strings.Join(known, ", "))
-	}
 	if !slices.Contains(modules.Names(), module) {
-		// Listed in internal/surfaces but not registered under modules/.
-		return buildPlan{}, fmt.Errorf("build: module %s has no registration file modules/%s_module.go", module, module)
+		return buildPlan{}, fmt.Errorf("build: unknown module %q; the modules are: %s", module, strings.Join(modules.Names(), ", "))
 	}
 	root, err := findRoot(wd)
 	if err != nil {

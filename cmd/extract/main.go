@@ -1,105 +1,160 @@
-// Command extract helps move a module out of the monolith into its own
-// binary (strangler fig). This build knows `list` and `build`; the other
-// commands of SPEC §8 (check, plan, data, deploy) come with extraction
-// support.
+// Command extract moves a module out of the monolith (strangler fig), one
+// verified step at a time: list the modules, check one's readiness, print
+// its migration guide, build its own binary, move its data to its own
+// database, retire the old schema, and write its deployment files.
+//
+// Exit codes (SPEC §8): 0 done (and --help), 1 the command failed (one line
+// on stderr says why), 2 the command line is wrong (the usage on stderr).
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/modmono/shop/modules"
 )
 
-const usage = `Usage: extract <command> [flags]
+// command is one word of the extract command line.
+type command struct {
+	name    string
+	summary string // one line for extract --help
+	run     func(args []string, stdout, stderr io.Writer) error
+}
 
-Commands:
-  list    list the modules with their dependencies: the module APIs each calls,
-          the events each publishes and consumes
-  build   build a module's own binary: cmd/app linking only that module and
-          the platform, configured by the same environment variables
-
-Run 'extract <command> --help' for a command's flags.
-`
-
-func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "extract:", err)
-		os.Exit(2)
+// commands lists every command in the order extract --help shows them,
+// which is the order of the migration guide's steps.
+func commands() []command {
+	return []command{
+		{"list", "list the modules: the APIs each calls and is called by, the events it publishes and consumes, its schema", list},
+		{"build", "build a module's own binary, linking only that module and the platform", build},
 	}
 }
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("Usage: extract <command> [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-7s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'extract <command> --help' for a command's flags.\n")
+	return b.String()
+}
+
+func main() { os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr)) }
 
 // run executes the command line args. Results go to stdout; progress and
 // the go command's diagnostics, streamed as they come, go to stderr.
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
+	if len(args) == 0 {
+		return usageError{msg: "missing command", usage: usage()}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	switch args[0] {
-	case "list":
-		return list(args[1:], stdout)
-	case "build":
-		return build(args[1:], stdout, stderr)
+	i := slices.IndexFunc(commands(), func(c command) bool { return c.name == args[0] })
+	if i < 0 {
+		return usageError{msg: fmt.Sprintf("unknown command %q", args[0]), usage: usage()}
 	}
-	return fmt.Errorf("unknown command %q; see extract --help", args[0])
+	err := commands()[i].run(args[1:], stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }
 
-func list(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	fs.SetOutput(out)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	fs.Usage = func() {
-		fmt.Fprint(out, "Usage: extract list [--json]\n\nLists every module: what it owns, the module APIs it calls,\nthe events it publishes and the events it consumes.\n\nFlags:\n")
-		fs.PrintDefaults()
+// exitCode reports err on stderr and returns the exit code for it.
+func exitCode(err error, stderr io.Writer) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "extract: %s\n\n%s", ue.msg, ue.usage)
+		return 2
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
-	}
-	if *asJSON {
-		type row struct {
-			Name      string   `json:"name"`
-			Summary   string   `json:"summary"`
-			Schema    string   `json:"schema"`
-			Calls     []string `json:"calls"`
-			Publishes []string `json:"publishes"`
-			Consumes  []string `json:"consumes"`
-		}
-		rows := make([]row, len(modules.All))
-		for i, m := range modules.All {
-			rows[i] = row{m.Name, m.Summary, m.Name, nonNil(m.Calls), nonNil(m.Publishes), nonNil(m.Consumes)}
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODULE\tOWNS\tCALLS\tPUBLISHES\tCONSUMES")
-	for _, m := range modules.All {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, m.Summary, join(m.Calls), join(m.Publishes), join(m.Consumes))
-	}
-	return tw.Flush()
+	// One line: a wrapped error from a library may span several.
+	fmt.Fprintln(stderr, "extract:", strings.Join(strings.Fields(err.Error()), " "))
+	return 1
 }
 
-func join(s []string) string {
-	if len(s) == 0 {
-		return "-"
-	}
-	return strings.Join(s, ", ")
+// usageError is a mistake on the command line: exit code 2, with the usage.
+type usageError struct{ msg, usage string }
+
+func (e usageError) Error() string { return e.msg }
+
+// flags is the flag set of one command, with its usage text. Its parse
+// turns every mistake into a usageError and --help into flag.ErrHelp after
+// printing the usage on stdout.
+type flags struct {
+	*flag.FlagSet
+	usage  string // printed before the flags' defaults
+	stdout io.Writer
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+func newFlags(name, usage string, stdout io.Writer) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), usage: usage, stdout: stdout}
+	f.SetOutput(io.Discard)
+	return f
+}
+
+// fullUsage is the command's usage followed by its flags.
+func (f *flags) fullUsage() string {
+	var b strings.Builder
+	b.WriteString(f.usage)
+	has := false
+	f.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		b.WriteString("\nFlags:\n")
+		f.SetOutput(&b)
+		f.PrintDefaults()
+		f.SetOutput(io.Discard)
 	}
-	return s
+	return b.String()
+}
+
+func (f *flags) fail(format string, a ...any) error {
+	return usageError{msg: f.Name() + ": " + fmt.Sprintf(format, a...), usage: f.fullUsage()}
+}
+
+// parse parses args, flags before or after the positional arguments, and
+// returns the positional arguments.
+func (f *flags) parse(args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(f.stdout, f.fullUsage())
+				return nil, flag.ErrHelp
+			}
+			return nil, f.fail("%v", err)
+		}
+		if f.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, f.Arg(0))
+		args = f.Args()[1:]
+	}
+}
+
+// parseModule parses args that name exactly one module, a linked one.
+func (f *flags) parseModule(args []string) (string, error) {
+	pos, err := f.parse(args)
+	switch {
+	case err != nil:
+		return "", err
+	case len(pos) == 0:
+		return "", f.fail("missing MODULE")
+	case len(pos) > 1:
+		return "", f.fail("one MODULE only, got also %q", strings.Join(pos[1:], " "))
+	}
+	if !slices.Contains(modules.Names(), pos[0]) {
+		return "", f.fail("unknown module %q; the modules are: %s", pos[0], strings.Join(modules.Names(), ", "))
+	}
+	return pos[0], nil
 }
