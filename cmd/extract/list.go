@@ -7,7 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/internal/surfaces"
+	"github.com/modmono/shop/platform/modkit"
 )
 
 const listUsage = `Usage: extract list [--json]
@@ -40,12 +41,12 @@ func list(args []string, stdout, _ io.Writer) error {
 	if len(pos) > 0 {
 		return f.fail("no arguments expected, got %q", strings.Join(pos, " "))
 	}
-	rows := make([]listed, len(modules.All))
-	for i, m := range modules.All {
+	rows := make([]listed, len(surfaces.All))
+	for i, m := range surfaces.All {
 		rows[i] = listed{
 			Name: m.Name, Summary: m.Summary, Schema: m.Name,
-			Calls: nonNil(m.Calls), CalledBy: nonNil(calledBy(m.Name)),
-			Publishes: nonNil(m.Publishes), Consumes: nonNil(m.Consumes),
+			Calls: nonNil(m.Calls), CalledBy: nonNil(modkit.CalledBy(surfaces.All, m.Name)),
+			Publishes: nonNil(m.Publishes()), Consumes: nonNil(m.Consumes()),
 		}
 	}
 	if *asJSON {
@@ -59,19 +60,6 @@ func list(args []string, stdout, _ io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Schema, join(r.Calls), join(r.CalledBy), join(r.Publishes), join(r.Consumes))
 	}
 	return tw.Flush()
-}
-
-// calledBy returns the modules whose API calls include module's.
-func calledBy(module string) []string {
-	var by []string
-	for _, m := range modules.All {
-		for _, c := range m.Calls {
-			if c == module {
-				by = append(by, m.Name)
-			}
-		}
-	}
-	return by
 }
 
 func join(s []string) string {

@@ -2,7 +2,7 @@
 // published event version's JSON Schema checked in and unchanged, and the
 // event catalogue docs/events.md current.
 //
-// Each module lists its versioned event types in modkit.Definition.Events.
+// Each module lists its versioned event types in its modkit.Surface (Events).
 // For each, the schema generated from the Go type must equal the file
 // modules/<m>/<m>api/schemas/<type>.v<version>.json. A published version
 // never changes except by an optional property (SPEC §5): any other change

@@ -48,7 +48,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 		fx.StopTimeout(cfg.ShutdownGrace),
 	)
 	if cfg.SeedDemo && cfg.Local("catalog") {
-		opts = append(opts, fx.Invoke(seedDemo))
+		opts = append(opts, host.Work(seedDemo))
 	}
 	if serve {
 		opts = append(opts, fx.Invoke(host.Serve)) // last: the server starts last and stops first
@@ -58,7 +58,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 
 // forward mounts the public routes of a remote module as a proxy to it: the
 // strangler fig's routing, so clients see the same API wherever it runs.
-func forward(s surfaces.Surface) func(*host.HTTP, *rpc.Remotes) error {
+func forward(s modkit.Surface) func(*host.HTTP, *rpc.Remotes) error {
 	return func(h *host.HTTP, remotes *rpc.Remotes) error {
 		c, err := remotes.Client(s.Name)
 		if err != nil {
@@ -73,10 +73,10 @@ func forward(s surfaces.Surface) func(*host.HTTP, *rpc.Remotes) error {
 }
 
 // seedDemo fills an empty catalog with demo products once the process runs.
-func seedDemo(w *host.Workers, catalog catalogapi.API, inventory inventoryapi.API, log *zap.Logger) {
-	w.Add(func(ctx context.Context) {
+func seedDemo(catalog catalogapi.API, inventory inventoryapi.API, log *zap.Logger) host.Worker {
+	return func(ctx context.Context) {
 		if err := seed.Demo(ctx, catalog, inventory, log); err != nil && ctx.Err() == nil {
 			log.Error("cannot seed demo products", zap.Error(err))
 		}
-	})
+	}
 }

@@ -1,13 +1,13 @@
-// Package surfaces tells a process how to reach every module it does not
-// run: the module's API as an HTTP client, the public routes the gateway
-// forwards to it, and the durable consumers of events it declares on the
-// broker. It imports only the modules' surface packages (<module>api), so an
-// extracted binary that links it still links no other module's code.
+// Package surfaces lists every module of the system by its surface: what a
+// process knows of a module it may not run (its API as an HTTP client, the
+// public routes the gateway forwards to it, the durable consumers of events
+// it declares on the broker). It imports only the modules' surface packages
+// (<module>api), so an extracted binary that links it still links no other
+// module's code. Each surface is declared in its own <module>api package;
+// this package only gathers them.
 package surfaces
 
 import (
-	"go.uber.org/fx"
-
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
@@ -15,70 +15,26 @@ import (
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/bus"
-	"github.com/modmono/shop/platform/rpc"
+	"github.com/modmono/shop/platform/modkit"
 )
 
-// Surface is what the rest of a deployment knows about one module.
-type Surface struct {
-	Name string
-	// Remote provides the module's <module>api.API as a client of its
-	// remote instances (APP_REMOTE_<MODULE>).
-	Remote fx.Option
-	// Routes are the chi patterns, under /api/v1, of the module's public
-	// routes; a process where the module is remote forwards them to it.
-	Routes []string
-	// Consumers are the module's durable event consumers. Every process
-	// declares their RabbitMQ queues before it publishes, so an event
-	// published while its consumer's process is down waits in its queue.
-	Consumers []bus.Subscription
-}
+// All lists every module of the system in start-up order: a module comes
+// after the modules whose API it calls (modkit.StartOrder).
+var All = mustStartOrder(
+	identityapi.Surface,
+	catalogapi.Surface,
+	inventoryapi.Surface,
+	paymentsapi.Surface,
+	orderingapi.Surface,
+	notificationsapi.Surface,
+)
 
-// All lists every module of the system, in start-up order.
-var All = []Surface{
-	{
-		Name:   "identity",
-		Remote: rpc.Provide("identity", identityapi.NewClient),
-		Routes: []string{"/auth/*", "/users/*"},
-	},
-	{
-		Name:   "catalog",
-		Remote: rpc.Provide("catalog", catalogapi.NewClient),
-		Routes: []string{"/products", "/products/*"},
-	},
-	{
-		Name:      "inventory",
-		Remote:    rpc.Provide("inventory", inventoryapi.NewClient),
-		Routes:    []string{"/inventory/*"},
-		Consumers: []bus.Subscription{{Consumer: "inventory.track_new_product", Topic: catalogapi.ProductCreated}},
-	},
-	{
-		Name:   "payments",
-		Remote: rpc.Provide("payments", paymentsapi.NewClient),
-		Routes: []string{"/payments"},
-	},
-	{
-		Name:   "ordering",
-		Remote: rpc.Provide("ordering", orderingapi.NewClient),
-		Routes: []string{"/orders", "/orders/*"},
-		Consumers: []bus.Subscription{
-			{Consumer: "ordering.project_placed", Topic: orderingapi.OrderPlaced},
-			{Consumer: "ordering.project_confirmed", Topic: orderingapi.OrderConfirmed},
-			{Consumer: "ordering.project_cancelled", Topic: orderingapi.OrderCancelled},
-			{Consumer: "ordering.replicate_registered_customer", Topic: identityapi.UserRegistered},
-			{Consumer: "ordering.replicate_updated_customer", Topic: identityapi.UserUpdated},
-		},
-	},
-	{
-		Name:   "notifications",
-		Remote: rpc.Provide("notifications", notificationsapi.NewClient),
-		Routes: []string{"/notifications"},
-		Consumers: []bus.Subscription{
-			{Consumer: "notifications.welcome", Topic: identityapi.UserRegistered},
-			{Consumer: "notifications.order_confirmed", Topic: orderingapi.OrderConfirmed},
-			{Consumer: "notifications.order_cancelled", Topic: orderingapi.OrderCancelled},
-			{Consumer: "notifications.payment_refunded", Topic: paymentsapi.PaymentRefunded},
-		},
-	},
+func mustStartOrder(surfaces ...modkit.Surface) []modkit.Surface {
+	ordered, err := modkit.StartOrder(surfaces)
+	if err != nil {
+		panic(err) // a module calls an unknown module, or calls form a cycle: the tests catch it first
+	}
+	return ordered
 }
 
 // Names returns every module's name, in start-up order.

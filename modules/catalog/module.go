@@ -22,7 +22,7 @@ import (
 )
 
 // Name is the module's name, schema and configuration prefix.
-const Name = "catalog"
+const Name = catalogapi.Name
 
 // Module wires the catalog: its database, its product cache, its service
 // behind catalogapi.API, the listener that keeps the cache fresh, and its
@@ -54,10 +54,7 @@ var Module = fx.Module(Name,
 
 // Definition describes the catalog to the application and the extraction tool.
 var Definition = modkit.Definition{
-	Name:       Name,
-	Summary:    "products and prices",
+	Surface:    catalogapi.Surface,
 	FX:         Module,
 	Migrations: catalogmigrations.FS,
-	Publishes:  []string{catalogapi.ProductCreated, catalogapi.ProductUpdated},
-	Events:     []bus.Event{catalogapi.ProductCreatedV1{}, catalogapi.ProductUpdatedV1{}},
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/modmono/shop/modules/identity/internal/app"
 	"github.com/modmono/shop/modules/identity/internal/ports/httpport"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
@@ -25,7 +24,7 @@ import (
 )
 
 // Name is the module's name, schema and configuration prefix.
-const Name = "identity"
+const Name = identityapi.Name
 
 // Module wires identity: its database, its service behind identityapi.API,
 // the seeding of the admin account at start and its routes.
@@ -43,12 +42,9 @@ var Module = fx.Module(Name,
 
 // Definition describes identity to the application and the extraction tool.
 var Definition = modkit.Definition{
-	Name:       Name,
-	Summary:    "users, credentials, roles and access tokens",
+	Surface:    identityapi.Surface,
 	FX:         Module,
 	Migrations: identitymigrations.FS,
-	Publishes:  []string{identityapi.UserRegistered, identityapi.UserUpdated},
-	Events:     []bus.Event{identityapi.UserRegisteredV1{}, identityapi.UserUpdatedV1{}},
 }
 
 // seedAdmin makes sure the admin account of APP_ADMIN_* exists before the

@@ -7,21 +7,19 @@ import (
 	"go.uber.org/zap"
 
 	inventorymigrations "github.com/modmono/shop/migrations/inventory"
-	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/inventory/internal/adapters/pg"
 	"github.com/modmono/shop/modules/inventory/internal/app"
 	"github.com/modmono/shop/modules/inventory/internal/ports/eventport"
 	"github.com/modmono/shop/modules/inventory/internal/ports/httpport"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Name is the module's name, schema and configuration prefix.
-const Name = "inventory"
+const Name = inventoryapi.Name
 
 // Module wires inventory: its database, its service behind
 // inventoryapi.API, its consumers and its routes.
@@ -33,8 +31,8 @@ var Module = fx.Module(Name,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) inventoryapi.API { return s }),
+	host.Consume(eventport.Consumers),
 	fx.Invoke(
-		func(b *bus.Bus, db *pgxdb.DB) error { return b.Subscribe(eventport.Consumers(db)...) },
 		func(h *host.HTTP, api inventoryapi.API, guard *auth.Guard, log *zap.Logger) {
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},
@@ -44,12 +42,7 @@ var Module = fx.Module(Name,
 
 // Definition describes inventory to the application and the extraction tool.
 var Definition = modkit.Definition{
-	Name:       Name,
-	Summary:    "stock levels and reservations",
+	Surface:    inventoryapi.Surface,
 	FX:         Module,
 	Migrations: inventorymigrations.FS,
-	Calls:      []string{"catalog"},
-	Publishes:  []string{inventoryapi.StockChanged},
-	Events:     []bus.Event{inventoryapi.StockChangedV1{}},
-	Consumes:   []string{catalogapi.ProductCreated},
 }

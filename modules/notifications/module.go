@@ -7,22 +7,18 @@ import (
 	"go.uber.org/zap"
 
 	notificationsmigrations "github.com/modmono/shop/migrations/notifications"
-	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/modules/notifications/internal/adapters/pg"
 	"github.com/modmono/shop/modules/notifications/internal/ports/eventport"
 	"github.com/modmono/shop/modules/notifications/internal/ports/httpport"
 	"github.com/modmono/shop/modules/notifications/notificationsapi"
-	"github.com/modmono/shop/modules/ordering/orderingapi"
-	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Name is the module's name, schema and configuration prefix.
-const Name = "notifications"
+const Name = notificationsapi.Name
 
 // Module wires notifications: its database, its consumers and its route.
 var Module = fx.Module(Name,
@@ -32,8 +28,8 @@ var Module = fx.Module(Name,
 		pg.New,
 	),
 	fx.Provide(func(s *pg.Notifications) notificationsapi.API { return s }),
+	host.Consume(eventport.Consumers),
 	fx.Invoke(
-		func(b *bus.Bus, db *pgxdb.DB) error { return b.Subscribe(eventport.Consumers(db)...) },
 		func(h *host.HTTP, api notificationsapi.API, guard *auth.Guard, log *zap.Logger) {
 			httpport.Mount(h.API, api, guard, log.Named(Name))
 		},
@@ -43,10 +39,7 @@ var Module = fx.Module(Name,
 
 // Definition describes notifications to the application and the extraction tool.
 var Definition = modkit.Definition{
-	Name:       Name,
-	Summary:    "messages sent to users, from events",
+	Surface:    notificationsapi.Surface,
 	FX:         Module,
 	Migrations: notificationsmigrations.FS,
-	Consumes: []string{identityapi.UserRegistered, orderingapi.OrderConfirmed, orderingapi.OrderCancelled,
-		paymentsapi.PaymentRefunded},
 }

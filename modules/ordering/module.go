@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	orderingmigrations "github.com/modmono/shop/migrations/ordering"
-	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
 	"github.com/modmono/shop/modules/ordering/internal/app"
@@ -20,7 +19,6 @@ import (
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
@@ -28,7 +26,7 @@ import (
 )
 
 // Name is the module's name, schema and configuration prefix.
-const Name = "ordering"
+const Name = orderingapi.Name
 
 // Module wires ordering: its database, the saga runner, the service behind
 // orderingapi.API, its consumers and its routes.
@@ -45,16 +43,16 @@ var Module = fx.Module(Name,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) orderingapi.API { return s }),
+	host.Work(func(r *app.Runner, sagas *pg.Sagas, log *zap.Logger) host.Worker {
+		return func(ctx context.Context) {
+			r.Run(ctx)
+			if err := sagas.ReleaseLeases(context.Background()); err != nil {
+				log.Warn("cannot release saga leases; they will expire", zap.Error(err))
+			}
+		}
+	}),
+	host.Consume(eventport.Consumers),
 	fx.Invoke(
-		func(w *host.Workers, r *app.Runner, sagas *pg.Sagas, log *zap.Logger) {
-			w.Add(func(ctx context.Context) {
-				r.Run(ctx)
-				if err := sagas.ReleaseLeases(context.Background()); err != nil {
-					log.Warn("cannot release saga leases; they will expire", zap.Error(err))
-				}
-			})
-		},
-		func(b *bus.Bus, db *pgxdb.DB) error { return b.Subscribe(eventport.Consumers(db)...) },
 		func(h *host.HTTP, api orderingapi.API, guard *auth.Guard, cfg config.Config, log *zap.Logger) {
 			httpport.Mount(h.API, api, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
 		},
@@ -80,15 +78,9 @@ func RebuildReadModel(ctx context.Context, db *pgxdb.DB) (int, error) {
 
 // Definition describes ordering to the application and the extraction tool.
 var Definition = modkit.Definition{
-	Name:       Name,
-	Summary:    "orders, the checkout saga, the order read model",
+	Surface:    orderingapi.Surface,
 	FX:         Module,
 	Migrations: orderingmigrations.FS,
-	Calls:      []string{"catalog", "inventory", "payments"},
-	Publishes:  []string{orderingapi.OrderPlaced, orderingapi.OrderConfirmed, orderingapi.OrderCancelled},
-	Events:     []bus.Event{orderingapi.OrderPlacedV1{}, orderingapi.OrderConfirmedV1{}, orderingapi.OrderCancelledV1{}},
-	Consumes: []string{orderingapi.OrderPlaced, orderingapi.OrderConfirmed, orderingapi.OrderCancelled,
-		identityapi.UserRegistered, identityapi.UserUpdated},
 	Commands: []modkit.Command{{
 		Name: "rebuild-read-models",
 		Help: "empty the order read model and rebuild it from ordering's event history",

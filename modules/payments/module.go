@@ -16,7 +16,6 @@ import (
 	"github.com/modmono/shop/modules/payments/internal/provider"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
@@ -24,7 +23,7 @@ import (
 )
 
 // Name is the module's name, schema and configuration prefix.
-const Name = "payments"
+const Name = paymentsapi.Name
 
 // Module wires payments: its database, the guarded provider, its service
 // behind paymentsapi.API, and its routes.
@@ -53,10 +52,7 @@ func newProvider(cfg config.Config, reg prometheus.Registerer, log *zap.Logger) 
 
 // Definition describes payments to the application and the extraction tool.
 var Definition = modkit.Definition{
-	Name:       Name,
-	Summary:    "event-sourced payments through a provider behind an anti-corruption layer",
+	Surface:    paymentsapi.Surface,
 	FX:         Module,
 	Migrations: paymentsmigrations.FS,
-	Publishes:  []string{paymentsapi.PaymentCaptured, paymentsapi.PaymentFailed, paymentsapi.PaymentRefunded},
-	Events:     []bus.Event{paymentsapi.PaymentCapturedV1{}, paymentsapi.PaymentFailedV1{}, paymentsapi.PaymentRefundedV1{}},
 }

@@ -48,7 +48,6 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 			newBus,
 			newDatabases,
 			newHTTP,
-			func() *Workers { return &Workers{} },
 			newTokens,
 			auth.NewGuard,
 			newServiceTokens,
@@ -142,45 +141,61 @@ func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Reg
 	return d
 }
 
-// Workers are the modules' background loops (a saga runner, say). They
-// start after the bus and stop before it, while the databases are open.
-type Workers struct {
-	mu   sync.Mutex
-	runs []func(context.Context)
+// A Worker is a background loop of a module (a saga runner, say). Workers
+// start after the bus and stop before it, while the databases are open. A
+// module gives its workers with host.Work.
+type Worker func(ctx context.Context)
+
+// Work provides the worker that the constructor f returns, with f's
+// dependencies, to the process (value group "host.workers").
+func Work(f any) fx.Option {
+	return fx.Provide(fx.Annotate(f, fx.ResultTags(`group:"host.workers"`)))
 }
 
-// Add registers run, which must return once its context ends.
-func (w *Workers) Add(run func(ctx context.Context)) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.runs = append(w.runs, run)
+// Consume provides the event consumers that the constructor f returns
+// ([]bus.Consumer, and an error) to the bus (value group "bus.consumers").
+func Consume(f any) fx.Option {
+	return fx.Provide(fx.Annotate(f, fx.ResultTags(`group:"bus.consumers,flatten"`)))
 }
 
-// Run starts the bus once every module has registered its consumers and
-// relays, then the workers; at stop it stops the workers, drains the bus
-// and closes the databases, in that order. Give it after the modules and
-// before Serve.
-func Run(lc fx.Lifecycle, b *bus.Bus, dbs *Databases, w *Workers) {
+// running is what Run starts and stops: fx gathers the value groups from
+// every module, whatever the order of their options.
+type running struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Bus       *bus.Bus
+	Databases *Databases
+	Consumers []bus.Consumer `group:"bus.consumers"`
+	Workers   []Worker       `group:"host.workers"`
+}
+
+// Run subscribes every module's consumers, starts the bus, then the
+// workers; at stop it stops the workers, drains the bus and closes the
+// databases, in that order. Its hooks must run after the modules' own start
+// hooks (the admin is seeded before the bus runs) and before Serve's.
+func Run(r running) error {
+	if err := r.Bus.Subscribe(r.Consumers...); err != nil {
+		return err
+	}
+	b, dbs := r.Bus, r.Databases
 	var stop context.CancelFunc
-	var running sync.WaitGroup
-	lc.Append(fx.Hook{
+	var workers sync.WaitGroup
+	r.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			if err := b.Start(ctx); err != nil {
 				return err
 			}
 			var wctx context.Context
 			wctx, stop = context.WithCancel(context.Background())
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			for _, run := range w.runs {
-				running.Go(func() { run(wctx) })
+			for _, run := range r.Workers {
+				workers.Go(func() { run(wctx) })
 			}
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
 			stop()
 			done := make(chan struct{})
-			go func() { running.Wait(); close(done) }()
+			go func() { workers.Wait(); close(done) }()
 			var late error
 			select {
 			case <-done:
@@ -194,6 +209,7 @@ func Run(lc fx.Lifecycle, b *bus.Bus, dbs *Databases, w *Workers) {
 			return errors.Join(late, b.Stop(ctx), dbs.Close(ctx))
 		},
 	})
+	return nil
 }
 
 // HTTP holds the root router, the /api/v1 router modules mount their public

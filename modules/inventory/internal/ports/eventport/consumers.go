@@ -9,18 +9,16 @@ import (
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/inventory/internal/adapters/pg"
+	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
-// Consumers returns inventory's subscriptions.
-func Consumers(db *pgxdb.DB) []bus.Consumer {
-	return []bus.Consumer{{
-		Name:   "inventory.track_new_product",
-		Topic:  catalogapi.ProductCreated,
-		DB:     db,
-		Handle: trackNewProduct,
-	}}
+// Consumers returns inventory's consumers, as its surface declares them.
+func Consumers(db *pgxdb.DB) ([]bus.Consumer, error) {
+	return inventoryapi.Surface.Bind(db, map[string]bus.HandlerFunc{
+		"inventory.track_new_product": trackNewProduct,
+	})
 }
 
 // trackNewProduct gives every new catalog product an empty stock record.

@@ -17,14 +17,15 @@ import (
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
-// Consumers returns the subscriptions of notifications.
-func Consumers(db *pgxdb.DB) []bus.Consumer {
-	return []bus.Consumer{
-		{Name: "notifications.welcome", Topic: identityapi.UserRegistered, DB: db, Handle: handle(welcome)},
-		{Name: "notifications.order_confirmed", Topic: orderingapi.OrderConfirmed, DB: db, Handle: handle(orderConfirmed)},
-		{Name: "notifications.order_cancelled", Topic: orderingapi.OrderCancelled, DB: db, Handle: handle(orderCancelled)},
-		{Name: "notifications.payment_refunded", Topic: paymentsapi.PaymentRefunded, DB: db, Handle: handle(refunded)},
-	}
+// Consumers returns the consumers of notifications, as its surface
+// declares them.
+func Consumers(db *pgxdb.DB) ([]bus.Consumer, error) {
+	return notificationsapi.Surface.Bind(db, map[string]bus.HandlerFunc{
+		"notifications.welcome":          handle(welcome),
+		"notifications.order_confirmed":  handle(orderConfirmed),
+		"notifications.order_cancelled":  handle(orderCancelled),
+		"notifications.payment_refunded": handle(refunded),
+	})
 }
 
 // compose turns one version-1 event into the message for its user.

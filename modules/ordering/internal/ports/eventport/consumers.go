@@ -15,15 +15,15 @@ import (
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
-// Consumers returns ordering's subscriptions.
-func Consumers(db *pgxdb.DB) []bus.Consumer {
-	return []bus.Consumer{
-		{Name: "ordering.project_placed", Topic: orderingapi.OrderPlaced, DB: db, Handle: project},
-		{Name: "ordering.project_confirmed", Topic: orderingapi.OrderConfirmed, DB: db, Handle: project},
-		{Name: "ordering.project_cancelled", Topic: orderingapi.OrderCancelled, DB: db, Handle: project},
-		{Name: "ordering.replicate_registered_customer", Topic: identityapi.UserRegistered, DB: db, Handle: replicateRegistered},
-		{Name: "ordering.replicate_updated_customer", Topic: identityapi.UserUpdated, DB: db, Handle: replicateUpdated},
-	}
+// Consumers returns ordering's consumers, as its surface declares them.
+func Consumers(db *pgxdb.DB) ([]bus.Consumer, error) {
+	return orderingapi.Surface.Bind(db, map[string]bus.HandlerFunc{
+		"ordering.project_placed":                project,
+		"ordering.project_confirmed":             project,
+		"ordering.project_cancelled":             project,
+		"ordering.replicate_registered_customer": replicateRegistered,
+		"ordering.replicate_updated_customer":    replicateUpdated,
+	})
 }
 
 // project applies any ordering event to the read model: every one carries
