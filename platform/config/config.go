@@ -62,7 +62,8 @@ func (c Config) DatabaseURLFor(module string) string {
 // in tests). known lists every module of the system, in start-up order;
 // linked, when given (even empty), the modules this binary contains (an
 // extracted binary has one, a pure gateway none): APP_MODULES=all then means
-// all of those, and naming another module is an error.
+// all of those but the ones with an APP_REMOTE_<MODULE>, and naming another
+// module is an error.
 func Load(getenv func(string) string, known []string, linked ...string) (Config, error) {
 	if linked == nil {
 		linked = known
@@ -90,7 +91,6 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 	}
 	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
 	c.LogFormat = r.str("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
-	c.Modules = r.modules("APP_MODULES", known, linked)
 	for _, m := range known {
 		up := strings.ToUpper(m)
 		if u := r.str(up+"_DATABASE_URL", ""); u != "" {
@@ -100,6 +100,11 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 			c.Remotes[m] = splitList(list)
 		}
 	}
+	// With APP_MODULES=all, a linked module that has a remote runs there:
+	// routing a module to its extracted binary, and back, is one variable.
+	c.Modules = slices.DeleteFunc(r.modules("APP_MODULES", known, linked), func(m string) bool {
+		return r.str("APP_MODULES", "all") == "all" && len(c.Remotes[m]) > 0
+	})
 	r.errs = append(r.errs, c.validate(known)...)
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)

@@ -39,6 +39,12 @@ func TestValid(t *testing.T) {
 				return c.Local("catalog") && !c.Local("inventory") && len(c.Remotes["inventory"]) == 2
 			},
 		},
+		"all but the module routed to its own binary": {
+			env: map[string]string{"APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "http://i:1"},
+			check: func(c config.Config) bool {
+				return c.Local("catalog") && !c.Local("inventory") && len(c.Modules) == 1 && c.Remotes["inventory"][0] == "http://i:1"
+			},
+		},
 		"gateway only": {
 			env: map[string]string{"APP_MODULES": "none", "APP_BUS": "amqp",
 				"APP_REMOTE_CATALOG": "http://c:1", "APP_REMOTE_INVENTORY": "http://i:1"},
@@ -79,7 +85,7 @@ func TestInvalid(t *testing.T) {
 		"bad bool":                {map[string]string{"APP_SEED_DEMO": "perhaps"}, "APP_SEED_DEMO"},
 		"unknown module":          {map[string]string{"APP_MODULES": "billing"}, "unknown module"},
 		"missing remote":          {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp"}, "APP_REMOTE_INVENTORY"},
-		"local and remote":        {map[string]string{"APP_REMOTE_CATALOG": "http://x:1"}, "choose one"},
+		"local and remote":        {map[string]string{"APP_MODULES": "catalog,inventory", "APP_BUS": "amqp", "APP_REMOTE_CATALOG": "http://x:1"}, "choose one"},
 		"split needs amqp":        {map[string]string{"APP_MODULES": "catalog", "APP_REMOTE_INVENTORY": "http://x:1"}, "APP_BUS=amqp"},
 		"bad remote":              {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "ftp://x"}, "not an http"},
 		"remote with credentials": {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "http://u:secret@x:1"}, "without credentials"},
