@@ -131,7 +131,7 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 	if err != nil {
 		return nil, err
 	}
-	hr.Add(health.Check{Name: "bus", Run: tr.Ping})
+	hr.Add(health.Check{Name: "bus:" + cfg.Bus, Run: tr.Ping}) // the name says which transport: a guide checks for bus:amqp
 	return bus.New(bus.Config{Topology: topology}, tr, log, reg), nil
 }
 
