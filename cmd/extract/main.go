@@ -31,6 +31,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"list", "list the modules: the APIs each calls and is called by, the events it publishes and consumes, its schema", list},
+		{"check", "check a module's extraction readiness, one line per check", check},
+		{"plan", "print a module's migration guide filled with its facts", plan},
 		{"build", "build a module's own binary, linking only that module and the platform", build},
 	}
 }
