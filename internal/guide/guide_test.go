@@ -89,8 +89,8 @@ func TestPlanNamesTheFacts(t *testing.T) {
 			"`ordering.order_confirmed` → `ordering`, `notifications`",
 			"`identity.user_registered` ← `identity`",
 			"- `outbox`", "- `sagas`",
-			"APP_REMOTE_PAYMENTS=$MONOLITH", "ORDERING_DATABASE_URL=\"$ORDERING_DB\"",
-			"go build -tags extract,extract_identity,extract_catalog,extract_inventory,extract_payments,extract_notifications -o bin/app ./cmd/app",
+			"APP_REMOTE_PAYMENTS=$MONOLITH", "ORDERING_DATABASE_URL=\"$ORDERING_DB\"", "ORDERING_PORT:-8085",
+			"go build -tags extract,extract_identity,extract_catalog,extract_inventory,extract_payments,extract_notifications -o \"$SHOP_RUN/app\" ./cmd/app",
 		} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("the ordering guide lacks %q", want)
