@@ -61,6 +61,21 @@ postgres() {
     fi
     psql "$PG_URL" -qAtc 'select 1' >/dev/null
   fi
+  postgres_logical
+}
+
+# `extract data --online` moves a module's schema by logical replication,
+# which needs wal_level=logical; changing it needs a restart, done only when
+# the setting is not logical yet.
+postgres_logical() {
+  [ "$(psql "$PG_URL" -qAtc 'show wal_level')" = logical ] && return 0
+  local ver; ver=$(psql "$PG_URL" -qAtc 'show server_version_num' | cut -c1-2)
+  say "setting wal_level=logical and restarting PostgreSQL $ver"
+  psql "$PG_URL" -qAtc 'ALTER SYSTEM SET wal_level = logical' >/dev/null
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main restart
+  wait_port 5432 60
+  for _ in $(seq 1 30); do psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+  [ "$(psql "$PG_URL" -qAtc 'show wal_level')" = logical ] || { say "wal_level is still not logical"; return 1; }
 }
 
 rabbitmq() {

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/platform/modkit"
 )
 
 // command is one word of the extract command line.
@@ -34,6 +35,8 @@ func commands() []command {
 		{"check", "check a module's extraction readiness, one line per check", check},
 		{"plan", "print a module's migration guide filled with its facts", plan},
 		{"build", "build a module's own binary, linking only that module and the platform", build},
+		{"data", "move a module's schema to its own database, offline or online (--online, then --cutover), verified", data},
+		{"retire", "drop a module's old schema once a verified move of it is recorded", retire},
 	}
 }
 
@@ -159,4 +162,10 @@ func (f *flags) parseModule(args []string) (string, error) {
 		return "", f.fail("unknown module %q; the modules are: %s", pos[0], strings.Join(modules.Names(), ", "))
 	}
 	return pos[0], nil
+}
+
+// definition returns the linked module name, which parseModule checked.
+func definition(name string) modkit.Definition {
+	i := slices.IndexFunc(modules.All, func(d modkit.Definition) bool { return d.Name == name })
+	return modules.All[i]
 }

@@ -193,7 +193,9 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	// pg_ctl passes -o to the server through the shell, so it is one
 	// argument; "unix_socket_directories=" (empty) turns the socket off.
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=", port)
+	// wal_level=logical lets `extract data --online` move a module's schema
+	// to another database by logical replication while the app runs.
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c wal_level=logical", port)
 	_, err = s.run.run(ctx, 90*time.Second, "pg_ctl", "-D", s.dir, "-l", logPath, "-w", "-t", "60", "-o", opts, "start")
 	if err != nil {
 		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, logTail(logPath, 20))

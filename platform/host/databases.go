@@ -14,6 +14,7 @@ import (
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/devpg"
 	"github.com/modmono/shop/platform/health"
+	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
@@ -46,7 +47,7 @@ func (d *Databases) Open(ctx context.Context, module string, migrations fs.FS) (
 			return nil, err
 		}
 	}
-	db, err := pgxdb.Open(ctx, dsn, module, []pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: migrations}}, d.log)
+	db, err := pgxdb.Open(ctx, dsn, module, modkit.MigrationSets(migrations), d.log)
 	if err != nil {
 		return nil, err
 	}

@@ -176,3 +176,21 @@ type Command struct {
 	Help string // one line for --help
 	Run  func(ctx context.Context, db *pgxdb.DB, log *zap.Logger) error
 }
+
+// ModuleVersionTable is the version table of a module's own migrations, in
+// its schema; the platform's messaging tables have bus's own.
+const ModuleVersionTable = "schema_version"
+
+// MigrationSets returns the migrations a module's schema gets, in order: the
+// platform's outbox, inbox and dead letters (version table
+// bus_schema_version), then the module's own migrations (version table
+// schema_version). The host applies them at start-up and `extract data`
+// builds a module's schema in its new database from them, so both create
+// the same tables.
+func MigrationSets(migrations fs.FS) []pgxdb.MigrationSet {
+	return []pgxdb.MigrationSet{bus.Migrations(), {VersionTable: ModuleVersionTable, FS: migrations}}
+}
+
+// MigrationSets returns the migrations of d's schema; see the function
+// MigrationSets.
+func (d Definition) MigrationSets() []pgxdb.MigrationSet { return MigrationSets(d.Migrations) }
