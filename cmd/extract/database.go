@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modmono/shop/internal/guide"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/modkit"
 )
 
 // connectTimeout bounds reaching a database named on the command line.
@@ -53,8 +55,8 @@ func schemaTables(ctx context.Context, conn *pgx.Conn, schema string) ([]guide.T
 		SELECT c.relname, pg_total_relation_size(c.oid)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-		  AND c.relname NOT IN ('schema_version', 'bus_schema_version')
-		ORDER BY c.oid`, schema)
+		  AND c.relname NOT IN ($2, $3)
+		ORDER BY c.oid`, schema, modkit.ModuleVersionTable, bus.Migrations().VersionTable)
 	if err != nil {
 		return nil, err
 	}

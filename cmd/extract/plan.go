@@ -6,8 +6,6 @@ import (
 
 	"github.com/modmono/shop/internal/guide"
 	"github.com/modmono/shop/internal/surfaces"
-	"github.com/modmono/shop/modules"
-	"github.com/modmono/shop/platform/modkit"
 )
 
 const planUsage = `Usage: extract plan MODULE [--database DSN]
@@ -61,15 +59,4 @@ func factsOf(ctx context.Context, module, dsn string) (guide.Facts, error) {
 	f.Tables, err = schemaTables(ctx, conn, module)
 	f.Counted, f.Database = true, describe(conn.Config())
 	return f, err
-}
-
-// definition returns the linked module called name; parseModule has
-// checked that it exists.
-func definition(name string) modkit.Definition {
-	for _, m := range modules.All {
-		if m.Name == name {
-			return m
-		}
-	}
-	panic("extract: no module " + name)
 }

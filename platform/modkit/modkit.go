@@ -163,13 +163,6 @@ type Definition struct {
 	Commands []Command
 }
 
-// MigrationSets are the migrations of a module's schema, in order: the
-// platform's messaging tables (outbox, inbox, dead letters), then the
-// module's own, each with its own version table.
-func MigrationSets(module fs.FS) []pgxdb.MigrationSet {
-	return []pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: module}}
-}
-
 // Command is a maintenance task of a module, run once against its database.
 type Command struct {
 	Name string // the command line word, e.g. "rebuild-read-models"
