@@ -32,6 +32,7 @@ func commands() []command {
 	return []command{
 		{"list", "list the modules: the APIs each calls and is called by, the events it publishes and consumes, its schema", list},
 		{"build", "build a module's own binary, linking only that module and the platform", build},
+		{"deploy", "write a module's kustomize overlay and compose file, to deploy it on its own", deployCmd},
 	}
 }
 
