@@ -37,6 +37,7 @@ func commands() []command {
 		{"build", "build a module's own binary, linking only that module and the platform", build},
 		{"data", "move a module's schema to its own database, offline or online (--online, then --cutover), verified", data},
 		{"retire", "drop a module's old schema once a verified move of it is recorded", retire},
+		{"deploy", "write a module's kustomize overlay and compose file, to deploy it on its own", deployCmd},
 	}
 }
 

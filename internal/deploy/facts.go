@@ -1,0 +1,80 @@
+package deploy
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/modmono/shop/platform/modkit"
+)
+
+// Module is what the deployment files of one module are made from.
+type Module struct {
+	Name  string   // lower case, e.g. "payments"
+	Calls []string // the modules whose API it calls synchronously
+}
+
+// Facts returns the deployment facts of defs, in their order (start-up
+// order). It is the only reader of modkit.Definition in this package, and
+// it reads Name and Calls only.
+func Facts(defs []modkit.Definition) []Module {
+	out := make([]Module, len(defs))
+	for i, d := range defs {
+		out[i] = Module{Name: d.Name, Calls: slices.Clone(d.Calls)}
+	}
+	return out
+}
+
+// Env is the module's environment variable infix: its name in upper case.
+func (m Module) Env() string { return strings.ToUpper(m.Name) }
+
+// DatabaseVar is the variable (and the key of the Secret shop-secrets)
+// holding the module's own database URL, e.g. PAYMENTS_DATABASE_URL.
+func (m Module) DatabaseVar() string { return m.Env() + "_DATABASE_URL" }
+
+// RemoteVar is the variable telling other processes where the module runs,
+// e.g. APP_REMOTE_PAYMENTS.
+func (m Module) RemoteVar() string { return "APP_REMOTE_" + m.Env() }
+
+// App is the name of the module's Deployment, Service, HPA, PDB and
+// NetworkPolicy, and of its image: shop-<module>.
+func (m Module) App() string { return Monolith + "-" + m.Name }
+
+// URL is the module's base URL inside the namespace (its Service).
+func (m Module) URL() string { return "http://" + m.App() + ":8080" }
+
+// Monolith is the name of the monolith's (or the gateway's) Deployment,
+// Service and image in deploy/k8s/base.
+const Monolith = "shop"
+
+// MonolithURL is the monolith's base URL inside the namespace.
+const MonolithURL = "http://" + Monolith + ":8080"
+
+// Paths inside the repository, slash-separated.
+const (
+	BaseDir     = "deploy/k8s/base"
+	OverlaysDir = "deploy/k8s/overlays"
+	FullDir     = OverlaysDir + "/full"
+)
+
+// OverlayDir is the default folder of module's overlay in the repository.
+func OverlayDir(module string) string { return OverlaysDir + "/extracted-" + module }
+
+// find returns the module named name in all.
+func find(all []Module, name string) (Module, bool) {
+	i := slices.IndexFunc(all, func(m Module) bool { return m.Name == name })
+	if i < 0 {
+		return Module{}, false
+	}
+	return all[i], true
+}
+
+// calledBy returns the names of the modules of all that call m.
+func calledBy(all []Module, m Module) []string {
+	var out []string
+	for _, o := range all {
+		if slices.Contains(o.Calls, m.Name) {
+			out = append(out, o.Name)
+		}
+	}
+	return out
+}
