@@ -4,26 +4,76 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/modmono/shop/modules"
 )
 
-func TestList(t *testing.T) {
+// extract list --json has SPEC §8's fields, and its facts hold together:
+// every consumed event is published by a module, calls and called_by are
+// the same relation seen from both ends.
+func TestListJSON(t *testing.T) {
 	var out bytes.Buffer
 	if err := run([]string{"list", "--json"}, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	var rows []struct {
-		Name     string   `json:"name"`
-		Consumes []string `json:"consumes"`
-	}
+	var rows []map[string]json.RawMessage
 	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != len(modules.All) {
 		t.Fatalf("%v %s", err, out.String())
 	}
+	type module struct {
+		Name      string   `json:"name"`
+		Calls     []string `json:"calls"`
+		CalledBy  []string `json:"called_by"`
+		Publishes []string `json:"publishes"`
+		Consumes  []string `json:"consumes"`
+		Schema    string   `json:"schema"`
+	}
+	byName := map[string]module{}
+	published := map[string]bool{}
+	for _, raw := range rows {
+		for _, field := range []string{"name", "calls", "called_by", "publishes", "consumes", "schema"} {
+			if _, ok := raw[field]; !ok {
+				t.Errorf("a module lacks %q: %v", field, raw)
+			}
+		}
+		var m module
+		b, _ := json.Marshal(raw)
+		if err := json.Unmarshal(b, &m); err != nil || m.Calls == nil || m.CalledBy == nil || m.Publishes == nil || m.Consumes == nil {
+			t.Fatalf("%v: lists must be arrays, never null: %s", err, b)
+		}
+		byName[m.Name] = m
+		for _, e := range m.Publishes {
+			published[e] = true
+		}
+	}
+	for _, m := range byName {
+		if m.Schema != m.Name {
+			t.Errorf("%s: schema %q", m.Name, m.Schema)
+		}
+		for _, e := range m.Consumes {
+			if !published[e] {
+				t.Errorf("%s consumes %s, which no module publishes", m.Name, e)
+			}
+		}
+		for _, c := range m.Calls {
+			if !slices.Contains(byName[c].CalledBy, m.Name) {
+				t.Errorf("%s calls %s, but %s is not called by it: %v", m.Name, c, c, byName[c].CalledBy)
+			}
+		}
+		for _, c := range m.CalledBy {
+			if !slices.Contains(byName[c].Calls, m.Name) {
+				t.Errorf("%s is called by %s, which does not call it", m.Name, c)
+			}
+		}
+	}
+	if o := byName["ordering"]; !slices.Equal(o.Calls, []string{"catalog", "inventory", "payments"}) || !slices.Equal(byName["payments"].CalledBy, []string{"ordering"}) {
+		t.Errorf("ordering calls %v; payments is called by %v", o.Calls, byName["payments"].CalledBy)
+	}
 	out.Reset()
-	if err := run([]string{"list"}, &out, &out); err != nil || !strings.Contains(out.String(), "inventory") {
+	if err := run([]string{"list"}, &out, &out); err != nil || !strings.Contains(out.String(), "CALLED BY") || !strings.Contains(out.String(), "inventory") {
 		t.Fatalf("%v %s", err, out.String())
 	}
 }
