@@ -89,10 +89,18 @@ rabbitmq() {
   command -v rabbitmqctl >/dev/null && as_root rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 || true
 }
 
+# The migration guides' commands, which the tests run, use curl and psql.
+tools() {
+  local missing=()
+  command -v curl >/dev/null || missing+=(curl)
+  command -v psql >/dev/null || missing+=(postgresql-client)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 case "${1:-all}" in
   postgres-binaries) postgres_binaries ;;
   postgres) postgres ;;
   rabbitmq) rabbitmq ;;
-  all) postgres; rabbitmq ;;
+  all) tools; postgres; rabbitmq ;;
   *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|all]" >&2; exit 2 ;;
 esac

@@ -59,8 +59,9 @@ func followGuide(t *testing.T, module string) {
 	const initial = 100_000
 	tea := stocked(t, admin, 450, initial)
 	buyers := []customer{app.newCustomer(t), app.newCustomer(t), app.newCustomer(t)}
-	first := place(t, buyers[0].client, "tok_ok", tea, int64(2))
-	if o := settled(t, buyers[0].client, first); o.Status != "confirmed" {
+	early := app.newCustomer(t) // orders once, before the move
+	first := place(t, early.client, "tok_ok", tea, int64(2))
+	if o := settled(t, early.client, first); o.Status != "confirmed" {
 		t.Fatalf("the first order ended %s", o.Status)
 	}
 	stream := startOrders(t, app, buyers, tea)
@@ -105,7 +106,7 @@ func followGuide(t *testing.T, module string) {
 
 	// The order from before the move is still there, with its payment and
 	// notification, and can be cancelled and refunded now.
-	c := buyers[0].client
+	c := early.client
 	if r := c.do("POST", "/api/v1/orders/"+first+"/cancel", nil); r.status != http.StatusOK && r.status != http.StatusAccepted {
 		t.Fatalf("cancel the first order: %d %s", r.status, r.body)
 	}
