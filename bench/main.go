@@ -6,7 +6,10 @@
 // concurrency) with the ratio the targets are stated in, and the checkout
 // (placed -> confirmed) in each topology: the monolith on each transport
 // and, on amqp, payments extracted into its own binary and database, with
-// its throughput and p99 next to the monolith's on the same bus.
+// its throughput and p99 next to the monolith's on the same bus, and the
+// data move of payments' schema (extract data): the offline copy, the online
+// initial sync and the cutover's downtime, next to the raw COPY rate of the
+// same rows.
 //
 // It needs the Postgres of TEST_DATABASE_URL (fresh databases are created
 // and dropped) and, for the amqp transport, RabbitMQ at AMQP_URL (a fresh
@@ -52,7 +55,14 @@ func run() error {
 	payDebug := flag.String("payments-debug-addr", "", "APP_DEBUG_ADDR of the extracted payments process (pprof; APP_DEBUG_ADDR of the bench goes to cmd/app)")
 	flag.StringVar(&logDir, "logs", "", "append the started processes' logs to app.log and payments.log in this folder and keep them")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	datamoveOnly := flag.Bool("datamove-only", false, "run only the data move measurement (extract data: COPY reference, offline, online and cutover)")
+	datamoveRows := flag.Int("datamove-rows", 100000, "payment events in the source of the data move measurement")
+	datamoveRate := flag.Int("datamove-writer-rate", 300, "payment events per second appended on the source during the online data move")
 	flag.Parse()
+	if *checkoutOnly && *datamoveOnly {
+		fmt.Fprintln(os.Stderr, "bench: -checkout-only and -datamove-only exclude each other")
+		os.Exit(2)
+	}
 	stopOnSignal()
 	runs, err := checkoutRuns(strings.Split(*topologies, ","), strings.Split(*drivers, ","))
 	if err != nil {
@@ -77,6 +87,11 @@ func run() error {
 		amqpURL = "amqp://guest:guest@127.0.0.1:5672/"
 	}
 	name := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	dm := datamoveConfig{admin: admin, prefix: name, events: *datamoveRows, rate: *datamoveRate}
+	if *datamoveOnly {
+		fmt.Printf("shop bench — %s, %d cores\n\n", time.Now().Format(time.RFC3339), runtime.NumCPU())
+		return datamoveBench(ctx, dm)
+	}
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return fmt.Errorf("connect to TEST_DATABASE_URL: %w", err)
@@ -161,7 +176,11 @@ func run() error {
 	fmt.Printf("  latency                                       %s\n\n", h.latencies)
 
 	mono.stop()
-	return runCheckouts(ctx, co)
+	if err := runCheckouts(ctx, co); err != nil {
+		return err
+	}
+	fmt.Println()
+	return datamoveBench(ctx, dm)
 }
 
 // checkoutConfig is what the checkout runs need.

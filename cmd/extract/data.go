@@ -82,7 +82,8 @@ func data(args []string, stdout, stderr io.Writer) error {
 	case *online:
 		return datamove.StartOnline(ctx, o)
 	case *cutover:
-		return datamove.Cutover(ctx, o)
+		_, err := datamove.Cutover(ctx, o)
+		return err
 	}
 	return datamove.Move(ctx, o)
 }

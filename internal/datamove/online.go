@@ -379,71 +379,74 @@ func dropSlot(ctx context.Context, src *database, slot string) error {
 // Cutover finishes the online move of the module: it waits until the
 // module's role has no session left on the source and the replication has
 // caught up, verifies, sets the sequences, removes the replication,
-// records the move and prints the downtime.
-func Cutover(ctx context.Context, o Options) error {
+// records the move and prints the downtime, which it also returns: the time
+// from the last session of the module's role leaving the source to the
+// target verified. A move already verified is verified again, changes
+// nothing and returns 0.
+func Cutover(ctx context.Context, o Options) (time.Duration, error) {
 	p, err := o.open(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer p.close()
 	src, dst := p.src, p.dst
 	rec, err := findRecord(ctx, dst.conn, o.Module, src.id, dst.id)
 	if err != nil {
-		return fmt.Errorf("target: %w", err)
+		return 0, fmt.Errorf("target: %w", err)
 	}
 	sub, err := o.subscription(ctx, dst)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if rec != nil && rec.State == stateVerified {
 		if err := o.checkSource(ctx, src); err != nil {
-			return err
+			return 0, err
 		}
 		ts, err := tables(ctx, src.conn, o.Module, o.versionTables())
 		if err != nil {
-			return fmt.Errorf("source: %w", err)
+			return 0, fmt.Errorf("source: %w", err)
 		}
-		return o.alreadyMoved(ctx, p, ts, rec)
+		return 0, o.alreadyMoved(ctx, p, ts, rec)
 	}
 	if rec == nil || rec.State != stateReplicating {
-		return fmt.Errorf("no replication of %s from %s to %s is running: start one with extract data %s --from ... --to ... --online",
+		return 0, fmt.Errorf("no replication of %s from %s to %s is running: start one with extract data %s --from ... --to ... --online",
 			o.Module, src.where, dst.where, o.Module)
 	}
 	if sub.oid == 0 {
 		fmt.Fprintf(o.Log, "resuming an interrupted cutover: the subscription is already removed\n")
 	}
 	if err := o.checkSource(ctx, src); err != nil {
-		return err
+		return 0, err
 	}
 	ts, err := tables(ctx, src.conn, o.Module, o.versionTables())
 	if err != nil {
-		return fmt.Errorf("source: %w", err)
+		return 0, fmt.Errorf("source: %w", err)
 	}
 	down, err := o.waitNoSessions(ctx, src)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	slot := slotName(o.Module, src.oid)
 	if sub.oid != 0 {
 		var lsn string
 		if err := src.conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
-			return fmt.Errorf("source: %w", err)
+			return 0, fmt.Errorf("source: %w", err)
 		}
 		fmt.Fprintf(o.Log, "waiting for the replication to reach %s\n", lsn)
 		for {
 			sub, err := o.subscription(ctx, dst)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			ok, err := slotReached(ctx, src, slot, lsn)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if ok && sub.ready() {
 				break
 			}
 			if err := sleep(ctx, o.Poll/4); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
@@ -454,7 +457,7 @@ func Cutover(ctx context.Context, o Options) error {
 		var diff string
 		started := time.Now()
 		if checks, diff, err = verify(ctx, p, ts); err != nil {
-			return err
+			return 0, err
 		}
 		if diff == "" {
 			fmt.Fprintf(o.Log, "verified in %.3fs\n", time.Since(started).Seconds())
@@ -462,28 +465,28 @@ func Cutover(ctx context.Context, o Options) error {
 		}
 		fmt.Fprintf(o.Log, "not equal yet (%.3fs): %s\n", time.Since(started).Seconds(), diff)
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the target still differs from the source after %s: %s; the replication keeps running", o.CatchUpTimeout, diff)
+			return 0, fmt.Errorf("the target still differs from the source after %s: %s; the replication keeps running", o.CatchUpTimeout, diff)
 		}
 		if err := sleep(ctx, o.Poll); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	downtime := time.Since(down)
 	seqs, err := readSequences(ctx, src.conn, o.Module)
 	if err != nil {
-		return fmt.Errorf("source: %w", err)
+		return 0, fmt.Errorf("source: %w", err)
 	}
 	if err := writeSequences(ctx, dst.conn, o.Module, seqs); err != nil {
-		return fmt.Errorf("target: %w", err)
+		return 0, fmt.Errorf("target: %w", err)
 	}
 	if err := o.removeReplication(ctx, p, ts, false); err != nil {
-		return err
+		return 0, err
 	}
 	if err := o.finish(ctx, p, "online", checks, &downtime); err != nil {
-		return err
+		return 0, err
 	}
 	fmt.Fprintf(o.Out, "downtime: %.3fs (from the last session of %s leaving the source to verified)\n", downtime.Seconds(), pgxdb.RoleName(o.Module))
-	return nil
+	return downtime, nil
 }
 
 // waitNoSessions waits until the module's role has no session on src and

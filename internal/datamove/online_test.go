@@ -2,6 +2,7 @@ package datamove_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -97,11 +98,20 @@ func TestOnlineMoveAndCutover(t *testing.T) {
 	}
 
 	o, out, log = options(t, src, dst)
-	if err := datamove.Cutover(ctx, o); err != nil {
+	downtime, err := datamove.Cutover(ctx, o)
+	if err != nil {
 		t.Fatalf("cutover: %v\n%s", err, log)
 	}
-	if !strings.Contains(out.String(), "downtime: ") {
-		t.Errorf("cutover output:\n%s", out)
+	// The downtime returned is the one printed and recorded.
+	if downtime <= 0 || !strings.Contains(out.String(), fmt.Sprintf("downtime: %.3fs ", downtime.Seconds())) {
+		t.Errorf("cutover returned downtime %s; output:\n%s", downtime, out)
+	}
+	var recorded time.Duration
+	if err := pgxConnect(t, dst).QueryRow(ctx, `SELECT (extract(epoch FROM downtime) * 1e6)::bigint * 1000 FROM shop_extract.moves WHERE module = $1`, module).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if recorded != downtime.Truncate(time.Microsecond) {
+		t.Errorf("recorded downtime %s, returned %s", recorded, downtime)
 	}
 	t.Logf("cutover output:\n%s%s", log, out)
 	if got, want := content(t, dst), content(t, src); got != want {
@@ -112,8 +122,24 @@ func TestOnlineMoveAndCutover(t *testing.T) {
 			t.Errorf("replication objects left: %s", s[strings.LastIndex(s, "\n")+1:])
 		}
 	}
+	// Run again once done: verified again, nothing cut over, no downtime.
+	o, out, _ = options(t, src, dst)
+	if d, err := datamove.Cutover(ctx, o); err != nil || d != 0 || !strings.Contains(out.String(), "already moved") {
+		t.Errorf("second cutover: %s, %v\n%s", d, err, out)
+	}
 	tdb := openModule(t, dst)
 	if _, err := tdb.Pool.Exec(ctx, `INSERT INTO outbox (id, topic, partition, envelope) VALUES (gen_random_uuid(), 't', 0, '{}')`); err != nil {
 		t.Fatalf("insert into the target after the cutover: %v", err)
 	}
+}
+
+// pgxConnect connects to dsn for the rest of the test.
+func pgxConnect(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }

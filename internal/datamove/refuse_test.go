@@ -73,7 +73,10 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		},
 		{
 			name: "cutover without a running replication",
-			run:  datamove.Cutover,
+			run: func(ctx context.Context, o datamove.Options) error {
+				_, err := datamove.Cutover(ctx, o)
+				return err
+			},
 			want: "no replication of payments",
 		},
 	}
