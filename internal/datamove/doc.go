@@ -32,12 +32,16 @@
 // # Verification
 //
 // A table is verified when its row count and its checksum are equal on both
-// sides. The checksum is computed in SQL the same way on each side: md5 of
-// each row's text (its columns in name order, rendered with the session
-// settings fixed by Connect: UTC, ISO dates, shortest exact floats, hex
-// bytea), its two 64-bit halves summed over the table, and the md5 of the
-// two sums. The sum does not depend on the order of the rows, so no sort is
-// needed and 100k rows take a fraction of a second.
+// sides. The checksum is computed in SQL the same way on each side: each
+// row's 64-bit hash (hash_record_extended over its columns in name order,
+// each hashed by its type's own hash function, or through its text for a
+// type outside a known list), summed over the table as an exact numeric.
+// The sum does not depend on the order of the rows, so no sort is needed.
+// It catches an accidental difference (a row missing, extra or changed)
+// with a chance of missing it of about 2^-64; it is no defence against
+// someone forging rows. It replaced md5 of each row's text, which cost 8x
+// more (775 ms against 89 ms for 100k payment events here) and made the
+// cut-over's downtime mostly verification.
 //
 // # Records
 //
