@@ -73,6 +73,13 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 		t.Fatal("the monolith exited cleanly after SIGKILL")
 	}
 	eventually(t, "the sessions of shop_"+module+" to leave the source", func() bool { return sessions(t, src, module) == 0 })
+	var pending int
+	queryDB(t, src, func(ctx context.Context, c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT count(*) FROM ordering.orders WHERE status = 'pending'`).Scan(&pending)
+	})
+	if stop == syscall.SIGKILL && pending == 0 {
+		t.Fatal("no order was pending when the monolith was killed: nothing tests the sagas' resumption")
+	}
 
 	res = runExtract(t, "data", module, "--from", src, "--to", dst)
 	if res.code != 0 || !strings.Contains(res.stdout, "moved "+module+" from") || !strings.Contains(res.stdout, "verified") {
@@ -107,8 +114,8 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 	if n := sessions(t, dst, module); n == 0 {
 		t.Errorf("no session of shop_%s on its new database", module)
 	}
-	t.Logf("%s: history built and moved in %v, verified after the move in %v",
-		module, moved.Sub(started).Round(time.Millisecond), time.Since(moved).Round(time.Millisecond))
+	t.Logf("%s: %d order(s) pending at the stop (%v); history built and moved in %v, verified after the move in %v",
+		module, pending, stop, moved.Sub(started).Round(time.Millisecond), time.Since(moved).Round(time.Millisecond))
 }
 
 // history is what the shop went through before the move, as its clients
