@@ -29,6 +29,8 @@ var (
 	appBinary string
 	// extracted holds each module's own binary (extract build), by module.
 	extracted = map[string]string{}
+	// binDir holds the binaries built for the tests; TestMain removes it.
+	binDir string
 )
 
 func TestMain(m *testing.M) {
@@ -37,6 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binDir = dir
 	appBinary = filepath.Join(dir, "app")
 	if err := goBuild(appBinary); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build cmd/app:", err)
