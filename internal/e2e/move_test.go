@@ -15,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/modmono/shop/internal/surfaces"
+	"github.com/modmono/shop/modules/payments/paymentsapi"
+	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgtest"
 )
 
@@ -81,6 +84,13 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 		t.Fatal("no order was pending when the monolith was killed: nothing tests the sagas' resumption")
 	}
 
+	// An event committed on the source but not relayed before the stop must
+	// be relayed from the target, once in effect.
+	var unrelayed uuid.UUID
+	if module == "payments" {
+		unrelayed = leaveUnrelayedRefund(t, src, uuid.MustParse(h.customers[0].id))
+	}
+
 	res = runExtract(t, "data", module, "--from", src, "--to", dst)
 	if res.code != 0 || !strings.Contains(res.stdout, "moved "+module+" from") || !strings.Contains(res.stdout, "verified") {
 		t.Fatalf("extract data: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
@@ -106,6 +116,22 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 	mono.waitReady(t)
 
 	h.verify(t, mono)
+	if unrelayed != uuid.Nil {
+		c := mono.as(h.customers[0].client.bearer)
+		eventually(t, "the refund left in the old outbox to be notified", func() bool {
+			return hasNote(notificationsOf(t, c), unrelayed.String())
+		})
+		time.Sleep(time.Second) // a second delivery would show by now
+		n := 0
+		for _, note := range notificationsOf(t, c) {
+			if strings.Contains(note.Body, unrelayed.String()) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the refund left in the old outbox was notified %d times, want once", n)
+		}
+	}
 
 	// The module runs on its new database only.
 	if n := sessions(t, src, module); n != 0 {
@@ -407,6 +433,25 @@ func notificationsOf(t *testing.T, c *process) []notification {
 
 func hasNote(notes []notification, text string) bool {
 	return slices.ContainsFunc(notes, func(n notification) bool { return strings.Contains(n.Body, text) })
+}
+
+// leaveUnrelayedRefund commits, in payments' outbox of the database at dsn
+// (as payments would, but with no process to relay it), a refund of an
+// order of customer, and returns the order's ID.
+func leaveUnrelayedRefund(t *testing.T, dsn string, customer uuid.UUID) uuid.UUID {
+	t.Helper()
+	order := uuid.New()
+	queryDB(t, dsn, func(ctx context.Context, c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL search_path = payments`); err != nil {
+				return err
+			}
+			return bus.Outbox{}.Add(ctx, tx, paymentsapi.PaymentRefundedV1{
+				PaymentID: uuid.New(), OrderID: order, CustomerID: customer, Amount: 1234, Currency: "EUR", Reason: "left in the outbox",
+			})
+		})
+	})
+	return order
 }
 
 // adminDSN is a deployment's DATABASE_URL without the pool parameters: the
