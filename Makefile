@@ -29,9 +29,7 @@ test-go:
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 fuzz-short:
-	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz $$fn ($(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 fuzz: ## fuzz every target for 5 minutes each
 	@$(MAKE) fuzz-short FUZZTIME=5m
