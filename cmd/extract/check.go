@@ -158,7 +158,9 @@ func goTest(root string, stderr io.Writer, name, fine, pkg, run string) checkRes
 		return checkResult{name, false, "the go command is not on PATH: it runs the tests"}
 	}
 	args := []string{"test", "-count=1", "-run", run, pkg}
-	fmt.Fprintf(stderr, "running go %s\n", strings.Join(args, " "))
+	if isTerminal(stderr) { // a failure's stderr is its one line (SPEC §8)
+		fmt.Fprintf(stderr, "running go %s\n", strings.Join(args, " "))
+	}
 	cmd := exec.Command(goTool, args...)
 	cmd.Dir = root
 	var out bytes.Buffer

@@ -71,12 +71,14 @@ func data(args []string, stdout, stderr io.Writer) error {
 	def := definition(module)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Progress goes with the results on stdout, so that a failure's stderr
+	// is its one line (SPEC §8); on a terminal, live bars draw on stderr.
 	o := datamove.Options{
 		Module: module, Sets: def.MigrationSets(), From: *from, To: *to,
-		Out: stdout, Log: stderr,
+		Out: stdout, Log: stdout,
 	}
 	if isTerminal(stderr) {
-		o.Progress = barProgress{w: stderr}
+		o.Log, o.Progress = stderr, barProgress{w: stderr}
 	}
 	switch {
 	case *online:

@@ -23,7 +23,7 @@ events it publishes and consumes, and its schema.
 // listed is one module as extract list shows it (SPEC §8).
 type listed struct {
 	Name      string   `json:"name"`
-	Summary   string   `json:"summary"`
+	Summary   string   `json:"-"` // in the table only: SPEC §8 fixes the JSON fields
 	Calls     []string `json:"calls"`
 	CalledBy  []string `json:"called_by"`
 	Publishes []string `json:"publishes"`

@@ -160,7 +160,9 @@ func (f *flags) parseModule(args []string) (string, error) {
 		return "", f.fail("one MODULE only, got also %q", strings.Join(pos[1:], " "))
 	}
 	if !slices.Contains(modules.Names(), pos[0]) {
-		return "", f.fail("unknown module %q; the modules are: %s", pos[0], strings.Join(modules.Names(), ", "))
+		// Not a usage mistake (SPEC §8 keeps exit 2 for unknown commands
+		// and flags): a failure, one line naming the modules.
+		return "", fmt.Errorf("%s: unknown module %q; the modules are: %s", f.Name(), pos[0], strings.Join(modules.Names(), ", "))
 	}
 	return pos[0], nil
 }

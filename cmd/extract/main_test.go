@@ -100,7 +100,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--fast"}, 2, "extract: list: flag provided but not defined: -fast\n\nUsage: extract list"},
 		{[]string{"list", "extra"}, 2, "extract: list: no arguments expected"},
 		{[]string{"build"}, 2, "extract: build: missing MODULE\n\nUsage: extract build"},
-		{[]string{"build", "shipping"}, 2, "extract: build: unknown module \"shipping\"; the modules are: identity, catalog"},
+		{[]string{"build", "shipping"}, 1, "extract: build: unknown module \"shipping\"; the modules are: identity, catalog, inventory, payments, ordering, notifications\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := exitCode(run(tc.args, &stdout, &stderr), &stderr)

@@ -102,9 +102,16 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 	}
 	// With APP_MODULES=all, a linked module that has a remote runs there:
 	// routing a module to its extracted binary, and back, is one variable.
-	c.Modules = slices.DeleteFunc(r.modules("APP_MODULES", known, linked), func(m string) bool {
-		return r.str("APP_MODULES", "all") == "all" && len(c.Remotes[m]) > 0
-	})
+	// A binary left with no module that way is a mistake (an extracted
+	// binary given the monolith's environment), not a gateway.
+	c.Modules = r.modules("APP_MODULES", known, linked)
+	if r.str("APP_MODULES", "all") == "all" && len(linked) > 0 {
+		c.Modules = slices.DeleteFunc(c.Modules, func(m string) bool { return len(c.Remotes[m]) > 0 })
+		if len(c.Modules) == 0 {
+			r.errs = append(r.errs, fmt.Errorf("every module of this binary (%s) has an APP_REMOTE_<MODULE>, so it would run none: unset the variable of the module it should run, or set APP_MODULES=none for a gateway",
+				strings.Join(linked, ", ")))
+		}
+	}
 	r.errs = append(r.errs, c.validate(known)...)
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)

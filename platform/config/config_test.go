@@ -85,6 +85,7 @@ func TestInvalid(t *testing.T) {
 		"bad bool":                {map[string]string{"APP_SEED_DEMO": "perhaps"}, "APP_SEED_DEMO"},
 		"unknown module":          {map[string]string{"APP_MODULES": "billing"}, "unknown module"},
 		"missing remote":          {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp"}, "APP_REMOTE_INVENTORY"},
+		"only remotes left":       {map[string]string{"APP_BUS": "amqp", "APP_REMOTE_CATALOG": "http://c:1", "APP_REMOTE_INVENTORY": "http://i:1"}, "would run none"},
 		"local and remote":        {map[string]string{"APP_MODULES": "catalog,inventory", "APP_BUS": "amqp", "APP_REMOTE_CATALOG": "http://x:1"}, "choose one"},
 		"split needs amqp":        {map[string]string{"APP_MODULES": "catalog", "APP_REMOTE_INVENTORY": "http://x:1"}, "APP_BUS=amqp"},
 		"bad remote":              {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "ftp://x"}, "not an http"},
