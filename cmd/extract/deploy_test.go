@@ -88,7 +88,7 @@ func TestDeployRefusals(t *testing.T) {
 		want string
 	}{
 		{"no module", []string{"deploy"}, 2, "extract: deploy: missing MODULE\n\nUsage: extract deploy"},
-		{"unknown module", []string{"deploy", "shipping"}, 2, `extract: deploy: unknown module "shipping"; the modules are: identity`},
+		{"unknown module", []string{"deploy", "shipping"}, 1, `extract: deploy: unknown module "shipping"; the modules are: identity`},
 		{"two modules", []string{"deploy", "payments", "catalog"}, 2, "one MODULE only"},
 		{"inside the base", []string{"deploy", "payments", "-o", "../../deploy/k8s/base/payments"}, 1, "is inside"},
 		{"a person's files", []string{"deploy", "payments", "-o", mine}, 1, "not written by extract deploy"},
