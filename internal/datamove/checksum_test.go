@@ -66,3 +66,19 @@ func TestChecksumCoversEveryColumnType(t *testing.T) {
 		t.Errorf("the same content gave %v, then %v", original, again)
 	}
 }
+
+// A subscription connects to the source with the sslmode its DSN asked for.
+func TestSSLModeIsHandedOn(t *testing.T) {
+	t.Setenv("PGSSLMODE", "")
+	for dsn, want := range map[string]string{
+		"postgres://u@h:5432/db?sslmode=verify-full": "verify-full",
+		"postgresql://u@h/db":                        "prefer",
+		"host=h dbname=db sslmode=disable":           "disable",
+		"host=h dbname=db sslmode='require' user=u":  "require",
+		"host=h dbname=db":                           "prefer",
+	} {
+		if got := sslmode(dsn); got != want {
+			t.Errorf("%s: sslmode %q, want %q", dsn, got, want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,12 +35,13 @@ var sessionParams = map[string]string{
 
 // database is an admin connection to one side of a move.
 type database struct {
-	side  string // "source", "target" or "database", for messages
-	conn  *pgx.Conn
-	cfg   *pgx.ConnConfig
-	id    string // system identifier/database name
-	where string // host:port/database, without credentials
-	oid   uint32 // of the database
+	side    string // "source", "target" or "database", for messages
+	conn    *pgx.Conn
+	cfg     *pgx.ConnConfig
+	id      string // system identifier/database name
+	where   string // host:port/database, without credentials
+	oid     uint32 // of the database
+	sslmode string // the DSN's, handed on to a subscription as it was given
 }
 
 // connect opens an admin connection to dsn. It accepts the pool_* settings
@@ -61,24 +64,41 @@ func connect(ctx context.Context, side, dsn string) (*database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the %s database at %s:%d/%s: %w", side, cfg.Host, cfg.Port, cfg.Database, err)
 	}
-	d := &database{side: side, conn: conn, cfg: cfg, where: fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)}
-	// pg_control_system may be closed to a non-superuser admin: then the
-	// server's address stands for the cluster.
-	err = conn.QueryRow(ctx, `SELECT oid FROM pg_database WHERE datname = current_database()`).Scan(&d.oid)
-	if err == nil {
-		var sysid string
-		if conn.QueryRow(ctx, `SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid) == nil {
-			d.id = sysid + "/" + cfg.Database
-		} else {
-			d.id = d.where
-		}
-	}
-	if err != nil {
+	d := &database{side: side, conn: conn, cfg: cfg, sslmode: sslmode(dsn)}
+	var name string
+	if err := conn.QueryRow(ctx, `SELECT oid, current_database() FROM pg_database WHERE datname = current_database()`).Scan(&d.oid, &name); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("%s database: %w", side, err)
 	}
+	d.where = fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, name)
+	// pg_control_system may be closed to a non-superuser admin: then the
+	// server's address stands for the cluster.
+	var sysid string
+	if conn.QueryRow(ctx, `SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid) == nil {
+		d.id = sysid + "/" + name
+	} else {
+		d.id = d.where
+	}
 	return d, nil
 }
+
+// sslmode returns the sslmode a DSN asks for (URL or keyword form), else
+// PGSSLMODE's, else libpq's default, prefer.
+func sslmode(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		if m := u.Query().Get("sslmode"); m != "" {
+			return m
+		}
+	} else if m := sslmodeKeyword.FindStringSubmatch(dsn); m != nil {
+		return m[1]
+	}
+	if m := os.Getenv("PGSSLMODE"); m != "" {
+		return m
+	}
+	return "prefer"
+}
+
+var sslmodeKeyword = regexp.MustCompile(`(?:^|\s)sslmode\s*=\s*'?([a-z-]+)`)
 
 func (d *database) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -207,11 +227,7 @@ func (d *database) conninfo() string {
 	if d.cfg.Password != "" {
 		kv = append(kv, "password="+quoteConninfo(d.cfg.Password))
 	}
-	if d.cfg.TLSConfig == nil {
-		kv = append(kv, "sslmode=disable")
-	} else {
-		kv = append(kv, "sslmode=require")
-	}
+	kv = append(kv, "sslmode="+quoteConninfo(d.sslmode))
 	return strings.Join(kv, " ")
 }
 

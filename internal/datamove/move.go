@@ -209,6 +209,9 @@ func Move(ctx context.Context, o Options) error {
 			return o.finish(ctx, p, "offline", checks, nil)
 		}
 		fmt.Fprintf(o.Log, "the copy differs from the source now (%s): copying again\n", diff)
+		if err := dst.refuseSessions(ctx, o.Module); err != nil { // never empty tables a running module uses
+			return err
+		}
 		recopy = true
 	default:
 		if err := o.refuseOtherData(ctx, dst); err != nil {
@@ -231,6 +234,11 @@ func Move(ctx context.Context, o Options) error {
 	}
 	if diff != "" {
 		return fmt.Errorf("verification failed, the source changed during the copy? %s; run extract data again once %s is stopped on the source", diff, o.Module)
+	}
+	// The module started on the source while we copied: what it writes now
+	// would be left behind.
+	if err := src.refuseSessions(ctx, o.Module); err != nil {
+		return err
 	}
 	return o.finish(ctx, p, "offline", checks, nil)
 }

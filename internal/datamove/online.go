@@ -25,6 +25,7 @@ func slotName(module string, sourceOID uint32) string {
 type replication struct {
 	oid    uint32 // of the subscription; 0 when there is none
 	tables map[string]string
+	errors int64 // apply and sync errors the subscription has met so far
 }
 
 // subscription reads the target's subscription of the module.
@@ -47,12 +48,12 @@ func (o *Options) subscription(ctx context.Context, dst *database) (replication,
 	if err != nil {
 		return r, fmt.Errorf("target: %w", err)
 	}
-	var errs int64
-	if err := dst.conn.QueryRow(ctx, `SELECT coalesce(sum(apply_error_count + sync_error_count), 0) FROM pg_stat_subscription_stats WHERE subid = $1`, r.oid).Scan(&errs); err != nil {
+	// Errors so far are reported with the lag, not fatal: the counters never
+	// go down, and a transient one (the source restarting) is retried by
+	// Postgres; one that persists shows as a lag that never closes, which
+	// CatchUpTimeout ends.
+	if err := dst.conn.QueryRow(ctx, `SELECT coalesce(sum(apply_error_count + sync_error_count), 0) FROM pg_stat_subscription_stats WHERE subid = $1`, r.oid).Scan(&r.errors); err != nil {
 		return r, fmt.Errorf("target: %w", err)
-	}
-	if errs > 0 {
-		return r, fmt.Errorf("the subscription %s reports %d errors applying changes; see the target server's log", subscriptionName(o.Module), errs)
 	}
 	return r, nil
 }
@@ -80,6 +81,9 @@ func (r replication) String() string {
 		if n[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[st], names[st]))
 		}
+	}
+	if r.errors > 0 {
+		parts = append(parts, fmt.Sprintf("%d apply errors so far (see the target server's log)", r.errors))
 	}
 	return fmt.Sprintf("tables: %s", strings.Join(parts, ", "))
 }
@@ -167,7 +171,17 @@ func StartOnline(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
+	for _, t := range ts {
+		if len(t.PrimaryKey) == 0 {
+			// Its updates and deletes would replicate only with REPLICA
+			// IDENTITY FULL, a change to the live source this tool does not make.
+			return fmt.Errorf("table %s has no primary key, so logical replication cannot carry its updates and deletes: move %s offline instead", t, o.Module)
+		}
+	}
 	if leftover {
+		if err := dst.refuseSessions(ctx, o.Module); err != nil { // never empty tables a running module uses
+			return err
+		}
 		fmt.Fprintf(o.Log, "removing what an interrupted --online run of %s left\n", o.Module)
 		if err := o.removeReplication(ctx, p, ts, true); err != nil {
 			return err
@@ -178,9 +192,16 @@ func StartOnline(ctx context.Context, o Options) (err error) {
 	}
 	defer func() {
 		if err != nil {
+			// On new connections: pgx closes one whose query was cancelled
+			// (Ctrl-C), and a slot left behind keeps WAL on the source forever.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			if cerr := o.removeReplication(cctx, p, ts, true); cerr != nil {
+			fresh, cerr := o.open(cctx)
+			if cerr == nil {
+				cerr = o.removeReplication(cctx, fresh, ts, true)
+				fresh.close()
+			}
+			if cerr != nil {
 				err = fmt.Errorf("%w; and removing the replication failed too: %v", err, cerr)
 			}
 		}
@@ -204,12 +225,6 @@ func (o *Options) setUpReplication(ctx context.Context, p pair, ts []table, slot
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.qualified()
-		if len(t.PrimaryKey) == 0 {
-			// Updates and deletes of a table without a key replicate only so.
-			if _, err := src.conn.Exec(ctx, `ALTER TABLE `+t.qualified()+` REPLICA IDENTITY FULL`); err != nil {
-				return fmt.Errorf("source: %w", err)
-			}
-		}
 	}
 	pub := publicationName(o.Module)
 	var exists bool
@@ -433,6 +448,7 @@ func Cutover(ctx context.Context, o Options) (time.Duration, error) {
 			return 0, fmt.Errorf("source: %w", err)
 		}
 		fmt.Fprintf(o.Log, "waiting for the replication to reach %s\n", lsn)
+		deadline, report := time.Now().Add(o.CatchUpTimeout), time.Now().Add(time.Second)
 		for {
 			sub, err := o.subscription(ctx, dst)
 			if err != nil {
@@ -444,6 +460,12 @@ func Cutover(ctx context.Context, o Options) (time.Duration, error) {
 			}
 			if ok && sub.ready() {
 				break
+			}
+			if now := time.Now(); now.After(deadline) {
+				return 0, fmt.Errorf("the replication did not reach %s within %s (%s); it keeps running: run --cutover again", lsn, o.CatchUpTimeout, sub)
+			} else if now.After(report) {
+				fmt.Fprintf(o.Log, "still waiting for the replication to reach %s: %s\n", lsn, sub)
+				report = now.Add(time.Second)
 			}
 			if err := sleep(ctx, o.Poll/4); err != nil {
 				return 0, err
@@ -472,6 +494,11 @@ func Cutover(ctx context.Context, o Options) (time.Duration, error) {
 		}
 	}
 	downtime := time.Since(down)
+	// The module came back on the source while we verified: its writes
+	// still replicate, so stop here, before the replication is removed.
+	if err := src.refuseSessions(ctx, o.Module); err != nil {
+		return 0, fmt.Errorf("%w; the replication keeps running: run --cutover again once it is stopped", err)
+	}
 	seqs, err := readSequences(ctx, src.conn, o.Module)
 	if err != nil {
 		return 0, fmt.Errorf("source: %w", err)

@@ -150,6 +150,12 @@ func TestRetire(t *testing.T) {
 	}
 	conn.Release()
 	db.Close()
+	// The old schema written to after the move: refused, nothing dropped.
+	exec(t, src, `INSERT INTO payments.inbox (handler, message_id) VALUES ('late.write', gen_random_uuid())`)
+	if _, err := retire(src, true); err == nil || !strings.Contains(err.Error(), "changed after the verified move") || !strings.Contains(err.Error(), "payments.inbox") {
+		t.Fatalf("retire after a late write: %v", err)
+	}
+	exec(t, src, `DELETE FROM payments.inbox WHERE handler = 'late.write'`)
 	// Dry run: prints, changes nothing.
 	out, err := retire(src, false)
 	if err != nil || !strings.Contains(out, "would drop schema payments") || !strings.Contains(out, "payments.events") {

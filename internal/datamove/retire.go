@@ -54,6 +54,9 @@ func Retire(ctx context.Context, o RetireOptions) error {
 	if err := d.refuseSessions(ctx, o.Module); err != nil {
 		return err
 	}
+	if err := unchangedSince(ctx, d, o.Module, rec); err != nil {
+		return err
+	}
 	rows, err := d.conn.Query(ctx, `SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`, o.Module)
 	if err != nil {
@@ -93,5 +96,35 @@ func Retire(ctx context.Context, o RetireOptions) error {
 		return fmt.Errorf("drop schema %s: %w", o.Module, err)
 	}
 	fmt.Fprintf(o.Out, "dropped schema %s from %s; the retirement is recorded in shop_extract.moves\n", o.Module, d.where)
+	return nil
+}
+
+// unchangedSince fails when the module's tables in d differ from what the
+// move verified: something wrote to the old schema after the move (a
+// rollback by mistake, say), and dropping it would lose that.
+func unchangedSince(ctx context.Context, d *database, module string, rec *record) error {
+	ts, err := tables(ctx, d.conn, module, []string{})
+	if err != nil {
+		return err
+	}
+	byName := map[string]table{}
+	for _, t := range ts {
+		byName[t.String()] = t
+	}
+	var moved []table
+	for _, c := range rec.Tables {
+		t, ok := byName[c.Table]
+		if !ok {
+			return fmt.Errorf("table %s, moved and verified, is no longer in %s: nothing dropped", c.Table, d.where)
+		}
+		moved = append(moved, t)
+	}
+	now, err := checksums(ctx, d.conn, moved)
+	if err != nil {
+		return err
+	}
+	if diff := compare(rec.Tables, now); diff != "" {
+		return fmt.Errorf("the old schema changed after the verified move (%s): something wrote to it since; nothing dropped", diff)
+	}
 	return nil
 }
