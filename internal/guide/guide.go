@@ -16,7 +16,6 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/modkit"
 )
 
@@ -102,7 +101,6 @@ type view struct {
 	Consumes    []flow   // each event type it consumes, with its publisher
 	Port        int
 	WithoutTags string // the build tags of the monolith without the module
-	Bus         []bus.Subscription
 }
 
 // flow is one event type crossing the module's boundary.

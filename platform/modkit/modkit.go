@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 
 	"go.uber.org/fx"
@@ -95,7 +96,7 @@ func (s Surface) Bind(db *pgxdb.DB, handlers map[string]bus.HandlerFunc) ([]bus.
 		}
 		consumers = append(consumers, bus.Consumer{Name: sub.Consumer, Topic: sub.Topic, DB: db, Handle: h})
 	}
-	for name := range handlers {
+	for _, name := range slices.Sorted(maps.Keys(handlers)) {
 		if !slices.ContainsFunc(s.Consumers, func(sub bus.Subscription) bool { return sub.Consumer == name }) {
 			errs = append(errs, fmt.Errorf("%s: handler %s is not among the consumers of its surface", s.Name, name))
 		}
