@@ -120,25 +120,24 @@ func newView(f Facts) view {
 		}
 	}
 	v.WithoutTags = strings.Join(tags, ",")
-	for _, typ := range f.Module.Publishes() {
-		fl := flow{Type: typ}
-		for _, s := range f.All {
-			if slices.Contains(s.Consumes(), typ) {
-				fl.Modules = append(fl.Modules, s.Name)
-			}
-		}
-		v.Publishes = append(v.Publishes, fl)
-	}
-	for _, typ := range f.Module.Consumes() {
-		fl := flow{Type: typ}
-		for _, s := range f.All {
-			if slices.Contains(s.Publishes(), typ) {
-				fl.Modules = append(fl.Modules, s.Name)
-			}
-		}
-		v.Consumes = append(v.Consumes, fl)
-	}
+	v.Publishes = flows(f.Module.Publishes(), f.All, modkit.Surface.Consumes)
+	v.Consumes = flows(f.Module.Consumes(), f.All, modkit.Surface.Publishes)
 	return v
+}
+
+// flows pairs each event type with the modules of all whose side(s) lists
+// it: its consumers, or its publisher.
+func flows(types []string, all []modkit.Surface, side func(modkit.Surface) []string) []flow {
+	out := make([]flow, len(types))
+	for i, typ := range types {
+		out[i].Type = typ
+		for _, s := range all {
+			if slices.Contains(side(s), typ) {
+				out[i].Modules = append(out[i].Modules, s.Name)
+			}
+		}
+	}
+	return out
 }
 
 // code formats names as a list of inline code, or "none".
