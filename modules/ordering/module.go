@@ -5,6 +5,8 @@ package ordering
 
 import (
 	"context"
+	"math"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
@@ -62,12 +64,59 @@ var Module = fx.Module(Name,
 
 func newRunner(cfg config.Config, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,
 	log *zap.Logger, reg prometheus.Registerer) *app.Runner {
-	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ordering_saga_outcomes_total", Help: "Sagas finished, by outcome: confirmed, cancelled (checkout compensated), cancelled_confirmed (a confirmed order cancelled).",
-	}, []string{"outcome"})
-	reg.MustRegister(outcomes)
-	return app.NewRunner(app.RunnerConfig{PaymentTimeout: cfg.PaymentTimeout}, sagas, inventory, payments, log.Named("saga"),
-		func(status string) { outcomes.WithLabelValues(status).Inc() })
+	m := newSagaMetrics(sagas)
+	reg.MustRegister(m.outcomes, m.duration, m.inFlight)
+	return app.NewRunner(app.RunnerConfig{PaymentTimeout: cfg.PaymentTimeout}, sagas, inventory, payments, log.Named("saga"), m.finished)
+}
+
+// sagaMetrics are the checkout's outcomes, how long sagas take and how
+// many run.
+type sagaMetrics struct {
+	outcomes *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight prometheus.GaugeFunc
+}
+
+func newSagaMetrics(sagas *pg.Sagas) sagaMetrics {
+	m := sagaMetrics{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordering_saga_outcomes_total", Help: "Sagas finished, by outcome: confirmed, cancelled (checkout compensated), cancelled_confirmed (a confirmed order cancelled).",
+		}, []string{"outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ordering_saga_duration_seconds", Help: "Time from an order's placement to its checkout saga's end, by outcome (confirmed, cancelled).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}, []string{"outcome"}),
+		// Read at scrape time from the table, so it counts the sagas of
+		// every instance and survives restarts.
+		inFlight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ordering_sagas_in_flight", Help: "Sagas that have not ended yet, in every process.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := sagas.InFlight(ctx)
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(n)
+		}),
+	}
+	// Every outcome is there from the start, at 0, so rates and alerts see it.
+	for _, o := range []string{pg.OutcomeConfirmed, pg.OutcomeCancelled, pg.OutcomeCancelledConfirmed} {
+		m.outcomes.WithLabelValues(o)
+	}
+	for _, o := range []string{pg.OutcomeConfirmed, pg.OutcomeCancelled} {
+		m.duration.WithLabelValues(o)
+	}
+	return m
+}
+
+// finished counts a saga's outcome and, for a checkout (not the cancellation
+// of a confirmed order, which may come days later), how long it took.
+func (m sagaMetrics) finished(outcome string, placed time.Time) {
+	m.outcomes.WithLabelValues(outcome).Inc()
+	if outcome != pg.OutcomeCancelledConfirmed && !placed.IsZero() {
+		m.duration.WithLabelValues(outcome).Observe(time.Since(placed).Seconds())
+	}
 }
 
 // RebuildReadModel empties the order read model and replays ordering's

@@ -128,6 +128,10 @@ func (b *Bus) Subscribe(consumers ...Consumer) error {
 			return fmt.Errorf("bus: consumer %s registered twice", c.Name)
 		}
 		b.consumers[c.Name] = c
+		for _, outcome := range []string{"ok", "duplicate", "error", "dead_lettered"} {
+			b.metrics.handled.WithLabelValues(c.Name, outcome) // present from the start, at 0
+		}
+		b.metrics.deadLettered.WithLabelValues(c.Name)
 	}
 	return nil
 }
@@ -151,6 +155,10 @@ func (b *Bus) Relay(db *pgxdb.DB) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sources = append(b.sources, db)
+	b.metrics.stores.add(db)
+	// Present from the start, at 0, so a rate or an alert sees them.
+	b.metrics.relayFailures.WithLabelValues(db.Module)
+	b.metrics.relayBatches.WithLabelValues(db.Module)
 }
 
 // Start subscribes every consumer, waits until they are receiving, and only

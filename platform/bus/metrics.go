@@ -10,6 +10,7 @@ type metrics struct {
 	handled       *prometheus.CounterVec
 	handleTime    *prometheus.HistogramVec
 	deadLettered  *prometheus.CounterVec
+	stores        *storeCollector
 }
 
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -37,9 +38,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bus_dead_letters_total", Help: "Messages moved to the dead-letter store, by handler.",
 		}, []string{"handler"}),
+		stores: newStoreCollector(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered)
+		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered, m.stores)
 	}
 	return m
 }

@@ -23,8 +23,9 @@ import (
 type Databases struct {
 	cfg    config.Config
 	log    *zap.Logger
-	bus    *bus.Bus         // when set, each opened database's outbox is relayed
-	health *health.Registry // when set, each opened database is a readiness check
+	bus    *bus.Bus             // when set, each opened database's outbox is relayed
+	health *health.Registry     // when set, each opened database is a readiness check
+	pools  *pgxdb.PoolCollector // when set, each opened database's pool is reported
 
 	mu     sync.Mutex
 	opened []*pgxdb.DB
@@ -57,6 +58,9 @@ func (d *Databases) Open(ctx context.Context, module string, migrations fs.FS) (
 	}
 	if d.health != nil {
 		d.health.Add(health.Check{Name: "postgres:" + module, Run: db.Ping})
+	}
+	if d.pools != nil {
+		d.pools.Add(db)
 	}
 	return db, nil
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/health"
 	"github.com/modmono/shop/platform/httpx"
+	"github.com/modmono/shop/platform/pgxdb"
 	"github.com/modmono/shop/platform/rpc"
 )
 
@@ -120,7 +121,8 @@ type Registry struct {
 
 func newRegistry() (*Registry, prometheus.Registerer) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector()) // go_build_info: the module's version and checksum
 	return &Registry{reg}, reg
 }
 
@@ -135,9 +137,10 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 	return bus.New(bus.Config{Topology: topology}, tr, log, reg), nil
 }
 
-func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Registry) *Databases {
+func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Registry, reg prometheus.Registerer) *Databases {
 	d := NewDatabases(cfg, log)
-	d.bus, d.health = b, hr
+	d.bus, d.health, d.pools = b, hr, pgxdb.NewPoolCollector()
+	reg.MustRegister(d.pools)
 	return d
 }
 

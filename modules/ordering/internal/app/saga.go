@@ -36,16 +36,17 @@ type Runner struct {
 	payments  paymentsapi.API
 	log       *zap.Logger
 	now       func() time.Time
-	outcomes  func(status string) // counts finished sagas
+	finished  func(outcome string, placed time.Time) // counts and times finished sagas
 
 	wake    chan struct{}
 	slots   chan struct{}
 	running sync.WaitGroup
 }
 
-// NewRunner returns a runner; outcomes, when set, is told each finished
-// saga's outcome (pg.OutcomeConfirmed, OutcomeCancelled, OutcomeCancelledConfirmed).
-func NewRunner(cfg RunnerConfig, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API, log *zap.Logger, outcomes func(string)) *Runner {
+// NewRunner returns a runner; finished, when set, is told each finished
+// saga's outcome (pg.OutcomeConfirmed, OutcomeCancelled, OutcomeCancelledConfirmed)
+// and when its order was placed.
+func NewRunner(cfg RunnerConfig, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API, log *zap.Logger, finished func(string, time.Time)) *Runner {
 	if cfg.StepTimeout == 0 {
 		cfg.StepTimeout = 10 * time.Second
 	}
@@ -55,11 +56,11 @@ func NewRunner(cfg RunnerConfig, sagas *pg.Sagas, inventory inventoryapi.API, pa
 	if cfg.Poll == 0 {
 		cfg.Poll = 250 * time.Millisecond
 	}
-	if outcomes == nil {
-		outcomes = func(string) {}
+	if finished == nil {
+		finished = func(string, time.Time) {}
 	}
 	return &Runner{cfg: cfg, sagas: sagas, inventory: inventory, payments: payments, log: log, now: time.Now,
-		outcomes: outcomes, wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Concurrency)}
+		finished: finished, wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Concurrency)}
 }
 
 // LeaseFor is how long a worker keeps a saga: enough for its slowest step.
@@ -129,7 +130,7 @@ func (r *Runner) advance(sg pg.Saga) {
 				r.retry(ctx, log, sg, err)
 				return
 			}
-			r.outcomes(outcome)
+			r.finished(outcome, o.CreatedAt)
 			log.Info("saga finished", zap.String("outcome", outcome), zap.String("reason", sg.Reason))
 			return
 		default:

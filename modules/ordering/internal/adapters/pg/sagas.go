@@ -181,6 +181,13 @@ func (s *Sagas) ReleaseLeases(ctx context.Context) error {
 	return err
 }
 
+// InFlight counts the sagas that have not ended, in every process.
+func (s *Sagas) InFlight(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.db.Pool.QueryRow(ctx, `SELECT count(*) FROM sagas WHERE step <> 'done'`).Scan(&n)
+	return n, err
+}
+
 // Entry is one line of a saga's timeline.
 type Entry struct {
 	Step    string    `json:"step"`
