@@ -6,6 +6,8 @@ package process
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/fx"
@@ -18,6 +20,7 @@ import (
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/health"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/rpc"
@@ -73,10 +76,23 @@ func forward(s modkit.Surface) func(*host.HTTP, *rpc.Remotes) error {
 }
 
 // seedDemo fills an empty catalog with demo products once the process runs.
-func seedDemo(catalog catalogapi.API, inventory inventoryapi.API, log *zap.Logger) host.Worker {
-	return func(ctx context.Context) {
-		if err := seed.Demo(ctx, catalog, inventory, log); err != nil && ctx.Err() == nil {
-			log.Error("cannot seed demo products", zap.Error(err))
+// The process is ready only once they are there, so a person (or a script)
+// waiting for /health/ready finds a shop to browse.
+func seedDemo(catalog catalogapi.API, inventory inventoryapi.API, hr *health.Registry, log *zap.Logger) host.Worker {
+	var seeded atomic.Bool
+	hr.Add(health.Check{Name: "demo-data", Run: func(context.Context) error {
+		if !seeded.Load() {
+			return errors.New("the demo products are not seeded yet")
 		}
+		return nil
+	}})
+	return func(ctx context.Context) {
+		if err := seed.Demo(ctx, catalog, inventory, log); err != nil {
+			if ctx.Err() == nil {
+				log.Error("cannot seed demo products", zap.Error(err))
+			}
+			return
+		}
+		seeded.Store(true)
 	}
 }

@@ -4,9 +4,11 @@ package logging
 
 import (
 	"fmt"
+	"os"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
 )
 
 // New returns a logger at level ("debug", "info", "warn", "error") in format
@@ -26,7 +28,10 @@ func New(level, format string) (*zap.Logger, error) {
 	case "json":
 	case "console":
 		cfg.Encoding = "console"
-		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+		if term.IsTerminal(int(os.Stderr.Fd())) { // colours only where a person reads them, not in a file or a pipe
+			cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 		cfg.EncoderConfig.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
 		cfg.DisableStacktrace = true
 	default:

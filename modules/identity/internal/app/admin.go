@@ -96,15 +96,16 @@ func (s *Service) SeedAdmin(ctx context.Context, cfg AdminConfig) error {
 // fromConfig names APP_ADMIN_PASSWORD as the source of the password.
 const fromConfig = "APP_ADMIN_PASSWORD"
 
-// announce shows a person the development login: in the log, and as a
-// plain line on stdout that stands out from the log. A configured password
-// is not repeated: whoever set it knows it.
+// announce shows a person the development login once, as a plain line on
+// stdout that stands out from the log; the log, which is kept and shipped,
+// never holds the password. A configured password is not repeated: whoever
+// set it knows it.
 func announce(stdout io.Writer, log *zap.Logger, email, password, source string) {
 	shown := password
 	if source == fromConfig {
 		shown = "(the value of " + fromConfig + ")"
 	}
-	log.Info("development admin login: "+email+" / "+shown, zap.String("email", email), zap.String("password_from", source))
+	log.Info("development admin login printed on stdout", zap.String("email", email), zap.String("password_from", source))
 	if stdout != nil {
 		_, _ = fmt.Fprintf(stdout, "admin login: %s / %s\n", email, shown)
 	}
