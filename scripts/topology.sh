@@ -7,20 +7,23 @@
 #   scripts/topology.sh payments,inventory  # several modules extracted
 #   scripts/topology.sh all                 # every module extracted, cmd/app as the gateway
 #
-# The entry point (monolith or gateway) listens on :8080; the extracted
-# modules on :8081 (identity) to :8086 (notifications). Each extracted module
-# gets its own database shop_<module>; the monolith uses shop. Environment:
+# The entry point (monolith or gateway) listens on MONOLITH_PORT (8080); the
+# extracted modules on the ports after it in start-up order, 8081 (identity)
+# to 8086 (notifications), or on <MODULE>_PORT. Each extracted module gets its
+# own database shop_<module>; the monolith uses shop. Environment:
+#   MONOLITH_PORT, <MODULE>_PORT  the ports (e.g. PAYMENTS_PORT=9004)
 #   PG_URL    server URL without a database (default postgres://postgres:postgres@127.0.0.1:5432)
 #   AMQP_URL  broker (default amqp://guest:guest@127.0.0.1:5672/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 	exit $(( $# == 1 ? 0 : 2 ))
 fi
 
-all=(identity catalog inventory payments ordering notifications)
+# The modules in start-up order, as the code declares them.
+mapfile -t all < <(go run ./cmd/extract list | awk 'NR > 1 { print $1 }')
 if [[ $1 == all ]]; then extract=("${all[@]}"); else IFS=, read -r -a extract <<<"$1"; fi
 for m in "${extract[@]}"; do
 	[[ " ${all[*]} " == *" $m "* ]] || { echo "unknown module $m (known: ${all[*]}, or all)" >&2; exit 2; }
@@ -49,10 +52,12 @@ export APP_BUS=amqp AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}
 export APP_JWT_SECRET=$(<"$state/jwt-secret") APP_ADMIN_PASSWORD=$(<"$state/admin-password")
 export APP_SEED_DEMO=${APP_SEED_DEMO:-true} APP_DATA_DIR=$state
 
+MONOLITH_PORT=${MONOLITH_PORT:-8080}
 port() { # the port of module $1 when extracted, else the entry point's
 	if is_extracted "$1"; then
-		for i in "${!all[@]}"; do [[ ${all[$i]} == "$1" ]] && echo $((8081 + i)); done
-	else echo 8080; fi
+		local own="${1^^}_PORT"
+		for i in "${!all[@]}"; do [[ ${all[$i]} == "$1" ]] && echo "${!own:-$((MONOLITH_PORT + 1 + i))}"; done
+	else echo "$MONOLITH_PORT"; fi
 }
 remotes_except() { # APP_REMOTE_* for every module but $1 that does not run in the same process
 	for m in "${all[@]}"; do
@@ -74,14 +79,14 @@ local_modules=()
 for m in "${all[@]}"; do is_extracted "$m" || local_modules+=("$m"); done
 modules=$(IFS=,; echo "${local_modules[*]:-none}")
 entry=monolith; [[ $modules == none ]] && entry=gateway
-launch "$entry" "$state/bin/app" APP_HTTP_ADDR=:8080 APP_MODULES="$modules" \
+launch "$entry" "$state/bin/app" APP_HTTP_ADDR=":$MONOLITH_PORT" APP_MODULES="$modules" \
 	DATABASE_URL="$(database shop)" $(remotes_except main)
 for m in "${extract[@]}"; do
 	launch "$m" "$state/bin/$m" APP_HTTP_ADDR=":$(port "$m")" APP_MODULES="$m" DATABASE_URL= \
 		"${m^^}_DATABASE_URL=$(database "shop_$m")" $(remotes_except "$m")
 done
 
-echo "the shop is starting: http://127.0.0.1:8080 ($entry: ${modules}; extracted: ${extract[*]})"
+echo "the shop is starting: http://127.0.0.1:$MONOLITH_PORT ($entry: ${modules}; extracted: ${extract[*]})"
 echo "admin: admin@example.com / $APP_ADMIN_PASSWORD"
 wait -n "${pids[@]}" || true
 echo "a process stopped; stopping the others" >&2
