@@ -20,16 +20,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"go.uber.org/fx"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/modmono/shop/internal/process"
-	"github.com/modmono/shop/modules"
-	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/platform/host"
-	"github.com/modmono/shop/platform/pgtest"
 )
 
 const (
@@ -396,42 +390,16 @@ func resolve(name string, exposed map[string]dto.MetricType) (string, bool) {
 // no series yet), whose type the registry does not tell.
 const unknownType dto.MetricType = -1
 
-// exposedMetrics boots the whole application as internal/openapi's tests do
+// exposedMetrics boots the whole application (internal/apptest)
 // and returns the metric families of its registry: those gathered, and those
 // only described (vectors that have no series until first used).
 func exposedMetrics(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
-	env := map[string]string{
-		// Small pools: the test Postgres is shared.
-		"DATABASE_URL":       pgtest.NewDatabase(t) + "&pool_max_conns=2",
-		"APP_JWT_SECRET":     "prometheus-rules-test-secret-0123456789abcdef",
-		"APP_ADMIN_EMAIL":    "admin@example.com",
-		"APP_ADMIN_PASSWORD": "prometheus-rules-admin-password",
-		"APP_DATA_DIR":       t.TempDir(),
-		"APP_SEED_DEMO":      "false",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := process.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), modules.All, false)
 	var reg *host.Registry
-	app := fx.New(opts, fx.Populate(&reg), fx.NopLogger)
-	if err := app.Err(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := app.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	apptest.Start(t, map[string]string{
+		"APP_JWT_SECRET":     "prometheus-rules-test-secret-0123456789abcdef",
+		"APP_ADMIN_PASSWORD": "prometheus-rules-admin-password",
+	}, &reg)
 
 	exposed := map[string]dto.MetricType{}
 	descs := make(chan *prometheus.Desc)

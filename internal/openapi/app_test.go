@@ -2,7 +2,6 @@ package openapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,15 +14,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"go.uber.org/fx"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
+	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/openapi"
-	"github.com/modmono/shop/internal/process"
-	"github.com/modmono/shop/modules"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/pgtest"
 )
@@ -45,38 +39,15 @@ type shop struct {
 
 func startShop(t *testing.T) *shop {
 	t.Helper()
-	env := map[string]string{
+	var h *host.HTTP
+	apptest.Start(t, map[string]string{
 		"DATABASE_URL":         pgtest.NewDatabase(t),
 		"APP_JWT_SECRET":       jwtSecret,
 		"APP_ADMIN_EMAIL":      adminEmail,
 		"APP_ADMIN_PASSWORD":   adminPassword,
-		"APP_DATA_DIR":         t.TempDir(),
-		"APP_SEED_DEMO":        "false",
 		"APP_PAYMENT_TIMEOUT":  "2s",
 		"APP_RATE_LIMIT_LOGIN": strconv.Itoa(loginRate),
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := process.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), modules.All, false)
-	var h *host.HTTP
-	app := fx.New(opts, fx.Populate(&h), fx.NopLogger)
-	if err := app.Err(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := app.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	}, &h)
 	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)
 	if err != nil {
 		t.Fatal(err)
