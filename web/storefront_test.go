@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -12,27 +13,36 @@ import (
 
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/browsertest"
+	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/platform/host"
 )
 
 func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
 
 // shop starts the whole application with its demo products behind a real
-// listener and returns its base URL.
-func shop(t *testing.T) string {
+// listener and returns its base URL and its inventory.
+func shop(t *testing.T) (string, inventoryapi.API) {
 	t.Helper()
 	var h *host.HTTP
-	apptest.Start(t, map[string]string{"APP_SEED_DEMO": "true", "APP_PAYMENT_TIMEOUT": "1s"}, &h)
+	var inventory inventoryapi.API
+	apptest.Start(t, map[string]string{"APP_SEED_DEMO": "true", "APP_PAYMENT_TIMEOUT": "1s"}, &h, &inventory)
 	srv := httptest.NewServer(h.Root)
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return srv.URL, inventory
+}
+
+// shot photographs the page without the passing toast message.
+func shot(p *browsertest.Page, name string) {
+	p.Do("hide the toast", chromedp.Evaluate[chromedp.Void](`document.getElementById('toast').classList.remove('show')`),
+		chromedp.Sleep(300*time.Millisecond))
+	p.Screenshot(name)
 }
 
 // A customer browses, fills a cart, registers, checks out with each test
 // card and watches the order page change without a reload; the orders and
 // messages show up. Every screen is photographed (see docs/screenshots).
 func TestStorefrontJourney(t *testing.T) {
-	base := shop(t)
+	base, _ := shop(t)
 	b := browsertest.Start(t)
 	p := b.NewPage(t, 3*time.Minute)
 	card := `[data-testid=product-card]`
@@ -44,7 +54,7 @@ func TestStorefrontJourney(t *testing.T) {
 		// Demo data is seeded by a worker: wait for the whole catalog.
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('[data-testid=product-card]').length >= 8`),
 	)
-	p.Screenshot("home")
+	shot(p, "home")
 
 	p.Do("product page",
 		chromedp.Click(chromedp.CSS(card+`:nth-child(1) [data-testid=product-link]`)),
@@ -55,7 +65,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if err != nil || !strings.Contains(name, "Sencha") {
 		t.Fatalf("product page shows %q (%v), want the first demo product", name, err)
 	}
-	p.Screenshot("product")
+	shot(p, "product")
 	p.Do("add two to the cart",
 		chromedp.Click(chromedp.CSS(`[aria-label="One more"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=add-to-cart]`)),
@@ -72,7 +82,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if !strings.Contains(total, "66.00") { // 2 × 8.50 + 49.00
 		t.Errorf("cart total %q, want €66.00", total)
 	}
-	p.Screenshot("cart")
+	shot(p, "cart")
 
 	email := "ada-" + uuid.NewString()[:8] + "@example.com"
 	p.Do("register on the way to checkout",
@@ -91,7 +101,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if cookies, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`document.cookie`)); strings.Contains(cookies, "shop_session") {
 		t.Errorf("page script can read the session cookie: %q", cookies)
 	}
-	p.Screenshot("checkout")
+	shot(p, "checkout")
 
 	// A marker in the page's memory: it survives only if the page never reloads.
 	p.Do("pay with tok_ok and watch the order confirm",
@@ -108,7 +118,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if same, err := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`window.__sameDocument || 'reloaded'`)); err != nil || same != "yes" {
 		t.Fatalf("the order page reloaded or navigated away (marker %q, %v)", same, err)
 	}
-	p.Screenshot("order-confirmed")
+	shot(p, "order-confirmed")
 
 	p.Do("pay with tok_decline and watch the order cancel",
 		chromedp.Navigate(base+"/"),
@@ -133,7 +143,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if same, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`window.__sameDocument || 'reloaded'`)); same != "yes" {
 		t.Fatal("the order page reloaded while the order was cancelled")
 	}
-	p.Screenshot("order-cancelled")
+	shot(p, "order-cancelled")
 
 	p.Do("orders",
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-orders]`)),
@@ -143,7 +153,7 @@ func TestStorefrontJourney(t *testing.T) {
 			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
-	p.Screenshot("orders")
+	shot(p, "orders")
 
 	p.Do("notifications",
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-notifications]`)),
@@ -152,12 +162,52 @@ func TestStorefrontJourney(t *testing.T) {
 			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
-	p.Screenshot("notifications")
+	shot(p, "notifications")
 
 	p.Do("mobile",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(card)),
 	)
-	p.Screenshot("home-mobile")
+	shot(p, "home-mobile")
+}
+
+// The stock shown on the home and product pages follows inventory live: a
+// stock change elsewhere shows without a reload.
+func TestStockIsLive(t *testing.T) {
+	base, inventory := shop(t)
+	p := browsertest.Start(t).NewPage(t, 2*time.Minute)
+	p.Do("home",
+		chromedp.Navigate(base+"/"),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('[data-testid=product-card]').length >= 8`),
+		chromedp.Evaluate[chromedp.Void](`window.__sameDocument = 'yes'`),
+	)
+	id, err := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=product-card]').dataset.productId`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	productID := uuid.MustParse(id)
+	// The stream may take a moment to open after the page draws: change the
+	// stock until the page shows it, each time to a new figure.
+	deadline := time.Now().Add(30 * time.Second)
+	for n := int64(3); ; n++ {
+		if _, err := inventory.SetStock(t.Context(), productID, inventoryapi.SetStockInput{OnHand: n}); err != nil {
+			t.Fatal(err)
+		}
+		shown, err := chromedp.Run(p.Ctx, chromedp.Poll[string](
+			`(() => { const e = document.querySelector('[data-stock-for="`+id+`"]'); return e && e.dataset.available === '`+fmt.Sprint(n)+`' && e.textContent })()`,
+			chromedp.WithPollingTimeout(2*time.Second)))
+		if err == nil {
+			if shown != fmt.Sprintf("Only %d left", n) {
+				t.Errorf("badge says %q for %d units", shown, n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the home page never showed the new stock: %v", err)
+		}
+	}
+	if same, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`window.__sameDocument || 'reloaded'`)); same != "yes" {
+		t.Fatal("the page reloaded to show the stock")
+	}
 }

@@ -81,6 +81,10 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', render);
 
+// orderRef is how the screens name an order: the end of its id (order ids
+// are time-ordered, so their beginnings look alike).
+function orderRef(id) { return `#${id.slice(-8).toUpperCase()}`; }
+
 function link(href, attrs, ...children) { return h('a', { href, 'data-link': true, ...attrs }, ...children); }
 
 function toast(text) {
@@ -178,7 +182,7 @@ async function home() {
   const data = await api.home();
   const cards = data.products.map((p) => {
     const add = h('button', { class: 'btn btn-primary btn-small', type: 'button', 'data-testid': 'add-to-cart',
-      'aria-label': `Add ${p.name} to cart`,
+      'aria-label': `Add ${p.name} to cart`, disabled: p.available !== null && p.available <= 0,
       onclick: () => { cart.add(p.id); toast(`${p.name} is in your cart.`); } }, 'Add to cart');
     const li = h('li', { class: 'card', 'data-testid': 'product-card', 'data-product-id': p.id },
       link(`/products/${p.id}`, { tabindex: '-1', 'aria-hidden': 'true' }, swatch(p.name, p.id)),
@@ -222,6 +226,7 @@ async function product([, id]) {
             h('button', { type: 'button', 'aria-label': 'One less', onclick: () => step(-1) }, '−'), out,
             h('button', { type: 'button', 'aria-label': 'One more', onclick: () => step(1) }, '+')),
           h('button', { class: 'btn btn-primary', type: 'button', 'data-testid': 'add-to-cart',
+            disabled: p.available !== null && p.available <= 0,
             onclick: () => { cart.add(p.id, qty); toast(`${qty} × ${p.name} added to your cart.`); } }, 'Add to cart'),
           link('/cart', { class: 'btn btn-secondary' }, 'View cart')))));
   queueMicrotask(() => followStock([p.id]));
@@ -420,7 +425,7 @@ async function order([, id]) {
   const o = data.order;
   const el = h('article', {},
     link('/orders', { class: 'back' }, '← Your orders'),
-    h('div', { class: 'order-head' }, h('h1', {}, `Order ${o.id.slice(0, 8)}`), pill),
+    h('div', { class: 'order-head' }, h('h1', {}, `Order ${orderRef(o.id)}`), pill),
     banner,
     h('div', { class: 'layout-2' },
       h('section', { class: 'panel', 'aria-label': 'Items' },
@@ -458,8 +463,8 @@ async function orders() {
   return h('div', {},
     h('h1', {}, 'Your orders'),
     h('ul', { class: 'order-list' }, data.orders.map((o) => h('li', { class: 'card order-item', 'data-testid': 'order-row', 'data-order-id': o.id },
-      link(`/orders/${o.id}`, { 'aria-label': `Order ${o.id.slice(0, 8)}, ${o.status}, ${money(o.total, o.currency)}` },
-        h('div', {}, h('strong', {}, `Order ${o.id.slice(0, 8)}`), ' ', h('span', { class: 'when' }, when(o.created_at))),
+      link(`/orders/${o.id}`, { 'aria-label': `Order ${orderRef(o.id)}, ${o.status}, ${money(o.total, o.currency)}` },
+        h('div', {}, h('strong', {}, `Order ${orderRef(o.id)}`), ' ', h('span', { class: 'when' }, when(o.created_at))),
         h('span', { class: `status status-${o.status}`, 'data-status': o.status }, o.status),
         h('div', { class: 'what' }, o.items.map((i) => `${i.quantity} × ${i.name}`).join(', '),
           o.status === 'cancelled' && o.failure_reason ? ` — ${o.failure_reason}` : ''),
