@@ -92,7 +92,16 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=register-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "Ada Lovelace"),
 		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "short"),
+		chromedp.Click(chromedp.CSS(`[data-testid=register-submit]`)),
+		// The identity module's rule comes back as a problem the form shows.
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=form-error]').textContent.includes('10-128 characters')`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("password").value = ""`),
 		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
+		chromedp.EmulateViewport(1280, 900),
+	)
+	shot(p, "register")
+	p.Do("create the account",
 		chromedp.Click(chromedp.CSS(`[data-testid=register-submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=checkout-form]`)),
 		chromedp.EmulateViewport(1280, 900),
@@ -119,6 +128,10 @@ func TestStorefrontJourney(t *testing.T) {
 		t.Fatalf("the order page reloaded or navigated away (marker %q, %v)", same, err)
 	}
 	shot(p, "order-confirmed")
+	confirmedURL, err := chromedp.Run(p.Ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	p.Do("pay with tok_decline and watch the order cancel",
 		chromedp.Navigate(base+"/"),
@@ -170,6 +183,11 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(card)),
 	)
 	shot(p, "home-mobile")
+	p.Do("mobile order",
+		chromedp.Navigate(confirmedURL),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-status][data-status=confirmed]`)),
+	)
+	shot(p, "order-mobile")
 }
 
 // The stock shown on the home and product pages follows inventory live: a
