@@ -6,7 +6,7 @@ export TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
 export AMQP_URL          ?= amqp://guest:guest@127.0.0.1:5672/
 
 # Fuzz targets run briefly in `make test` and longer in `make fuzz`: package:target.
-FUZZ_TARGETS := ./platform/httpx:FuzzDecodeJSON ./platform/bus:FuzzDecodeEnvelope ./modules/payments/paymentsapi:FuzzEventJSON ./internal/e2e:FuzzAPI
+FUZZ_TARGETS := ./platform/httpx:FuzzDecodeJSON ./platform/bus:FuzzDecodeEnvelope ./modules/payments/paymentsapi:FuzzEventJSON ./internal/e2e:FuzzAPI ./internal/bff:FuzzBodies
 
 .PHONY: run run-extracted test test-go fuzz-short fuzz bench build lint services help
 

@@ -103,7 +103,7 @@ var (
 	alice = auth.Principal{UserID: uuid.New(), Role: auth.Customer}
 )
 
-func tokens(t *testing.T) *auth.Tokens {
+func tokens(t testing.TB) *auth.Tokens {
 	t.Helper()
 	tk, err := auth.NewTokens([]byte(strings.Repeat("s", 32)), time.Hour)
 	if err != nil {
@@ -112,7 +112,7 @@ func tokens(t *testing.T) *auth.Tokens {
 	return tk
 }
 
-func handler(t *testing.T, apis bff.APIs, o bff.Options) (http.Handler, *auth.Tokens) {
+func handler(t testing.TB, apis bff.APIs, o bff.Options) (http.Handler, *auth.Tokens) {
 	t.Helper()
 	if apis.Catalog == nil {
 		apis.Catalog = catalogStub{products: []catalogapi.Product{tea, mug}}
