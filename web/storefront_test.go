@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -28,6 +29,20 @@ func shop(t *testing.T) (string, inventoryapi.API) {
 	apptest.Start(t, map[string]string{"APP_SEED_DEMO": "true", "APP_PAYMENT_TIMEOUT": "1s"}, &h, &inventory)
 	srv := httptest.NewServer(h.Root)
 	t.Cleanup(srv.Close)
+	// The demo products are seeded by a worker; the process is ready once
+	// they are there. A page loaded before would show a partial catalog.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		res, err := srv.Client().Get(srv.URL + "/health/ready")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shop is not ready after 2 minutes (%v)", err)
+		}
+	}
 	return srv.URL, inventory
 }
 
@@ -70,7 +85,7 @@ func shot(t *testing.T, p *browsertest.Page, name string) {
 func TestStorefrontJourney(t *testing.T) {
 	base, _ := shop(t)
 	b := browsertest.Start(t)
-	p := b.NewPage(t, 3*time.Minute)
+	p := b.NewPage(t, 5*time.Minute)
 	card := `[data-testid=product-card]`
 
 	p.Do("home",
@@ -147,7 +162,7 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid=place-order]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-status]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=order-status]').dataset.status === 'confirmed'`,
-			chromedp.WithPollingTimeout(45*time.Second)),
+			chromedp.WithPollingTimeout(90*time.Second)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=payment-status]').textContent === 'captured'`,
 			chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
@@ -174,7 +189,7 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid=place-order]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-status]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=order-status]').dataset.status === 'cancelled'`,
-			chromedp.WithPollingTimeout(45*time.Second)),
+			chromedp.WithPollingTimeout(90*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
 	reason, _ := chromedp.Run(p.Ctx, chromedp.Text(chromedp.CSS(`[data-testid=order-reason]`)))
@@ -191,7 +206,7 @@ func TestStorefrontJourney(t *testing.T) {
 		// The list is a read model: it catches up with the orders in a moment.
 		chromedp.Poll[chromedp.Void](`(() => { const s = [...document.querySelectorAll('[data-testid=order-row] [data-status]')].map(e => e.dataset.status).sort().join();
 			if (s !== 'cancelled,confirmed') { setTimeout(() => document.querySelector('[data-testid=nav-orders]')?.click(), 300); return false } return true })()`,
-			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(90*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
 	shot(t, p, "orders")
@@ -200,7 +215,7 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-notifications]`)),
 		chromedp.Poll[chromedp.Void](`(() => { const k = [...document.querySelectorAll('[data-testid=notification]')].map(e => e.dataset.kind);
 			if (!(k.includes('order_confirmed') && k.includes('order_cancelled'))) { setTimeout(() => document.querySelector('[data-testid=nav-notifications]')?.click(), 300); return false } return true })()`,
-			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(90*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
 	shot(t, p, "notifications")
@@ -235,7 +250,7 @@ func TestStockIsLive(t *testing.T) {
 	productID := uuid.MustParse(id)
 	// The stream may take a moment to open after the page draws: change the
 	// stock until the page shows it, each time to a new figure.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for n := int64(3); ; n++ {
 		if _, err := inventory.SetStock(t.Context(), productID, inventoryapi.SetStockInput{OnHand: n}); err != nil {
 			t.Fatal(err)

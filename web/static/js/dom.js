@@ -32,7 +32,7 @@ export function when(iso) {
 
 // Icons (static SVG).
 export const icons = {
-  leaf: '<svg viewBox="0 0 48 48" aria-hidden="true"><path d="M9 39c0-17 11-28 30-30-2 19-13 30-30 30Z" fill="currentColor"/><path d="M9 39 29 19" stroke="rgba(0,0,0,.18)" stroke-width="2.2" stroke-linecap="round"/></svg>',
+  leaf: '<svg viewBox="0 0 48 48" aria-hidden="true"><path d="M9 39c0-17 11-28 30-30-2 19-13 30-30 30Z" fill="currentColor"/><path d="M11 37Q22 26 34 13" stroke="rgba(0,0,0,.12)" stroke-width="1.8" stroke-linecap="round" fill="none"/></svg>',
   pot: '<svg viewBox="0 0 48 48" aria-hidden="true"><path d="M12 20h22v10a9 9 0 0 1-9 9h-4a9 9 0 0 1-9-9Z" fill="currentColor"/><path d="M34 23h3a4 4 0 0 1 0 8h-3" fill="none" stroke="currentColor" stroke-width="3"/><path d="M12 24 6 18" stroke="currentColor" stroke-width="3.2" stroke-linecap="round"/><rect x="17" y="14" width="12" height="5" rx="2.5" fill="currentColor"/><circle cx="23" cy="11" r="2.5" fill="currentColor"/></svg>',
   cup: '<svg viewBox="0 0 48 48" aria-hidden="true"><path d="M10 16h24v12a10 10 0 0 1-10 10h-4a10 10 0 0 1-10-10Z" fill="currentColor"/><path d="M34 19h3a5 5 0 0 1 0 10h-3" fill="none" stroke="currentColor" stroke-width="3"/><path d="M18 6c-2 3 2 4 0 7M25 6c-2 3 2 4 0 7" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" fill="none"/></svg>',
   whisk: '<svg viewBox="0 0 48 48" aria-hidden="true"><rect x="21" y="4" width="6" height="16" rx="3" fill="currentColor"/><path d="M16 20h16l-3 22H19Z" fill="currentColor"/><path d="M20 24l1 16M24 24v16M28 24l-1 16" stroke="rgba(0,0,0,.18)" stroke-width="1.6"/></svg>',
