@@ -164,7 +164,7 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=order-status]').dataset.status === 'confirmed'`,
 			chromedp.WithPollingTimeout(90*time.Second)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=payment-status]').textContent === 'captured'`,
-			chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
 	if same, err := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`window.__sameDocument || 'reloaded'`)); err != nil || same != "yes" {
