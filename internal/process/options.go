@@ -15,6 +15,7 @@ import (
 
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
+	"github.com/modmono/shop/internal/problems"
 	"github.com/modmono/shop/internal/seed"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/modules/catalog/catalogapi"
@@ -45,6 +46,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 	opts = append(opts,
 		gateway.Module,
 		fx.Invoke(func(h *host.HTTP) { h.Root.Method("GET", "/api/openapi.json", openapi.Handler()) }),
+		fx.Invoke(func(h *host.HTTP, log *zap.Logger) { problems.Mount(h.Root, log.Named("problems")) }),
 		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),
 		fx.Invoke(host.Run),
 		fx.StartTimeout(3*time.Minute),
