@@ -41,6 +41,10 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.ZapLogger{Logger: log.Named("fx")}
 			l.UseLogLevel(zapcore.DebugLevel)
+			// fx's errors carry the whole dependency graph; the process
+			// reports the failure itself in one line (internal/process), so
+			// the graph is for whoever turns debug logs on.
+			l.UseErrorLevel(zapcore.DebugLevel)
 			return l
 		}),
 		fx.Provide(
