@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/modmono/shop/internal/mdblock"
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/pgtest"
 )
@@ -44,7 +45,7 @@ func followGuide(t *testing.T, module string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := shellBlocks(string(doc))
+	blocks := mdblock.Shell(string(doc))
 	if len(blocks) < 10 {
 		t.Fatalf("the guide has %d shell blocks; is it the generated one?", len(blocks))
 	}
@@ -123,25 +124,6 @@ func followGuide(t *testing.T, module string) {
 		return st.Reserved == 0 && st.OnHand+units == initial
 	})
 	t.Logf("%s moved out under %d orders (%d units confirmed and kept); %s", module, len(accepted), units, strings.TrimSpace(downtime))
-}
-
-// shellBlocks returns the bodies of the ```sh blocks of a Markdown text.
-func shellBlocks(md string) []string {
-	var blocks []string
-	var cur []string
-	in := false
-	for _, line := range strings.Split(md, "\n") {
-		switch {
-		case !in && line == "```sh":
-			in, cur = true, nil
-		case in && line == "```":
-			in = false
-			blocks = append(blocks, strings.Join(cur, "\n"))
-		case in:
-			cur = append(cur, line)
-		}
-	}
-	return blocks
 }
 
 // guideRun is the environment a guide's commands run in.
