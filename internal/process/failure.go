@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -54,8 +55,8 @@ func describe(err error, cfg config.Config) string {
 		if cfg.DebugAddr != "" && sameAddr(cfg.DebugAddr, addr) {
 			variable = "APP_DEBUG_ADDR"
 		}
-		return fmt.Sprintf("cannot listen on %s (%s): %s; stop the program that uses it, or set %s to another address such as 127.0.0.1:8081",
-			addr, variable, reason(op.Err), variable)
+		return fmt.Sprintf("cannot listen on %s (%s): %s; stop the program that uses it, or set %s to another address such as %s",
+			addr, variable, reason(op.Err), variable, nextPort(addr))
 	}
 
 	var ce *pgconn.ConnectError
@@ -130,6 +131,20 @@ func hostOf(raw string) string {
 		return "the configured address"
 	}
 	return u.Host
+}
+
+// nextPort returns addr with the port after its own, as an example of
+// another address to listen on.
+func nextPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	n, err2 := strconv.Atoi(port)
+	if err != nil || err2 != nil || n >= 65535 {
+		return "127.0.0.1:8081"
+	}
+	if host == "::" || host == "0.0.0.0" {
+		host = ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }
 
 // sameAddr reports whether a configured listen address (":6060") is the
