@@ -61,3 +61,18 @@ func TestExplainNamesRabbitMQ(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+func TestBrowseURL(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		":8080":          "http://127.0.0.1:8080/",
+		"0.0.0.0:9000":   "http://127.0.0.1:9000/",
+		"[::]:8080":      "http://127.0.0.1:8080/",
+		"127.0.0.1:8081": "http://127.0.0.1:8081/",
+		"[::1]:8080":     "http://[::1]:8080/",
+	} {
+		if got := browseURL(addr); got != want {
+			t.Errorf("browseURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

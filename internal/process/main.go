@@ -92,7 +92,7 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 
 	switch command {
 	case "serve":
-		err = serve(cfg, log, linked)
+		err = serve(cfg, log, linked, stdout)
 	case "migrate":
 		err = migrate(cfg, log, linked)
 	default:
@@ -151,7 +151,7 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error {
+func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition, stdout io.Writer) error {
 	// A busy address fails the start at once, before any database is
 	// touched; the server listens for real once everything else runs.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -172,6 +172,11 @@ func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error
 	}
 	log.Info("shop is running", zap.Strings("modules", cfg.Modules), zap.Strings("remote", slices.Sorted(maps.Keys(cfg.Remotes))),
 		zap.String("bus", cfg.Bus), zap.String("env", cfg.Env))
+	if cfg.Dev() {
+		// Next to the admin login, so whoever ran make run knows where to look.
+		fmt.Fprintf(stdout, "the shop is running: %s (API %sapi/v1, console %sconsole); Ctrl-C stops it\n",
+			browseURL(cfg.HTTPAddr), browseURL(cfg.HTTPAddr), browseURL(cfg.HTTPAddr))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -213,4 +218,17 @@ func moduleCommand(cfg config.Config, log *zap.Logger, m modkit.Definition, c mo
 		return err
 	}
 	return c.Run(ctx, db, log)
+}
+
+// browseURL is the address a person on this machine opens for a listen
+// address: ":8080" and "0.0.0.0:8080" are http://127.0.0.1:8080/.
+func browseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
