@@ -13,6 +13,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/modmono/shop/internal/admin"
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/internal/problems"
@@ -49,6 +50,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 		fx.Invoke(func(h *host.HTTP, log *zap.Logger) { problems.Mount(h.Root, log.Named("problems")) }),
 		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),
 		fx.Invoke(host.Run),
+		admin.Module, // after host.Run: its event hub stops before the bus
 		fx.StartTimeout(3*time.Minute),
 		fx.StopTimeout(cfg.ShutdownGrace),
 	)
