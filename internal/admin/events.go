@@ -18,8 +18,13 @@ func (s *Service) handle(h httpx.HandlerFunc) http.HandlerFunc { return httpx.Ha
 
 // Errors of the event stream.
 var (
+	// ErrInvalidFilter means a filter of the event stream (type, correlation_id or aggregate_id) is
+	// too long or not valid text. Send shorter values, or none to see every event.
 	ErrInvalidFilter = apperr.New(apperr.KindInvalid, "admin.invalid_filter",
 		"type, correlation_id and aggregate_id must be at most 200 characters of valid text")
+	// ErrEventsUnavailable means this process cannot watch the event bus right now, usually
+	// because RabbitMQ is unreachable. Events are not lost: the outboxes keep them. Retry once the
+	// broker is back (the process's /health/ready names it).
 	ErrEventsUnavailable = apperr.New(apperr.KindUnavailable, "admin.events_unavailable",
 		"the event stream cannot be opened: the broker is unreachable; retry later")
 )
