@@ -32,7 +32,16 @@ func Handler() http.Handler {
 		if name == "" {
 			name = "index.html"
 		}
-		if info, err := fs.Stat(sub, name); err != nil || info.IsDir() {
+		info, err := fs.Stat(sub, name)
+		if err == nil && info.IsDir() && name != "." {
+			// A page in a folder (/console) is its index.html, served at
+			// the folder's own path without a redirect.
+			if _, err := fs.Stat(sub, name+"/index.html"); err == nil {
+				http.ServeFileFS(w, r, sub, name+"/index.html")
+				return
+			}
+		}
+		if err != nil || info.IsDir() {
 			httpx.WriteError(w, r, nil, httpx.ErrNotFound)
 			return
 		}
