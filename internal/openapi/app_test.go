@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -258,6 +259,13 @@ func (s *shop) testAnswers(t *testing.T) {
 	s.expect(t, call{method: "GET", path: "/api/v1/notifications", token: ada}, 200)
 	s.expect(t, call{method: "GET", path: "/api/v1/notifications", token: ada, query: "cursor=%21"}, 400)
 
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/sagas/{order_id}", args: []string{placed.ID}, token: admin}, 200)
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/sagas/{order_id}", args: []string{uuid.NewString()}, token: admin}, 404)
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/sagas/{order_id}", args: []string{"not-an-id"}, token: admin}, 400)
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/architecture", token: admin}, 200)
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/outbox", token: admin}, 200)
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/events", token: admin, query: "type=ordering.&correlation_id=x"}, 200)
+	s.expect(t, call{method: "GET", path: "/api/v1/admin/events", token: admin, query: "type=" + strings.Repeat("x", 201)}, 400)
 	s.expect(t, call{method: "GET", path: "/api/v1/admin/dead-letters", token: admin}, 200)
 	s.expect(t, call{method: "GET", path: "/api/v1/admin/dead-letters", token: admin, query: "limit=5000"}, 400)
 	s.expect(t, call{method: "POST", path: "/api/v1/admin/dead-letters/{id}/replay", args: []string{uuid.NewString()}, token: admin}, 404)
@@ -346,6 +354,12 @@ func (s *shop) do(t *testing.T, c call) answer {
 	}
 	for k, v := range c.header {
 		r.Header.Set(k, v)
+	}
+	if mapAt(s.doc.response(o, http.StatusOK), "content", "text/event-stream") != nil {
+		// An event stream lasts until the client leaves: leave soon.
+		ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	rec := httptest.NewRecorder()
 	s.http.Root.ServeHTTP(rec, r)

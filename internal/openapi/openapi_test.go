@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modmono/shop/internal/admin"
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/modules/catalog/catalogapi"
@@ -370,6 +371,7 @@ var reachable = []*apperr.Error{
 	bus.ErrDeadLetterNotFound, bus.ErrReplayFailed,
 	apperr.New(apperr.KindConflict, "bus.handler_unknown", ""), // platform/bus.Replay
 	gateway.ErrUnavailable,
+	admin.ErrInvalidFilter, admin.ErrEventsUnavailable, admin.ErrReplayUnreachable,
 
 	identityapi.ErrEmailTaken, identityapi.ErrInvalidCredentials, identityapi.ErrInvalidUser, identityapi.ErrInvalidLogin,
 	identityapi.ErrUserNotFound,

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/modmono/shop/internal/admin"
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/internal/seed"
@@ -47,6 +48,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 		fx.Invoke(func(h *host.HTTP) { h.Root.Method("GET", "/api/openapi.json", openapi.Handler()) }),
 		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),
 		fx.Invoke(host.Run),
+		admin.Module, // after host.Run: its event hub stops before the bus
 		fx.StartTimeout(3*time.Minute),
 		fx.StopTimeout(cfg.ShutdownGrace),
 	)

@@ -55,8 +55,8 @@ var Module = fx.Module(Name,
 	}),
 	host.Consume(eventport.Consumers),
 	fx.Invoke(
-		func(h *host.HTTP, api orderingapi.API, guard *auth.Guard, cfg config.Config, log *zap.Logger) {
-			httpport.Mount(h.API, api, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
+		func(h *host.HTTP, api orderingapi.API, s *app.Service, guard *auth.Guard, cfg config.Config, log *zap.Logger) {
+			httpport.Mount(h.API, api, s, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
 		},
 	),
 	host.ServeAPI[orderingapi.API](Name), // for modules in other processes

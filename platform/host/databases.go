@@ -65,6 +65,13 @@ func (d *Databases) Open(ctx context.Context, module string, migrations fs.FS) (
 	return db, nil
 }
 
+// Opened returns the databases opened so far: the local modules'.
+func (d *Databases) Opened() []*pgxdb.DB {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*pgxdb.DB(nil), d.opened...)
+}
+
 // Close closes every opened database, then stops the development Postgres
 // if this process started it.
 func (d *Databases) Close(ctx context.Context) error {

@@ -222,7 +222,15 @@ type HTTP struct {
 	Root     chi.Router
 	API      chi.Router
 	Internal chi.Router
+
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 }
+
+// Stopping is closed when the server begins its graceful shutdown: a
+// response that streams until the client leaves (server-sent events) ends
+// then, or the shutdown would wait for it.
+func (h *HTTP) Stopping() <-chan struct{} { return h.stopping }
 
 func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg})
@@ -233,11 +241,10 @@ func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Regis
 	api := chi.NewRouter()
 	api.Use(guard.Authenticate)
 	root.Mount("/api/v1", api)
-	mountDeadLetters(api.With(guard.Require(auth.Admin)), b, log)
 	internal := chi.NewRouter()
 	internal.Use(st.RequireService)
 	root.Mount(rpc.PathPrefix, internal)
-	return &HTTP{Root: root, API: api, Internal: internal}
+	return &HTTP{Root: root, API: api, Internal: internal, stopping: make(chan struct{})}
 }
 
 // ServeAPI serves module's API I to modules in other processes, at
@@ -272,6 +279,7 @@ func trustGateway(st *auth.ServiceTokens) func(http.Handler) http.Handler {
 // it down gracefully first. Give it as the last fx option.
 func Serve(lc fx.Lifecycle, cfg config.Config, h *HTTP, log *zap.Logger) {
 	srv := httpx.Server(cfg.HTTPAddr, h.Root)
+	srv.RegisterOnShutdown(func() { h.stoppingOnce.Do(func() { close(h.stopping) }) })
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -292,9 +292,21 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), d)
+			ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), undeadlinedKey{}, r.Context()), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+type undeadlinedKey struct{}
+
+// StreamContext returns r's context without the deadline Timeout put on it,
+// still ended when the client goes away: for a response that streams for as
+// long as the client listens (server-sent events), which bounds itself.
+func StreamContext(r *http.Request) context.Context {
+	if ctx, ok := r.Context().Value(undeadlinedKey{}).(context.Context); ok {
+		return ctx
+	}
+	return r.Context()
 }

@@ -23,6 +23,6 @@ var Surface = modkit.Surface{
 		{Consumer: "ordering.replicate_registered_customer", Topic: "identity.user_registered"},
 		{Consumer: "ordering.replicate_updated_customer", Topic: "identity.user_updated"},
 	},
-	Routes: []string{"/orders", "/orders/*"},
+	Routes: []string{"/orders", "/orders/*", "/admin/sagas/*"},
 	Remote: rpc.Provide(Name, NewClient),
 }

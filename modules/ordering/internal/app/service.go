@@ -211,6 +211,51 @@ func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID) (orderingapi.Or
 	}
 }
 
+// SagaView is an order's checkout saga as the admin API shows it.
+type SagaView struct {
+	OrderID     uuid.UUID  `json:"order_id"`
+	Status      string     `json:"status"`       // running, compensating, confirmed or cancelled
+	OrderStatus string     `json:"order_status"` // pending, confirmed or cancelled
+	Step        string     `json:"step"`         // the step it is at; "done" once it ended
+	Reason      string     `json:"reason,omitempty"`
+	Steps       []pg.Entry `json:"steps"`
+}
+
+// Saga statuses.
+const (
+	SagaRunning      = "running"      // going forward
+	SagaCompensating = "compensating" // undoing what it did, for Reason
+)
+
+// Saga returns the state and timeline of an order's saga.
+func (s *Service) Saga(ctx context.Context, id uuid.UUID) (SagaView, error) {
+	o, err := s.GetOrder(ctx, id)
+	if err != nil {
+		return SagaView{}, err
+	}
+	step, reason, _, err := s.sagas.Current(ctx, id)
+	if err != nil {
+		return SagaView{}, err
+	}
+	steps, err := s.sagas.Timeline(ctx, id)
+	if err != nil {
+		return SagaView{}, err
+	}
+	if steps == nil {
+		steps = []pg.Entry{}
+	}
+	v := SagaView{OrderID: id, OrderStatus: o.Status, Step: string(step), Reason: reason, Steps: steps}
+	switch {
+	case step == domain.StepDone || step == "":
+		v.Status = o.Status
+	case reason != "":
+		v.Status = SagaCompensating
+	default:
+		v.Status = SagaRunning
+	}
+	return v, nil
+}
+
 // Timeline returns the steps of an order's saga.
 func (s *Service) Timeline(ctx context.Context, id uuid.UUID) ([]pg.Entry, error) {
 	return s.sagas.Timeline(ctx, id)

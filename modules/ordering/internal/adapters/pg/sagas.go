@@ -205,6 +205,16 @@ func (s *Sagas) Timeline(ctx context.Context, orderID uuid.UUID) ([]Entry, error
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[Entry])
 }
 
+// Current returns the step an order's saga is at and why it compensates,
+// if it does; found is false when the order has no saga.
+func (s *Sagas) Current(ctx context.Context, orderID uuid.UUID) (step domain.Step, reason string, found bool, err error) {
+	err = s.db.db.Pool.QueryRow(ctx, `SELECT step, reason FROM sagas WHERE order_id = $1`, orderID).Scan(&step, &reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", false, nil
+	}
+	return step, reason, err == nil, err
+}
+
 func (s *Sagas) fence(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, sql string, args ...any) error {
 	tag, err := tx.Exec(ctx, sql, append([]any{orderID, s.owner}, args...)...)
 	if err != nil {

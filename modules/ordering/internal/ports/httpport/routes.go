@@ -2,13 +2,16 @@
 package httpport
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
@@ -21,23 +24,46 @@ type Limits struct {
 	PlacePerMinute int // default 60
 }
 
-type handlers struct{ api orderingapi.API }
+type handlers struct {
+	api   orderingapi.API
+	sagas SagaReader
+}
+
+// SagaReader reads an order's checkout saga for the admin API.
+type SagaReader interface {
+	Saga(ctx context.Context, orderID uuid.UUID) (app.SagaView, error)
+}
 
 // ErrInvalidStatus is a status filter that is not an order status.
 var ErrInvalidStatus = apperr.New(apperr.KindInvalid, "ordering.invalid_status", "status must be pending, confirmed or cancelled")
 
 // Mount adds the ordering routes to the /api/v1 router.
-func Mount(r chi.Router, api orderingapi.API, guard *auth.Guard, limits Limits, log *zap.Logger) {
+func Mount(r chi.Router, api orderingapi.API, sagas SagaReader, guard *auth.Guard, limits Limits, log *zap.Logger) {
 	if limits.PlacePerMinute == 0 {
 		limits.PlacePerMinute = 60
 	}
-	h := handlers{api: api}
+	h := handlers{api: api, sagas: sagas}
 	customers := r.With(guard.Require(auth.Customer))
 	customers.With(httpx.RateLimit(limits.PlacePerMinute, time.Minute, byCaller)).Post("/orders", httpx.Handle(log, h.place))
 	customers.Get("/orders", httpx.Handle(log, h.list))
 	owners := r.With(guard.Require(auth.Customer, auth.Admin))
 	owners.Get("/orders/{id}", httpx.Handle(log, h.get))
 	owners.Post("/orders/{id}/cancel", httpx.Handle(log, h.cancel))
+	r.With(guard.Require(auth.Admin)).Get("/admin/sagas/{order_id}", httpx.Handle(log, h.saga))
+}
+
+// saga answers an order's saga: its status and every step's outcome.
+func (h handlers) saga(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.UUIDParam(r, "order_id")
+	if err != nil {
+		return err
+	}
+	v, err := h.sagas.Saga(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // byCaller rate-limits per authenticated user (routes behind Require).
