@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/internal/admin"
+	"github.com/modmono/shop/internal/bff"
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/internal/seed"
@@ -45,6 +46,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 	}
 	opts = append(opts,
 		gateway.Module,
+		bff.Module,
 		fx.Invoke(func(h *host.HTTP) { h.Root.Method("GET", "/api/openapi.json", openapi.Handler()) }),
 		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),
 		fx.Invoke(host.Run),
