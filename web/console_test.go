@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/modmono/shop/internal/browsertest"
 	"github.com/modmono/shop/web"
 )
 
@@ -62,8 +64,8 @@ func (f *consoleFixture) architecture() map[string]any {
 			"calls": orEmpty(m.calls), "publishes": orEmpty(m.publishes), "consumes": orEmpty(m.needs), "health": "up",
 		}
 		if remote {
-			mod["breaker"] = map[string]any{"state": "closed"}
-			mod["instances"] = []map[string]any{{"url": url, "state": "healthy"}}
+			mod["breaker"] = "closed"
+			mod["instances"] = []map[string]any{{"url": url, "up": true}}
 		}
 		if m.name == "notifications" {
 			mod["health"] = "degraded"
@@ -104,11 +106,13 @@ func (f *consoleFixture) handler(t *testing.T) http.Handler {
 	}
 	mux.HandleFunc("GET /api/v1/admin/architecture", admin(func(w http.ResponseWriter, _ *http.Request) { writeFixture(w, f.architecture()) }))
 	mux.HandleFunc("GET /api/v1/admin/outbox", admin(func(w http.ResponseWriter, _ *http.Request) {
-		writeFixture(w, map[string]any{"items": []map[string]any{
-			{"module": "identity", "backlog": 0}, {"module": "catalog", "backlog": 0},
-			{"module": "inventory", "backlog": 3, "oldest_age_seconds": 1.4},
-			{"module": "ordering", "backlog": 12, "oldest_age_seconds": 4.2},
-			{"module": "payments", "backlog": 1, "oldest_age_seconds": 0.3},
+		writeFixture(w, map[string]any{"modules": []map[string]any{
+			{"module": "identity", "process": "local", "unrelayed": 0, "oldest_age_seconds": 0},
+			{"module": "catalog", "process": "local", "unrelayed": 0, "oldest_age_seconds": 0},
+			{"module": "inventory", "process": "local", "unrelayed": 3, "oldest_age_seconds": 1.4},
+			{"module": "ordering", "process": "local", "unrelayed": 12, "oldest_age_seconds": 4.2},
+			{"module": "payments", "process": "local", "unrelayed": 1, "oldest_age_seconds": 0.3},
+			{"module": "notifications", "process": "local", "unrelayed": 0, "oldest_age_seconds": 0},
 		}})
 	}))
 	mux.HandleFunc("GET /api/v1/admin/dead-letters", admin(func(w http.ResponseWriter, _ *http.Request) {
@@ -128,9 +132,9 @@ func (f *consoleFixture) handler(t *testing.T) http.Handler {
 		step := func(name, outcome string, ms int) map[string]any {
 			return map[string]any{"step": name, "outcome": outcome, "at": at.Add(time.Duration(ms) * time.Millisecond)}
 		}
-		writeFixture(w, map[string]any{"order_id": r.PathValue("id"), "status": "confirmed", "steps": []map[string]any{
-			step("order_placed", "ok", 0), step("stock_reserved", "ok", 38), step("payment_authorized", "ok", 121),
-			step("payment_captured", "ok", 164), step("order_confirmed", "ok", 190),
+		writeFixture(w, map[string]any{"order_id": r.PathValue("id"), "status": "confirmed", "order_status": "confirmed", "step": "done", "steps": []map[string]any{
+			step("reserve", "done, next charge", 38), step("charge", "retry", 121), step("charge", "done, next confirm", 164),
+			step("confirm", "done, next done", 181), step("done", "confirmed", 190),
 		}})
 	}))
 	mux.HandleFunc("GET /api/v1/admin/traces", admin(func(w http.ResponseWriter, _ *http.Request) { writeFixture(w, fixtureTraces()) }))
@@ -195,7 +199,8 @@ func fixtureTraces() map[string]any {
 // admin answers: the login, the map of six modules, an order's events
 // opening its saga, a module turning remote, a replay, the traces.
 func TestConsoleAgainstFixtures(t *testing.T) {
-	ctx := consoleBrowser(t)
+	page := browsertest.Start(t).NewPage(t, 2*time.Minute)
+	ctx := page.Ctx
 	f := &consoleFixture{remote: map[string]string{}, events: make(chan string, 64), stop: make(chan struct{})}
 	f.deadLetters = []map[string]any{{
 		"id": "0193a4f2-1111-7000-8000-000000000001", "module": "notifications", "handler": "notifications.welcome",
@@ -220,7 +225,7 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 		}
 	}
 
-	run("open the console", chromedp.Navigate(srv.URL+"/console"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+	run("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(srv.URL+"/console"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
 	run("a wrong password", chromedp.SendKeys(chromedp.CSS(`#login-email`), "admin@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`#login-password`), "nope"), chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)))
 	text := func(what, sel string) string {
@@ -235,7 +240,7 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 	if !strings.Contains(msg, "Wrong email or password") {
 		t.Fatalf("login error %q", msg)
 	}
-	consoleShot(t, ctx, "", "console-login.png")
+	consoleShot(t, ctx, "", "console-login")
 	run("log in", chromedp.SetValue(chromedp.CSS(`#login-password`), "secret"), chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=module-payments]`)))
 	if n := count(`#map .node`); n != 6 {
@@ -250,20 +255,20 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 	f.events <- fixtureEvent("ordering.order_placed", "ordering", at.Add(10*time.Millisecond), map[string]any{"order_id": fixtureOrder})
 	f.events <- fixtureEvent("inventory.stock_changed", "inventory", at.Add(48*time.Millisecond), map[string]any{"product_id": "p1"})
 	f.events <- fixtureEvent("payments.payment_captured", "payments", at.Add(170*time.Millisecond), map[string]any{"order_id": fixtureOrder})
-	f.events <- "event: dropped\ndata: {\"dropped\":3}\n\n"
+	f.events <- "event: dropped\ndata: {\"count\":3}\n\n"
 	f.events <- fixtureEvent("ordering.order_confirmed", "ordering", at.Add(200*time.Millisecond), map[string]any{"order_id": fixtureOrder})
 	run("events arrive", chromedp.WaitVisible(chromedp.CSS(`[data-testid=event][data-type="ordering.order_confirmed"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=events-dropped]`)))
 	run("open the saga from the stream", chromedp.Click(chromedp.CSS(`[data-testid=event][data-type="ordering.order_placed"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=saga-step][data-step=order_confirmed]`)))
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=saga-step][data-step=done]`)))
 	if n := count(`[data-testid=saga-step]`); n != 5 {
 		t.Errorf("%d saga steps, want 5", n)
 	}
 	run("traces drawn", chromedp.WaitVisible(chromedp.CSS(`[data-testid=span]`)))
-	consoleShot(t, ctx, "", "console.png")
-	consoleShot(t, ctx, `[data-testid=panel-events]`, "console-events.png")
-	consoleShot(t, ctx, `[data-testid=panel-saga]`, "console-saga.png")
-	consoleShot(t, ctx, `[data-testid=panel-traces]`, "console-traces.png")
+	consoleShot(t, ctx, "", "console")
+	consoleShot(t, ctx, `[data-testid=panel-events]`, "console-events")
+	consoleShot(t, ctx, `[data-testid=panel-saga]`, "console-saga")
+	consoleShot(t, ctx, `[data-testid=panel-traces]`, "console-traces")
 
 	run("filter by module", chromedp.SetValue(chromedp.CSS(`#filter-module`), "payments"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#filter-module').dispatchEvent(new Event('input'))`))
@@ -276,11 +281,11 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 	f.mu.Unlock()
 	run("payments turns remote", chromedp.WaitVisible(chromedp.CSS(`[data-testid=module-payments][data-local=false]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=breaker-payments]`)), chromedp.Sleep(1600*time.Millisecond))
-	consoleShot(t, ctx, `[data-testid=panel-map]`, "console-map-payments-remote.png")
-	consoleShot(t, ctx, `[data-testid=panel-breakers]`, "console-breakers.png")
-	consoleShot(t, ctx, `[data-testid=panel-outbox]`, "console-outbox.png")
+	consoleShot(t, ctx, `[data-testid=panel-map]`, "console-map-payments-remote")
+	consoleShot(t, ctx, `[data-testid=panel-breakers]`, "console-breakers")
+	consoleShot(t, ctx, `[data-testid=panel-outbox]`, "console-outbox")
 
-	consoleShot(t, ctx, `[data-testid=panel-dead-letters]`, "console-dead-letters.png")
+	consoleShot(t, ctx, `[data-testid=panel-dead-letters]`, "console-dead-letters")
 	run("replay a dead letter", chromedp.Click(chromedp.CSS(`[data-testid=replay]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=confirm-dialog]`)), chromedp.Click(chromedp.CSS(`[data-testid=confirm-ok]`)))
 	run("the list empties", chromedp.WaitVisible(chromedp.CSS(`[data-testid=dead-letters-empty]`)))
@@ -290,5 +295,21 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 	}
 
 	run("dark theme", chromedp.Click(chromedp.CSS(`#theme`)), chromedp.Sleep(300*time.Millisecond))
-	consoleShot(t, ctx, "", "console-dark.png")
+	consoleShot(t, ctx, "", "console-dark")
+}
+
+// consoleShot saves a PNG of the element sel, or of the whole page when sel
+// is empty, as browsertest saves screenshots (docs/screenshots with
+// -update-screenshots).
+func consoleShot(t *testing.T, ctx context.Context, sel, name string) {
+	t.Helper()
+	action := chromedp.FullScreenshot(100)
+	if sel != "" {
+		action = chromedp.Screenshot(chromedp.CSS(sel), chromedp.NodeVisible)
+	}
+	png, err := chromedp.Run(ctx, action)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	browsertest.SaveScreenshot(t, name, png)
 }

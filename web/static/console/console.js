@@ -214,12 +214,16 @@ function start() {
 async function loadArchitecture() {
   try {
     const data = await api('/api/v1/admin/architecture');
+    // Redrawn only when it changed, so the flowing dashes and the focus stay put.
+    const same = JSON.stringify(data) === JSON.stringify(state.arch);
     state.arch = data;
-    drawMap(itemsOf(data));
+    if (!same) drawMap(itemsOf(data));
     drawBreakers(itemsOf(data));
     const mods = itemsOf(data);
     const remote = mods.filter((m) => !m.local).length;
-    $('#map-status').textContent = `${plural(mods.length, 'module')}: ${mods.length - remote} in this process, ${remote} remote · read ${clock(Date.now())}`;
+    const bus = data?.bus ? ` · bus ${data.bus}` : '';
+    const silent = mods.filter((m) => m.error).map((m) => `${m.name}: ${m.error}`);
+    $('#map-status').textContent = `${plural(mods.length, 'module')}: ${mods.length - remote} in this process, ${remote} remote${bus} · read ${clock(Date.now())}${silent.length ? ' · not answering: ' + silent.join('; ') : ''}`;
   } catch (e) {
     $('#map-status').textContent = `The architecture could not be read: ${e.message}`;
   }
@@ -313,8 +317,10 @@ function drawMap(mods) {
   map.append(defs);
 
   const boxLayer = svg('g', { class: 'boxes' });
+  const seen = state.boxes || new Set(plan.boxes.map((b) => b.url || 'local'));
+  state.boxes = new Set(plan.boxes.map((b) => b.url || 'local'));
   for (const b of plan.boxes) {
-    const g = svg('g', { class: `box ${b.kind}`, 'data-testid': b.kind === 'local' ? 'process-local' : 'process-remote', 'data-process': b.url || 'local' });
+    const g = svg('g', { class: `box ${b.kind}${seen.has(b.url || 'local') ? '' : ' enter'}`, 'data-testid': b.kind === 'local' ? 'process-local' : 'process-remote', 'data-process': b.url || 'local' });
     g.append(svg('rect', { x: b.x, y: b.y, width: b.w, height: b.h }));
     if (b.kind === 'local') {
       const title = plan.localCount ? 'This process' : 'This process (gateway: no module runs here)';
@@ -506,7 +512,7 @@ function drawBreakers(mods) {
 
 function instanceState(i) {
   if (typeof i !== 'object') return '';
-  const s = i.state ?? i.status ?? (i.healthy === false || i.ejected ? 'ejected' : i.healthy ? 'healthy' : '');
+  const s = i.state ?? i.status ?? (typeof i.up === 'boolean' ? (i.up ? 'up' : 'down') : '');
   return s ? el('span', { class: `status ${s === 'healthy' || s === 'up' ? 'ok' : s === 'ejected' || s === 'down' ? 'failed' : ''}`, text: s }) : '';
 }
 
@@ -561,16 +567,19 @@ function oldestAge(r) {
 async function loadDeadLetters() {
   const box = $('#dead-letters');
   try {
-    const items = itemsOf(await api('/api/v1/admin/dead-letters'));
+    const data = await api('/api/v1/admin/dead-letters');
+    const items = itemsOf(data);
+    const missing = Array.isArray(data?.unavailable) && data.unavailable.length
+      ? el('p', { class: 'result bad', text: `Not answering, so their dead letters are missing: ${data.unavailable.join(', ')}.` }) : null;
     $('#dl-count').textContent = items.length ? plural(items.length, 'message') : '';
     if (!items.length) {
-      box.replaceChildren(el('p', { class: 'empty', 'data-testid': 'dead-letters-empty', text: 'No dead letters: every message was handled.' }));
+      box.replaceChildren(el('p', { class: 'empty', 'data-testid': 'dead-letters-empty', text: 'No dead letters: every message was handled.' }), missing || '');
       return;
     }
-    box.replaceChildren(...items.map((d) => el('article', { class: 'dl-item', 'data-testid': 'dead-letter', 'data-id': d.id, style: `border-left:4px solid ${moduleColor(d.module)}` },
+    box.replaceChildren(missing || '', ...items.map((d) => el('article', { class: 'dl-item', 'data-testid': 'dead-letter', 'data-id': d.id, 'data-topic': d.topic || '', style: `border-left:4px solid ${moduleColor(d.module)}` },
       el('div', { class: 'what' }, d.topic || d.message?.type || 'message', ' ', el('span', { class: 'muted small', text: `→ ${d.module}${d.handler ? ' / ' + d.handler : ''}` })),
       el('div', { class: 'why', text: clip(d.error, 220) }),
-      el('div', { class: 'meta', text: `${plural(d.attempts ?? 0, 'attempt')} · failed ${ago(d.failed_at)} · id ${short(d.id)}` }),
+      el('div', { class: 'meta', text: `${plural(d.attempts ?? 0, 'attempt')} · failed ${ago(d.failed_at)} · id ${short(d.id)}${d.process && d.process !== 'local' ? ' · held by ' + hostOf(d.process) : ''}` }),
       el('button', { type: 'button', class: 'primary', 'data-testid': 'replay', 'aria-label': `Replay ${d.topic || 'message'} to ${d.module}`, onclick: () => replay(d) }, 'Replay'),
     )));
   } catch (e) {
@@ -785,7 +794,7 @@ async function loadSaga(id, fresh) {
     const s = await api(`/api/v1/admin/sagas/${encodeURIComponent(id)}`);
     drawSaga(s);
     // A saga still running is re-read until it settles.
-    if (s.status === 'pending' && state.saga.id === id && state.saga.polls++ < 60) {
+    if (SAGA_LIVE.has(s.status) && state.saga.id === id && state.saga.polls++ < 60) {
       state.saga.timer = setTimeout(() => loadSaga(id, false), 1500);
     }
   } catch (e) {
@@ -794,12 +803,17 @@ async function loadSaga(id, fresh) {
   }
 }
 
+// outcomeClass colours a saga step: ordering logs "done, next <step>",
+// "failed, compensating with <step>", "retry", and the saga's end,
+// "confirmed", "cancelled" or "cancelled_confirmed".
 function outcomeClass(outcome) {
   const o = String(outcome || '').toLowerCase();
-  if (/compensat|releas|refund|retr|pending|started|running|waiting/.test(o)) return 'warn';
   if (/fail|error|declin|cancel|timeout|timed|reject/.test(o)) return 'bad';
+  if (/compensat|retr|pending|running|waiting/.test(o)) return 'warn';
   return 'ok';
 }
+
+const SAGA_LIVE = new Set(['pending', 'running', 'compensating']);
 
 function drawSaga(s) {
   const steps = Array.isArray(s.steps) ? s.steps : [];
@@ -808,13 +822,15 @@ function drawSaga(s) {
     el('div', { class: 'saga-head' },
       el('span', {}, 'order ', el('code', { text: s.order_id, 'data-testid': 'saga-order-id' })),
       el('span', { class: `status ${s.status}`, 'data-testid': 'saga-status', text: s.status || 'unknown' })),
+    s.reason ? el('p', { class: 'small', 'data-testid': 'saga-reason' }, el('strong', { text: 'reason: ' }), s.reason) : '',
     steps.length
       ? el('ol', { class: 'timeline', 'aria-label': 'Saga steps, oldest first' }, steps.map((st) => {
         const dt = new Date(st.at).getTime() - t0;
         return el('li', { class: outcomeClass(st.outcome), 'data-testid': 'saga-step', 'data-step': st.step, 'data-outcome': st.outcome },
           el('span', { class: 'mark', 'aria-hidden': 'true' }),
           el('div', { class: 'step', text: String(st.step).replace(/_/g, ' ') }),
-          el('div', {}, el('span', { class: 'outcome', text: st.outcome }), ' ', el('span', { class: 'when', text: `${clock(st.at)}${dt > 0 ? ` (+${duration(dt / 1000)})` : ''}` })));
+          el('div', {}, el('span', { class: 'outcome', text: st.outcome }), ' ', el('span', { class: 'when', text: `${clock(st.at)}${dt > 0 ? ` (+${duration(dt / 1000)})` : ''}` })),
+          st.detail ? el('div', { class: 'when', text: st.detail }) : null);
       }))
       : el('p', { class: 'empty', text: 'The saga has no step yet.' }),
   );
