@@ -294,8 +294,19 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 		t.Fatalf("replay result %q, replayed %v", msg, f.replayed)
 	}
 
+	f.mu.Lock()
+	for i, m := range fixtureModules {
+		f.remote[m.name] = fmt.Sprintf("http://127.0.0.1:%d", 8081+i)
+	}
+	f.mu.Unlock()
+	run("every module turns remote", chromedp.WaitNotPresent(chromedp.CSS(`#map .node[data-local=true]`)), chromedp.Sleep(1600*time.Millisecond))
+	consoleShot(t, ctx, `[data-testid=panel-map]`, "console-map-fully-extracted")
+
 	run("dark theme", chromedp.Click(chromedp.CSS(`#theme`)), chromedp.Sleep(300*time.Millisecond))
 	consoleShot(t, ctx, "", "console-dark")
+
+	run("a tablet", chromedp.EmulateViewport(820, 1180), chromedp.Sleep(300*time.Millisecond))
+	consoleShot(t, ctx, "", "console-tablet")
 }
 
 // consoleShot saves a PNG of the element sel, or of the whole page when sel

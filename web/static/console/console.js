@@ -231,7 +231,9 @@ async function loadArchitecture() {
 
 // layout places local modules in their slot of the process box, and every
 // remote process in a box of its own to the right, its modules stacked.
-function layout(mods) {
+// On a narrow map (a tablet, a phone) the remote processes go below the
+// process box instead of beside it, so the drawing keeps a legible scale.
+function layout(mods, narrow) {
   const names = mods.map((m) => m.name);
   const slots = [...SLOT_ORDER.filter((n) => names.includes(n)), ...names.filter((n) => !KNOWN.has(n)).sort()];
   const rows = Math.max(2, Math.ceil(slots.length / COLS));
@@ -257,10 +259,46 @@ function layout(mods) {
     processes.get(key).push(m.name);
   }
   const boxes = [local];
+  const remoteH = (n) => HEAD + 14 + n * NODE_H + (n - 1) * 14 + PAD - 6;
+  if (!targets.size && [...processes.values()].every((ms) => ms.length === 1)) {
+    // Fully extracted: this process is a gateway, drawn as a band on top,
+    // and every module keeps its place on the grid, each in its own box.
+    const boxW = NODE_W + PAD * 2, boxH = remoteH(1), gx = GAP_X - PAD * 2 + 40, gy = 30;
+    local.w = COLS * boxW + (COLS - 1) * gx;
+    local.h = HEAD + 12;
+    for (const [url, [name]] of processes) {
+      const i = slots.indexOf(name);
+      const box = { x: (i % COLS) * (boxW + gx), y: local.h + 40 + Math.floor(i / COLS) * (boxH + gy), w: boxW, h: boxH, kind: 'remote', url, modules: [name] };
+      targets.set(name, { x: box.x + PAD, y: box.y + HEAD + 14 });
+      boxes.push(box);
+    }
+    return { targets, boxes, width: local.w, height: Math.max(...boxes.map((b) => b.y + b.h)), localCount: 0 };
+  }
+  if (narrow) {
+    const boxW = NODE_W + PAD * 2;
+    let rowY = local.h + 44, rowH = 0, cursor = 0;
+    const ordered = [...processes.entries()].sort((a, b) => slots.indexOf(a[1][0]) - slots.indexOf(b[1][0]));
+    for (const [url, ms] of ordered) {
+      ms.sort((a, b) => slots.indexOf(a) - slots.indexOf(b));
+      // Under the column it left, when there is room, so the move reads as a step down.
+      let x = Math.max(cursor, (slots.indexOf(ms[0]) % COLS) * (NODE_W + GAP_X));
+      if (x + boxW > local.w + 1) {
+        if (cursor > 0) { rowY += rowH + 24; rowH = 0; }
+        x = cursor > 0 ? 0 : x;
+        if (x + boxW > local.w + 1) x = 0;
+      }
+      const box = { x, y: rowY, w: boxW, h: remoteH(ms.length), kind: 'remote', url, modules: ms };
+      ms.forEach((name, k) => targets.set(name, { x: box.x + PAD, y: box.y + HEAD + 14 + k * (NODE_H + 14) }));
+      rowH = Math.max(rowH, box.h);
+      cursor = x + boxW + 16;
+      boxes.push(box);
+    }
+    const height = Math.max(local.h, ...boxes.map((b) => b.y + b.h));
+    return { targets, boxes, width: local.w, height, localCount: mods.filter((m) => m.local).length };
+  }
   const columnX = [local.w + 90, local.w + 90 + NODE_W + PAD * 2 + 36];
   const columnY = [0, 0];
   const ordered = [...processes.entries()].sort((a, b) => slots.indexOf(a[1][0]) - slots.indexOf(b[1][0]));
-  const remoteH = (n) => HEAD + 14 + n * NODE_H + (n - 1) * 14 + PAD - 6;
   const total = ordered.reduce((s, [, ms]) => s + remoteH(ms.length) + 22, 0);
   const columns = total > Math.max(local.h, 420) + 40 ? 2 : 1;
   for (const [url, ms] of ordered) {
@@ -302,9 +340,10 @@ function flows(mods) {
   return [...edges, ...events.values()];
 }
 
-function drawMap(mods) {
+function drawMap(mods, { animate = true } = {}) {
   const map = $('#map');
-  const plan = layout(mods);
+  state.narrow = map.clientWidth < 900;
+  const plan = layout(mods, state.narrow);
   const margin = 14;
   map.setAttribute('viewBox', `${-margin} ${-margin} ${plan.width + margin * 2} ${plan.height + margin * 2}`);
   map.replaceChildren();
@@ -366,7 +405,7 @@ function drawMap(mods) {
     for (const { e, p } of edgeEls) p.setAttribute('d', edgePath(state.pos.get(e.from), state.pos.get(e.to), e.kind, edges));
   };
   cancelAnimationFrame(state.anim);
-  if (!moving || matchMedia('(prefers-reduced-motion: reduce)').matches) {
+  if (!moving || !animate || matchMedia('(prefers-reduced-motion: reduce)').matches) {
     place(1);
   } else {
     // A module that changed process glides to its new box.
@@ -938,6 +977,11 @@ function init() {
   $('#events-filters').addEventListener('submit', (ev) => ev.preventDefault());
   $('#saga-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadSaga($('#saga-order').value, true); });
   renderEvents();
+  // The map's arrangement depends on its width (see layout).
+  new ResizeObserver(() => {
+    const narrow = $('#map').clientWidth < 900;
+    if (state.arch && narrow !== state.narrow && $('#map').clientWidth > 0) drawMap(itemsOf(state.arch), { animate: false });
+  }).observe($('#map'));
   if (state.token) start();
   else showLogin();
 }
