@@ -69,14 +69,15 @@ type Service struct {
 	hub     *bus.Hub
 	dbs     *host.Databases
 	remotes *rpc.Remotes
-	http    *host.HTTP
 	log     *zap.Logger
 
-	heartbeat time.Duration // of the event stream
+	stopping  <-chan struct{} // closed when the server shuts down
+	heartbeat time.Duration   // of the event stream
 }
 
 func newService(cfg config.Config, b *bus.Bus, hub *bus.Hub, dbs *host.Databases, remotes *rpc.Remotes, h *host.HTTP, log *zap.Logger) *Service {
-	return &Service{cfg: cfg, bus: b, hub: hub, dbs: dbs, remotes: remotes, http: h, log: log.Named("admin"), heartbeat: 15 * time.Second}
+	return &Service{cfg: cfg, bus: b, hub: hub, dbs: dbs, remotes: remotes, log: log.Named("admin"),
+		stopping: h.Stopping(), heartbeat: 15 * time.Second}
 }
 
 func mount(h *host.HTTP, s *Service, guard *auth.Guard) {

@@ -100,7 +100,7 @@ func (s *Service) getEvents(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.stopping():
+		case <-s.stopping:
 			return nil
 		case <-heartbeat.C:
 			if !reportDropped() || !send(": heartbeat\n\n") {
@@ -120,6 +120,3 @@ func (s *Service) getEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 }
-
-// stopping is closed when the server starts shutting down.
-func (s *Service) stopping() <-chan struct{} { return s.http.Stopping() }

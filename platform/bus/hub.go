@@ -105,6 +105,10 @@ func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Watcher, error) {
 		return nil, ErrHubClosed
 	}
 	if h.tap == nil {
+		// Attaching waits for a broker that is away; say so at once instead.
+		if err := h.transport.Ping(ctx); err != nil {
+			return nil, fmt.Errorf("bus: event hub: %w", err)
+		}
 		tap, err := h.attach()
 		if err != nil {
 			return nil, err
