@@ -607,6 +607,10 @@ async function loadDeadLetters() {
   const box = $('#dead-letters');
   try {
     const data = await api('/api/v1/admin/dead-letters');
+    // Unchanged, the list is left alone so the focus stays on its buttons.
+    const key = JSON.stringify(data);
+    if (key === state.deadLettersKey && box.childElementCount) return;
+    state.deadLettersKey = key;
     const items = itemsOf(data);
     const missing = Array.isArray(data?.unavailable) && data.unavailable.length
       ? el('p', { class: 'result bad', text: `Not answering, so their dead letters are missing: ${data.unavailable.join(', ')}.` }) : null;
@@ -622,6 +626,7 @@ async function loadDeadLetters() {
       el('button', { type: 'button', class: 'primary', 'data-testid': 'replay', 'aria-label': `Replay ${d.topic || 'message'} to ${d.module}`, onclick: () => replay(d) }, 'Replay'),
     )));
   } catch (e) {
+    state.deadLettersKey = '';
     box.replaceChildren(el('p', { class: 'empty', text: `The dead letters could not be read: ${e.message}` }));
   }
 }
@@ -657,7 +662,9 @@ function setLive(cls, text) {
 
 async function streamEvents() {
   let backoff = 500;
-  while (state.token) {
+  // A newer stream (after a log out and in) ends this one.
+  const gen = state.streamGen = (state.streamGen || 0) + 1;
+  while (state.token && gen === state.streamGen) {
     const ctrl = new AbortController();
     state.stream = ctrl;
     try {
@@ -670,7 +677,7 @@ async function streamEvents() {
     } catch (e) {
       if (ctrl.signal.aborted) return;
     }
-    if (!state.token) return;
+    if (!state.token || gen !== state.streamGen) return;
     setLive('off', 'reconnecting…');
     await new Promise((r) => setTimeout(r, backoff));
     backoff = Math.min(backoff * 2, 8000);
@@ -881,9 +888,13 @@ async function loadTraces() {
   const list = $('#traces');
   try {
     const data = await api('/api/v1/admin/traces?limit=20');
+    const key = JSON.stringify(data);
+    if (key === state.tracesKey && list.childElementCount) return;
+    state.tracesKey = key;
     state.traces = itemsOf(data);
   } catch (e) {
     state.traces = [];
+    state.tracesKey = '';
     if (e.status !== 404) {
       list.replaceChildren(el('li', { class: 'empty', text: `The traces could not be read: ${e.message}` }));
       return;
