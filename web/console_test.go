@@ -276,6 +276,14 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 		t.Errorf("%d events shown for module payments, want 1", n)
 	}
 
+	run("select a module with the keyboard", chromedp.Focus(chromedp.CSS(`[data-testid=module-ordering]`)), chromedp.KeyEvent("\r"),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=module-detail] h3')?.textContent.startsWith('ordering')`, chromedp.WithPollingTimeout(5*time.Second)))
+	if n := count(`#map .edge.hl`); n < 4 {
+		t.Errorf("%d arrows highlighted for ordering, want its calls and events", n)
+	}
+	consoleShot(t, ctx, `[data-testid=panel-map]`, "console-module-detail")
+	run("unselect", chromedp.KeyEvent(" "))
+
 	f.mu.Lock()
 	f.remote["payments"] = "http://127.0.0.1:8083"
 	f.mu.Unlock()

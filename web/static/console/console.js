@@ -501,7 +501,7 @@ function showDetail(m) {
     el('h3', {}, el('span', { class: 'swatch', style: `background:${moduleColor(m.name)}` }), m.name, el('span', { class: `status ${m.health}`, text: m.health || 'unknown' })),
     el('dl', {},
       el('div', {}, el('dt', { text: 'process' }), el('dd', {}, m.local ? 'this process' : el('code', { text: m.process }))),
-      el('div', {}, el('dt', { text: 'schema · database' }), el('dd', {}, el('code', { text: `${m.schema || '—'} · ${m.database || '—'}` }))),
+      el('div', {}, el('dt', { text: 'schema · database' }), el('dd', {}, el('code', { text: `${m.schema || '—'} · ${dbLabel(m.database)}` }))),
       breaker ? el('div', {}, el('dt', { text: 'breaker' }), el('dd', {}, el('span', { class: `status ${breaker}`, text: breaker }))) : null,
       el('div', {}, el('dt', { text: 'calls' }), el('dd', {}, list(m.calls))),
       el('div', {}, el('dt', { text: 'called by' }), el('dd', {}, list(calledBy))),
