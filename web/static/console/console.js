@@ -944,6 +944,10 @@ function drawWaterfall(t) {
     }
   };
   walk('', 0);
+  // A trace with hundreds of SQL spans stays readable: the first ones are drawn.
+  const MAX_ROWS = 120;
+  const hidden = rows.length - MAX_ROWS;
+  if (hidden > 0) rows.length = MAX_ROWS;
   box.replaceChildren(
     el('div', { class: 'wf-axis', 'aria-hidden': 'true' }, el('span', { text: '0 ms' }), el('span', { text: `${(total / 2).toFixed(1)} ms` }), el('span', { text: `${total.toFixed(1)} ms` })),
     ...rows.map(([s, depth]) => {
@@ -958,6 +962,7 @@ function drawWaterfall(t) {
           el('span', { class: `wf-bar${failed ? ' error' : ''}`, style: `left:${left}%;width:${Math.max(width, 0.3)}%;background:${moduleColor(s.module)}` }),
           el('span', { class: 'wf-dur', style: left + width > 78 ? `right:${100 - left + 0.5}%` : `left:${left + width + 0.8}%`, text: `${Number(s.duration_ms || 0).toFixed(1)} ms` })));
     }),
+    hidden > 0 ? el('p', { class: 'muted small', text: `… and ${plural(hidden, 'more span')}.` }) : '',
   );
 }
 
