@@ -69,11 +69,13 @@ func NewHub(transport Transport, eventTypes []string, opts HubOptions, log *zap.
 type Filter struct {
 	TypePrefix    string // the event type starts with it, e.g. "ordering." or "payments.payment_"
 	CorrelationID string // the event's correlation ID is exactly this
+	AggregateID   string // the event is about this aggregate, e.g. an order's ID
 }
 
 // Match reports whether e passes the filter.
 func (f Filter) Match(e Envelope) bool {
-	return strings.HasPrefix(e.Type, f.TypePrefix) && (f.CorrelationID == "" || e.CorrelationID == f.CorrelationID)
+	return strings.HasPrefix(e.Type, f.TypePrefix) && (f.CorrelationID == "" || e.CorrelationID == f.CorrelationID) &&
+		(f.AggregateID == "" || e.AggregateID == f.AggregateID)
 }
 
 // Watcher is one subscriber's view of the hub.
