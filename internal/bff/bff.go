@@ -87,6 +87,12 @@ type Options struct {
 	// Recheck is how often a live order stream re-reads the order even
 	// without an event, in case one was missed. Default: 3 s.
 	Recheck time.Duration
+	// MaxStream bounds a live stream; the browser then reconnects.
+	// Default: 5 minutes.
+	MaxStream time.Duration
+	// Stopping, when closed, ends every live stream: the server is shutting
+	// down and must not wait for them. Default: nil (never).
+	Stopping <-chan struct{}
 	// LoginRate, RegisterRate and OrderRate limit logins and registrations
 	// per minute per client address and orders per minute per customer.
 	// Default: 10, 20 and 60.
@@ -100,6 +106,9 @@ func (o *Options) setDefaults() {
 	if o.Recheck <= 0 {
 		o.Recheck = 3 * time.Second
 	}
+	if o.MaxStream <= 0 {
+		o.MaxStream = 5 * time.Minute
+	}
 	if o.LoginRate <= 0 {
 		o.LoginRate = 10
 	}
@@ -112,20 +121,16 @@ func (o *Options) setDefaults() {
 }
 
 // Module mounts the BFF on the process's root router, with the process's
-// module APIs (local or remote) and its bus for the live streams.
+// module APIs (local or remote) and its event hub for the live streams.
 var Module = fx.Module("bff",
-	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Tokens, b *bus.Bus, cfg config.Config, log *zap.Logger) error {
-		events, err := ListenBus(b)
-		if err != nil {
-			return err
-		}
-		h.Root.Mount(Prefix, Handler(apis, tokens, events, Options{
+	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Tokens, hub *bus.Hub, cfg config.Config, log *zap.Logger) {
+		h.Root.Mount(Prefix, Handler(apis, tokens, hub, Options{
+			Stopping:     h.Stopping(),
 			SecureCookie: !cfg.Dev(),
 			LoginRate:    cfg.LoginRate,
 			RegisterRate: cfg.RegisterRate,
 			OrderRate:    cfg.OrderRate,
 		}, log.Named("bff")))
-		return nil
 	}),
 )
 

@@ -90,9 +90,12 @@ func (paymentsStub) ForOrder(context.Context, uuid.UUID) (page.Page[paymentsapi.
 
 type identityStub struct{ identityapi.API }
 
+// noEvents is an event system that is down: streams re-check only.
 type noEvents struct{}
 
-func (noEvents) Subscribe(...string) (<-chan bus.Envelope, func()) { return nil, func() {} }
+func (noEvents) Subscribe(context.Context, bus.Filter) (*bus.Watcher, error) {
+	return nil, errors.New("broker down")
+}
 
 var (
 	tea   = catalogapi.Product{ID: uuid.New(), Name: "Sencha", Price: 850, Currency: "EUR"}

@@ -7,106 +7,39 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/httpx"
 )
 
-// Events tells the live streams that something happened in the system. It
-// is all they need from the event system, so a hub gathering every event
-// (the admin's) or the bus's listeners can stand behind it.
+// Events tells the live streams that something happened in the system.
+// The process's event hub (*bus.Hub, which sees every event published
+// anywhere in the system) is one; a test may give another.
 type Events interface {
-	// Subscribe returns a channel of the events of the given types that
-	// happen from now on, and a function that ends the subscription. A slow
-	// subscriber may miss events (they are not queued without bound): the
-	// streams re-read the state they show, so a missed wake-up costs at
-	// most one re-check period.
-	Subscribe(types ...string) (<-chan bus.Envelope, func())
+	// Subscribe delivers the events passing f until ctx ends. A subscriber
+	// that falls behind loses events rather than slowing the bus: the
+	// streams re-read what they show, so a lost event costs at most one
+	// re-check period.
+	Subscribe(ctx context.Context, f bus.Filter) (*bus.Watcher, error)
 }
 
-// LiveTypes are the event types the live streams wake on.
-var LiveTypes = []string{orderingapi.OrderConfirmed, orderingapi.OrderCancelled, inventoryapi.StockChanged}
-
-// Hub fans events out to in-process subscribers. It is safe for concurrent use.
-type Hub struct {
-	mu   sync.Mutex
-	subs map[*subscription]struct{}
-}
-
-type subscription struct {
-	types []string
-	ch    chan bus.Envelope
-}
-
-// NewHub returns a hub with no subscribers.
-func NewHub() *Hub { return &Hub{subs: map[*subscription]struct{}{}} }
-
-// ListenBus returns a hub fed by bus listeners on LiveTypes, which hear
-// every such event in every process (with RabbitMQ; with the in-memory bus,
-// the events of this process).
-func ListenBus(b *bus.Bus) (*Hub, error) {
-	h := NewHub()
-	for _, t := range LiveTypes {
-		err := b.Listen(bus.Listener{
-			Name:  "bff.live." + t,
-			Topic: t,
-			Handle: func(_ context.Context, e bus.Envelope) error {
-				h.Publish(e)
-				return nil
-			},
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return h, nil
-}
-
-// Publish hands e to every subscriber of its type that has room for it.
-func (h *Hub) Publish(e bus.Envelope) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		if !slices.Contains(s.types, e.Type) {
-			continue
-		}
-		select {
-		case s.ch <- e:
-		default: // full: this subscriber re-checks on its own
-		}
-	}
-}
-
-// Subscribe implements Events.
-func (h *Hub) Subscribe(types ...string) (<-chan bus.Envelope, func()) {
-	s := &subscription{types: types, ch: make(chan bus.Envelope, 16)}
-	h.mu.Lock()
-	h.subs[s] = struct{}{}
-	h.mu.Unlock()
-	var once sync.Once
-	return s.ch, func() {
-		once.Do(func() {
-			h.mu.Lock()
-			delete(h.subs, s)
-			h.mu.Unlock()
-		})
-	}
-}
-
-// streamMargin ends a stream this long before the request's deadline, so it
-// ends cleanly and the browser's EventSource reconnects (after retryMillis)
-// instead of seeing an error. Every (re)connection starts with the current
-// state, so nothing is lost in between.
+// Event types the live streams wake on.
 const (
-	streamMargin = time.Second
-	retryMillis  = 500
+	orderEvents = "ordering.order_" // placed, confirmed, cancelled: every change of an order
+	stockEvents = inventoryapi.StockChanged
 )
+
+// retryMillis is how long the browser's EventSource waits before it
+// reconnects to a stream that ended (MaxStream, a restart). Every
+// (re)connection starts with the current state, so nothing is lost.
+const retryMillis = 1000
 
 // sse is an open Server-Sent Events answer.
 type sse struct {
@@ -142,12 +75,38 @@ func (s *sse) send(event, id string, data any) error {
 	return s.rc.Flush()
 }
 
-// streamContext is ctx ending streamMargin before its deadline.
-func streamContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, d.Add(-streamMargin))
+// streamContext is the context of a stream: it ends when the client goes
+// away, after MaxStream, or when the server begins to shut down (a stream
+// must not hold the graceful shutdown). It is free of the request deadline
+// ordinary answers get.
+func (s *server) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := httpx.StreamContext(r) // from before the routes' middleware: the caller is added back
+	if p, ok := auth.FromContext(r.Context()); ok {
+		ctx = auth.WithPrincipal(ctx, p)
 	}
-	return context.WithCancel(ctx)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.MaxStream)
+	if s.opts.Stopping != nil {
+		go func() {
+			select {
+			case <-s.opts.Stopping:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
+}
+
+// watch subscribes to the events passing f for the stream's life. Without
+// the hub (the broker is down) the stream goes on with its re-checks only:
+// a nil channel never delivers.
+func (s *server) watch(ctx context.Context, f bus.Filter) <-chan bus.Envelope {
+	w, err := s.events.Subscribe(ctx, f)
+	if err != nil {
+		s.log.Warn("live stream without events; it re-checks only", zap.Error(err))
+		return nil
+	}
+	return w.C
 }
 
 // LiveOrder is an event of GET /bff/orders/{id}/live: the order as it stands.
@@ -158,23 +117,22 @@ type LiveOrder struct {
 // orderLive streams the caller's order: "order" events with the order each
 // time it changes (the first at once), then "end" once it is confirmed or
 // cancelled, after which the page closes the stream. It wakes on ordering's
-// order_confirmed and order_cancelled events and re-reads the order from
-// ordering (events only say "look again"; the API is the truth), and also
-// re-reads every Recheck in case an event was missed.
+// events about the order and re-reads it from ordering (an event only says
+// "look again"; the API is the truth), and also re-reads every Recheck in
+// case an event was lost.
 func (s *server) orderLive(w http.ResponseWriter, r *http.Request) error {
 	id, err := httpx.UUIDParam(r, "id")
 	if err != nil {
 		return err
 	}
-	// Subscribe before the first read, so a change between the two is seen.
-	events, stop := s.events.Subscribe(orderingapi.OrderConfirmed, orderingapi.OrderCancelled)
-	defer stop()
+	ctx, cancel := s.streamContext(r)
+	defer cancel()
+	// Watch before the first read, so a change between the two is seen.
+	events := s.watch(ctx, bus.Filter{TypePrefix: orderEvents})
 	o, err := s.ownOrder(r.Context(), id)
 	if err != nil {
 		return err // still a plain answer: nothing was written
 	}
-	ctx, cancel := streamContext(r.Context())
-	defer cancel()
 	stream := startSSE(w)
 	if err := stream.send("order", "", LiveOrder{Order: o}); err != nil {
 		return nil
@@ -189,7 +147,10 @@ func (s *server) orderLive(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e := <-events:
+		case e, ok := <-events:
+			if !ok {
+				return nil // the hub closed: the process is stopping
+			}
 			if e.AggregateID != id.String() {
 				continue
 			}
@@ -218,18 +179,18 @@ type LiveStock struct {
 }
 
 // stockLive streams "stock" events for the products in ?ids= whenever
-// inventory announces a change. On a reconnection (the browser sends
-// Last-Event-ID) it first sends their current stock, which may have changed
-// while it was away; a first connection follows a page that just read it.
+// inventory announces a change (the event carries the figures: no read is
+// needed). On a reconnection (the browser sends Last-Event-ID) it first
+// sends their current stock, which may have changed while it was away; a
+// first connection follows a page that just read it.
 func (s *server) stockLive(w http.ResponseWriter, r *http.Request) error {
 	ids, err := parseIDs(r.URL.Query().Get("ids"))
 	if err != nil {
 		return err
 	}
-	events, stop := s.events.Subscribe(inventoryapi.StockChanged)
-	defer stop()
-	ctx, cancel := streamContext(r.Context())
+	ctx, cancel := s.streamContext(r)
 	defer cancel()
+	events := s.watch(ctx, bus.Filter{TypePrefix: stockEvents})
 	stream := startSSE(w)
 	// An id from the start: the browser then sends Last-Event-ID on every
 	// reconnection, even when no stock event came in the meantime.
@@ -250,7 +211,10 @@ func (s *server) stockLive(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e := <-events:
+		case e, ok := <-events:
+			if !ok {
+				return nil
+			}
 			var p inventoryapi.StockChangedV1
 			if e.DecodePayload(&p) != nil || !slices.Contains(ids, p.ProductID) {
 				continue

@@ -3,12 +3,15 @@ package bff_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	"github.com/modmono/shop/internal/bff"
@@ -36,9 +39,9 @@ func TestOrderStreamWakesOnTheEvent(t *testing.T) {
 	t.Parallel()
 	orders := &changingOrder{order: orderingapi.Order{ID: uuid.New(), CustomerID: alice.UserID}}
 	orders.status.Store(orderingapi.StatusPending)
-	hub := bff.NewHub()
+	tr, hub := newHub(t)
 	tk := tokens(t)
-	h := bff.Handler(bff.APIs{Ordering: orders}, tk, hub, bff.Options{Recheck: time.Hour}, nil)
+	h := bff.Handler(bff.APIs{Ordering: orders}, tk, hub, bff.Options{Recheck: time.Hour, MaxStream: 20 * time.Second}, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -63,8 +66,8 @@ func TestOrderStreamWakesOnTheEvent(t *testing.T) {
 	}
 	orders.status.Store(orderingapi.StatusConfirmed)
 	start := time.Now()
-	hub.Publish(bus.Envelope{Type: orderingapi.OrderConfirmed, AggregateID: uuid.NewString()}) // another order: no wake-up needed
-	hub.Publish(bus.Envelope{Type: orderingapi.OrderConfirmed, AggregateID: orders.order.ID.String()})
+	publish(t, tr, bus.Envelope{Type: orderingapi.OrderConfirmed, AggregateID: uuid.NewString()}) // another order: no wake-up needed
+	publish(t, tr, bus.Envelope{Type: orderingapi.OrderConfirmed, AggregateID: orders.order.ID.String()})
 	if got := next(); !strings.Contains(got, `"status":"confirmed"`) {
 		t.Fatalf("after the event: %q", got)
 	}
@@ -80,8 +83,8 @@ func TestOrderStreamWakesOnTheEvent(t *testing.T) {
 // follows, and ignores others.
 func TestStockStreamFollowsItsProducts(t *testing.T) {
 	t.Parallel()
-	hub := bff.NewHub()
-	h := bff.Handler(bff.APIs{}, tokens(t), hub, bff.Options{}, nil)
+	tr, hub := newHub(t)
+	h := bff.Handler(bff.APIs{}, tokens(t), hub, bff.Options{MaxStream: 20 * time.Second}, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/stock/live?ids=" + tea.ID.String())
@@ -106,7 +109,7 @@ func TestStockStreamFollowsItsProducts(t *testing.T) {
 					if err != nil {
 						panic(err)
 					}
-					hub.Publish(env)
+					publish(t, tr, env)
 				}
 			}
 		}
@@ -121,4 +124,31 @@ func TestStockStreamFollowsItsProducts(t *testing.T) {
 		}
 	}
 	t.Fatal("the stream ended without an event")
+}
+
+// newHub is the process's event hub over the in-memory transport.
+func newHub(t *testing.T) (bus.Transport, *bus.Hub) {
+	t.Helper()
+	tr := bus.NewGoChannel(watermill.NopLogger{})
+	hub := bus.NewHub(tr, []string{orderingapi.OrderConfirmed, inventoryapi.StockChanged}, bus.HubOptions{}, nil)
+	t.Cleanup(func() { _ = hub.Close(); _ = tr.Close() })
+	return tr, hub
+}
+
+// publish sends e as a relay would, on partition 0 of its type.
+func publish(t *testing.T, tr bus.Transport, e bus.Envelope) {
+	if e.ID == uuid.Nil {
+		e.ID = uuid.New()
+	}
+	if e.Version == 0 {
+		e.Version, e.OccurredAt, e.Payload = 1, time.Now(), json.RawMessage(`{}`)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if err := tr.Publish(bus.WireTopic(e.Type, 0), message.NewMessage(e.ID.String(), body)); err != nil {
+		t.Error(err)
+	}
 }
