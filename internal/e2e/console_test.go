@@ -42,7 +42,8 @@ func consolePanelShot(t *testing.T, page *browsertest.Page, sel, name string) {
 
 // TestConsoleDrawsAnExtractedModule: with payments in its own binary, the
 // console served by the monolith draws payments in a remote process box at
-// that binary's address, with its breaker, and the five others in process.
+// that binary's address, with its breaker, and the five others in process;
+// killed, payments is drawn down.
 func TestConsoleDrawsAnExtractedModule(t *testing.T) {
 	t.Parallel()
 	s := deploy(t, topology{name: "payments-extracted", bus: "amqp", extract: []string{"payments"}})
@@ -58,6 +59,11 @@ func TestConsoleDrawsAnExtractedModule(t *testing.T) {
 		t.Fatalf("modules drawn in process: %v (%v), want every module but payments", local, err)
 	}
 	consolePanelShot(t, page, `[data-testid=panel-map]`, "console-payments-extracted")
+
+	// Its process gone, payments turns red on the map.
+	_ = s.procs["payments"].signal(syscall.SIGKILL)
+	page.Do("payments drawn down", chromedp.WaitVisible(chromedp.CSS(`[data-testid=module-payments][data-local=false][data-health=down]`)))
+	consolePanelShot(t, page, `[data-testid=panel-map]`, "console-payments-down")
 }
 
 // TestConsoleShowsAModuleTurningRemote is the strangler fig seen from the

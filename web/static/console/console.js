@@ -359,14 +359,15 @@ function drawMap(mods, { animate = true } = {}) {
   const seen = state.boxes || new Set(plan.boxes.map((b) => b.url || 'local'));
   state.boxes = new Set(plan.boxes.map((b) => b.url || 'local'));
   for (const b of plan.boxes) {
-    const g = svg('g', { class: `box ${b.kind}${seen.has(b.url || 'local') ? '' : ' enter'}`, 'data-testid': b.kind === 'local' ? 'process-local' : 'process-remote', 'data-process': b.url || 'local' });
+    const down = b.kind === 'remote' && b.modules.every((n) => mods.find((m) => m.name === n)?.health === 'down');
+    const g = svg('g', { class: `box ${b.kind}${down ? ' down' : ''}${seen.has(b.url || 'local') ? '' : ' enter'}`, 'data-testid': b.kind === 'local' ? 'process-local' : 'process-remote', 'data-process': b.url || 'local' });
     g.append(svg('rect', { x: b.x, y: b.y, width: b.w, height: b.h }));
     if (b.kind === 'local') {
       const title = plan.localCount ? 'This process' : 'This process (gateway: no module runs here)';
       g.append(svg('text', { class: 'box-title', x: b.x + PAD, y: b.y + 27, text: title }));
       g.append(svg('text', { class: 'box-sub', x: b.x + b.w - PAD, y: b.y + 27, 'text-anchor': 'end', text: `${location.host} · ${plural(plan.localCount, 'module')}` }));
     } else {
-      g.append(svg('text', { class: 'box-title', x: b.x + PAD, y: b.y + 24, text: 'Remote process' }));
+      g.append(svg('text', { class: 'box-title', x: b.x + PAD, y: b.y + 24, text: down ? 'Remote process: not answering' : 'Remote process' }));
       g.append(svg('text', { class: 'box-sub', x: b.x + PAD, y: b.y + 40, text: clip(hostOf(b.url), 30) }, svg('title', { text: b.url })));
     }
     boxLayer.append(g);
