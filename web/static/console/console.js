@@ -367,7 +367,7 @@ function drawMap(mods, { animate = true } = {}) {
       g.append(svg('text', { class: 'box-title', x: b.x + PAD, y: b.y + 27, text: title }));
       g.append(svg('text', { class: 'box-sub', x: b.x + b.w - PAD, y: b.y + 27, 'text-anchor': 'end', text: `${location.host} · ${plural(plan.localCount, 'module')}` }));
     } else {
-      g.append(svg('text', { class: 'box-title', x: b.x + PAD, y: b.y + 24, text: down ? 'Remote process: not answering' : 'Remote process' }));
+      g.append(svg('text', { class: 'box-title', x: b.x + PAD, y: b.y + 24, text: down ? 'Remote · not answering' : 'Remote process' }));
       g.append(svg('text', { class: 'box-sub', x: b.x + PAD, y: b.y + 40, text: clip(hostOf(b.url), 30) }, svg('title', { text: b.url })));
     }
     boxLayer.append(g);
