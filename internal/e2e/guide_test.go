@@ -65,6 +65,7 @@ func followGuide(t *testing.T, module string) {
 		t.Fatalf("the first order ended %s", o.Status)
 	}
 	stream := startOrders(t, app, buyers, tea)
+	runsLocally(t, admin, module, true)
 
 	var downtime string
 	for i, b := range blocks[2:] {
@@ -77,6 +78,8 @@ func followGuide(t *testing.T, module string) {
 		t.Logf("block %d done", i+2)
 	}
 	accepted := stream.stop()
+	// The monolith, restarted with APP_REMOTE_<MODULE>, shows it remote.
+	runsLocally(t, admin, module, false)
 
 	// Every accepted order ends, once charged at most, stock conserved.
 	var units int64
@@ -282,4 +285,21 @@ func (s *orderStream) stop() map[string]int {
 	s.halt.Store(true)
 	s.wg.Wait()
 	return s.accepted
+}
+
+// runsLocally requires the admin API's architecture to show module local
+// to the answering process, or not.
+func runsLocally(t *testing.T, admin *process, module string, local bool) {
+	t.Helper()
+	var arch architecture
+	if r := admin.do("GET", "/api/v1/admin/architecture", nil); r.status != http.StatusOK {
+		t.Fatalf("architecture: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &arch)
+	}
+	for _, m := range arch.Modules {
+		if m.Name == module && (m.Local != local || (m.Process == "local") != local) {
+			t.Errorf("the architecture shows %s local %t at %q, want local %t", module, m.Local, m.Process, local)
+		}
+	}
 }

@@ -24,7 +24,7 @@ import (
 // the last one leaves: a process nobody watches pays nothing.
 //
 // A hub never slows the bus. Each subscriber has a bounded buffer; an event
-// that finds it full is dropped for that subscriber and counted (Dropped),
+// that finds it full is dropped for that subscriber and counted (TakeDropped),
 // never waited for. The tap acknowledges each message as soon as it is
 // handed out, so neither a publisher nor a handler waits for a watcher.
 //

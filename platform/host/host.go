@@ -232,7 +232,7 @@ type HTTP struct {
 // then, or the shutdown would wait for it.
 func (h *HTTP) Stopping() <-chan struct{} { return h.stopping }
 
-func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
+func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg})
 	root.Use(trustGateway(st))
 	root.Method(http.MethodGet, "/health/live", health.Live())
