@@ -31,8 +31,34 @@ func shop(t *testing.T) (string, inventoryapi.API) {
 	return srv.URL, inventory
 }
 
-// shot photographs the page without the passing toast message.
-func shot(p *browsertest.Page, name string) {
+// accessibilityBasics lists what a screen lacks of the basics: one main
+// landmark and one h1, a label for every field, a name for every button
+// and link, decorative pictures hidden from screen readers.
+const accessibilityBasics = `(() => {
+	const problems = [];
+	const named = (e) => (e.getAttribute('aria-label') || e.textContent).trim() !== '';
+	if (document.querySelectorAll('main').length !== 1) problems.push('not exactly one <main>');
+	if (document.querySelectorAll('main h1').length !== 1) problems.push('not exactly one <h1> in <main>');
+	for (const e of document.querySelectorAll('input, select, textarea'))
+		if (!e.labels?.length && !e.getAttribute('aria-label')) problems.push('field without a label: ' + (e.id || e.name));
+	for (const e of document.querySelectorAll('button, a[href]'))
+		if (!named(e) && e.getAttribute('aria-hidden') !== 'true') problems.push('unnamed control: ' + e.outerHTML.slice(0, 80));
+	for (const e of document.querySelectorAll('svg'))
+		if (e.getAttribute('aria-hidden') !== 'true') problems.push('svg not hidden from screen readers');
+	return problems;
+})()`
+
+// shot checks the screen's accessibility basics and photographs it without
+// the passing toast message.
+func shot(t *testing.T, p *browsertest.Page, name string) {
+	t.Helper()
+	problems, err := chromedp.Run(p.Ctx, chromedp.Evaluate[[]string](accessibilityBasics))
+	if err != nil {
+		t.Fatalf("accessibility check of %s: %v", name, err)
+	}
+	for _, problem := range problems {
+		t.Errorf("screen %s: %s", name, problem)
+	}
 	p.Do("hide the toast", chromedp.Evaluate[chromedp.Void](`document.getElementById('toast').classList.remove('show')`),
 		chromedp.Sleep(300*time.Millisecond))
 	p.Screenshot(name)
@@ -54,7 +80,7 @@ func TestStorefrontJourney(t *testing.T) {
 		// Demo data is seeded by a worker: wait for the whole catalog.
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('[data-testid=product-card]').length >= 8`),
 	)
-	shot(p, "home")
+	shot(t, p, "home")
 
 	p.Do("product page",
 		chromedp.Click(chromedp.CSS(card+`:nth-child(1) [data-testid=product-link]`)),
@@ -65,10 +91,12 @@ func TestStorefrontJourney(t *testing.T) {
 	if err != nil || !strings.Contains(name, "Sencha") {
 		t.Fatalf("product page shows %q (%v), want the first demo product", name, err)
 	}
-	shot(p, "product")
-	p.Do("add two to the cart",
-		chromedp.Click(chromedp.CSS(`[aria-label="One more"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=add-to-cart]`)),
+	shot(t, p, "product")
+	p.Do("add two to the cart with the keyboard",
+		chromedp.Focus(chromedp.CSS(`[aria-label="One more"]`)),
+		chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS(`[data-testid=add-to-cart]`)),
+		chromedp.KeyEvent("\r"),
 		chromedp.Poll[chromedp.Void](`document.getElementById('cart-count').textContent === '2'`),
 		chromedp.Navigate(base+"/"), // a full load too: the cart is kept by the browser
 		chromedp.WaitVisible(chromedp.CSS(card)),
@@ -82,7 +110,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if !strings.Contains(total, "66.00") { // 2 × 8.50 + 49.00
 		t.Errorf("cart total %q, want €66.00", total)
 	}
-	shot(p, "cart")
+	shot(t, p, "cart")
 
 	email := "ada-" + uuid.NewString()[:8] + "@example.com"
 	p.Do("register on the way to checkout",
@@ -92,7 +120,16 @@ func TestStorefrontJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=register-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "Ada Lovelace"),
 		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "short"),
+		chromedp.Click(chromedp.CSS(`[data-testid=register-submit]`)),
+		// The identity module's rule comes back as a problem the form shows.
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=form-error]').textContent.includes('10-128 characters')`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("password").value = ""`),
 		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
+		chromedp.EmulateViewport(1280, 900),
+	)
+	shot(t, p, "register")
+	p.Do("create the account",
 		chromedp.Click(chromedp.CSS(`[data-testid=register-submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=checkout-form]`)),
 		chromedp.EmulateViewport(1280, 900),
@@ -101,7 +138,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if cookies, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`document.cookie`)); strings.Contains(cookies, "shop_session") {
 		t.Errorf("page script can read the session cookie: %q", cookies)
 	}
-	shot(p, "checkout")
+	shot(t, p, "checkout")
 
 	// A marker in the page's memory: it survives only if the page never reloads.
 	p.Do("pay with tok_ok and watch the order confirm",
@@ -118,7 +155,11 @@ func TestStorefrontJourney(t *testing.T) {
 	if same, err := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`window.__sameDocument || 'reloaded'`)); err != nil || same != "yes" {
 		t.Fatalf("the order page reloaded or navigated away (marker %q, %v)", same, err)
 	}
-	shot(p, "order-confirmed")
+	shot(t, p, "order-confirmed")
+	confirmedURL, err := chromedp.Run(p.Ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	p.Do("pay with tok_decline and watch the order cancel",
 		chromedp.Navigate(base+"/"),
@@ -143,7 +184,7 @@ func TestStorefrontJourney(t *testing.T) {
 	if same, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`window.__sameDocument || 'reloaded'`)); same != "yes" {
 		t.Fatal("the order page reloaded while the order was cancelled")
 	}
-	shot(p, "order-cancelled")
+	shot(t, p, "order-cancelled")
 
 	p.Do("orders",
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-orders]`)),
@@ -153,7 +194,7 @@ func TestStorefrontJourney(t *testing.T) {
 			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
-	shot(p, "orders")
+	shot(t, p, "orders")
 
 	p.Do("notifications",
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-notifications]`)),
@@ -162,14 +203,19 @@ func TestStorefrontJourney(t *testing.T) {
 			chromedp.WithPollingInterval(time.Second), chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.EmulateViewport(1280, 900),
 	)
-	shot(p, "notifications")
+	shot(t, p, "notifications")
 
 	p.Do("mobile",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(card)),
 	)
-	shot(p, "home-mobile")
+	shot(t, p, "home-mobile")
+	p.Do("mobile order",
+		chromedp.Navigate(confirmedURL),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-status][data-status=confirmed]`)),
+	)
+	shot(t, p, "order-mobile")
 }
 
 // The stock shown on the home and product pages follows inventory live: a

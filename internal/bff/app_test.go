@@ -191,8 +191,9 @@ func TestCheckoutJourneyAgainstTheApp(t *testing.T) {
 	}
 }
 
-// A declined card ends the live stream with the order cancelled and its reason.
-func TestDeclinedOrderStreamsItsCancellation(t *testing.T) {
+// A declined card, and a bank too slow to answer, end the live stream with
+// the order cancelled and its reason.
+func TestFailedPaymentsStreamTheirCancellation(t *testing.T) {
 	base := startShop(t)
 	c := newCustomer(t, base)
 	var id string
@@ -206,19 +207,21 @@ func TestDeclinedOrderStreamsItsCancellation(t *testing.T) {
 		return true
 	}, "the demo products appear")
 	c.call("POST", "/bff/register", `{"name":"Cy","email":"cy-`+uuid.NewString()[:8]+`@example.com","password":"correct horse battery"}`, nil)
-	status, placed := c.call("POST", "/bff/checkout", `{"items":[{"product_id":"`+id+`","quantity":1}],"payment_token":"tok_decline"}`,
-		map[string]string{"Idempotency-Key": uuid.NewString()})
-	if status != 202 {
-		t.Fatalf("checkout: %d %v", status, placed)
-	}
-	names, data := c.events("/bff/orders/" + placed["order_id"].(string) + "/live")
-	last := len(names) - 1
-	if last < 1 || names[last] != "end" || data[last]["status"] != "cancelled" {
-		t.Fatalf("stream %v %v", names, data)
-	}
-	order := data[last-1]["order"].(map[string]any)
-	if order["status"] != "cancelled" || order["failure_reason"] == nil || order["failure_reason"] == "" {
-		t.Errorf("the last order event %v: want cancelled with a reason", order)
+	for _, token := range []string{"tok_decline", "tok_slow"} {
+		status, placed := c.call("POST", "/bff/checkout", `{"items":[{"product_id":"`+id+`","quantity":1}],"payment_token":"`+token+`"}`,
+			map[string]string{"Idempotency-Key": uuid.NewString()})
+		if status != 202 {
+			t.Fatalf("%s checkout: %d %v", token, status, placed)
+		}
+		names, data := c.events("/bff/orders/" + placed["order_id"].(string) + "/live")
+		last := len(names) - 1
+		if last < 1 || names[last] != "end" || data[last]["status"] != "cancelled" {
+			t.Fatalf("%s stream %v %v", token, names, data)
+		}
+		order := data[last-1]["order"].(map[string]any)
+		if order["status"] != "cancelled" || order["failure_reason"] == nil || order["failure_reason"] == "" {
+			t.Errorf("%s: the last order event %v: want cancelled with a reason", token, order)
+		}
 	}
 }
 

@@ -152,7 +152,9 @@ func Handler(apis APIs, tokens *auth.Tokens, events Events, o Options, log *zap.
 	r.Get("/home", h(s.home))
 	r.Get("/products/{id}", h(s.product))
 	r.Post("/cart", h(s.cart))
-	r.Get("/stock/live", h(s.stockLive))
+	// A stream holds a connection and a hub subscription: a page opens one
+	// per screen (and again every MaxStream), far below this limit.
+	r.With(httpx.RateLimit(StreamRate, time.Minute, httpx.ByClientIP)).Get("/stock/live", h(s.stockLive))
 
 	r.With(httpx.RateLimit(o.RegisterRate, time.Minute, httpx.ByClientIP)).Post("/register", h(s.register))
 	r.With(httpx.RateLimit(o.LoginRate, time.Minute, httpx.ByClientIP)).Post("/login", h(s.login))
@@ -167,6 +169,9 @@ func Handler(apis APIs, tokens *auth.Tokens, events Events, o Options, log *zap.
 	me.Get("/notifications", h(s.notifications))
 	return r
 }
+
+// StreamRate is how many stock streams one client address may open a minute.
+const StreamRate = 120
 
 type server struct {
 	apis     APIs

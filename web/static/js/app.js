@@ -228,7 +228,11 @@ async function product([, id]) {
           h('button', { class: 'btn btn-primary', type: 'button', 'data-testid': 'add-to-cart',
             disabled: p.available !== null && p.available <= 0,
             onclick: () => { cart.add(p.id, qty); toast(`${qty} × ${p.name} added to your cart.`); } }, 'Add to cart'),
-          link('/cart', { class: 'btn btn-secondary' }, 'View cart')))));
+          link('/cart', { class: 'btn btn-secondary' }, 'View cart')),
+        h('ul', { class: 'perks' },
+          h('li', {}, h('strong', {}, 'Live stock. '), 'The figure above changes as other customers buy.'),
+          h('li', {}, h('strong', {}, 'Test payments. '), 'At checkout you choose how the test card behaves; nothing is charged.'),
+          h('li', {}, h('strong', {}, 'Follow your order. '), 'Its page updates by itself until it is confirmed.')))));
   queueMicrotask(() => followStock([p.id]));
   return el;
 }
@@ -365,7 +369,7 @@ function authScreen(kind, query) {
     error,
     register ? field('name', 'Your name', 'text', 'name') : null,
     field('email', 'Email', 'email', 'email'),
-    field('password', 'Password', 'password', register ? 'new-password' : 'current-password', register ? 'At least 8 characters.' : null),
+    field('password', 'Password', 'password', register ? 'new-password' : 'current-password', register ? '10 to 128 characters, and not your email address.' : null),
     submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -379,7 +383,8 @@ function authScreen(kind, query) {
       toast(register ? 'Welcome! Your account is ready.' : 'You are signed in.');
       navigate(safeNext, { replace: true });
     } catch (err) {
-      error.textContent = err.problem?.fields ? `${err.message}: ${Object.values(err.problem.fields).join('; ')}` : err.message;
+      const fields = Array.isArray(err.problem?.errors) ? err.problem.errors.map((f) => `${f.field}: ${f.message}`).join('; ') : '';
+      error.textContent = fields ? `${err.message} (${fields})` : err.message;
       submit.disabled = false;
       form.querySelector('input')?.focus();
     }

@@ -44,11 +44,11 @@ const palettes = [
   ['#1f4d5e', '#6fb3c7'], ['#6b2f47', '#d08aa5'], ['#4d5e1f', '#a9c26b'], ['#5e3a1f', '#c9925e'],
 ];
 
-// swatch is a product's picture: a gradient picked from its name, with an
-// icon for what it is.
-export function swatch(name, id) {
+// swatch is a product's picture: a gradient picked from its name (so a
+// product keeps its colours), with an icon for what it is.
+export function swatch(name) {
   let n = 0;
-  for (const c of id || name) n = (n * 31 + c.charCodeAt(0)) >>> 0;
+  for (const c of name) n = (n * 31 + c.charCodeAt(0)) >>> 0;
   const [a, b] = palettes[n % palettes.length];
   const lower = name.toLowerCase();
   const icon = /pot|kettle/.test(lower) ? icons.pot : /mug|cup/.test(lower) ? icons.cup : /whisk|infuser/.test(lower) ? icons.whisk : icons.leaf;
