@@ -195,6 +195,38 @@ func fixtureTraces() map[string]any {
 	}, "next_cursor": nil}
 }
 
+// consoleAccessibility lists what the console lacks of the basics: one
+// <main> and one <h1>, a label on every field, a name on every control,
+// every drawing either hidden from screen readers or named, every map node
+// reachable with the keyboard.
+const consoleAccessibility = `(() => {
+	const problems = [];
+	const named = (e) => (e.getAttribute('aria-label') || e.textContent || e.title || '').trim() !== '';
+	const shown = (e) => e.getClientRects().length > 0;
+	if (document.querySelectorAll('main').length !== 1) problems.push('not exactly one <main>');
+	if (document.querySelectorAll('h1').length !== 1) problems.push('not exactly one <h1>');
+	for (const e of document.querySelectorAll('input, select, textarea'))
+		if (shown(e) && !e.labels?.length && !e.getAttribute('aria-label')) problems.push('field without a label: ' + (e.id || e.name));
+	for (const e of document.querySelectorAll('button, a[href]'))
+		if (shown(e) && !named(e)) problems.push('unnamed control: ' + e.outerHTML.slice(0, 80));
+	for (const e of document.querySelectorAll('svg'))
+		if (shown(e) && e.getAttribute('aria-hidden') !== 'true' && !e.getAttribute('aria-label') && !e.closest('[aria-hidden=true]')) problems.push('svg neither hidden nor named');
+	for (const e of document.querySelectorAll('#map .node'))
+		if (e.getAttribute('tabindex') !== '0' || !e.getAttribute('aria-label')) problems.push('map node not reachable or unnamed: ' + e.dataset.module);
+	return problems;
+})()`
+
+func checkConsoleAccessibility(t *testing.T, ctx context.Context, screen string) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](consoleAccessibility))
+	if err != nil {
+		t.Fatalf("accessibility check of %s: %v", screen, err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", screen, p)
+	}
+}
+
 // TestConsoleAgainstFixtures drives the console in Chromium against fixed
 // admin answers: the login, the map of six modules, an order's events
 // opening its saga, a module turning remote, a replay, the traces.
@@ -240,6 +272,7 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 	if !strings.Contains(msg, "Wrong email or password") {
 		t.Fatalf("login error %q", msg)
 	}
+	checkConsoleAccessibility(t, ctx, "login")
 	consoleShot(t, ctx, "", "console-login")
 	run("log in", chromedp.SetValue(chromedp.CSS(`#login-password`), "secret"), chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=module-payments]`)))
@@ -265,6 +298,7 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 		t.Errorf("%d saga steps, want 5", n)
 	}
 	run("traces drawn", chromedp.WaitVisible(chromedp.CSS(`[data-testid=span]`)))
+	checkConsoleAccessibility(t, ctx, "console")
 	consoleShot(t, ctx, "", "console")
 	consoleShot(t, ctx, `[data-testid=panel-events]`, "console-events")
 	consoleShot(t, ctx, `[data-testid=panel-saga]`, "console-saga")
