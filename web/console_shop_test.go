@@ -149,6 +149,9 @@ func TestConsoleOnTheShop(t *testing.T) {
 	if err != nil || len(steps) < 3 || steps[0] != "reserve" {
 		t.Fatalf("saga steps %v (%v), want reserve first and at least three", steps, err)
 	}
+	// "No traces yet" while GET /api/v1/admin/traces answers 404 or
+	// nothing; the order's traces once the processes record them.
+	page.Do("the traces panel", chromedp.WaitVisible(chromedp.CSS(`[data-testid=traces-empty], [data-testid=trace]`)))
 	consoleShot(t, ctx, "", "console-shop")
 
 	// A dead letter: the welcome of a new customer cannot be recorded while

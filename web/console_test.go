@@ -304,6 +304,23 @@ func TestConsoleAgainstFixtures(t *testing.T) {
 	consoleShot(t, ctx, `[data-testid=panel-saga]`, "console-saga")
 	consoleShot(t, ctx, `[data-testid=panel-traces]`, "console-traces")
 
+	run("pause the stream", chromedp.Click(chromedp.CSS(`[data-testid=events-pause]`)))
+	f.events <- fixtureEvent("catalog.product_created", "catalog", time.Now(), map[string]any{"product_id": "p2"})
+	run("an event held while paused", chromedp.WaitVisible(chromedp.CSS(`[data-testid=events-held]`)))
+	if n := count(`[data-testid=event][data-type="catalog.product_created"]`); n != 0 {
+		t.Errorf("an event shown while paused")
+	}
+	run("resume", chromedp.Click(chromedp.CSS(`[data-testid=events-pause]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=event][data-type="catalog.product_created"]`)))
+
+	run("a saga by its order id", chromedp.SetValue(chromedp.CSS(`#saga-order`), "0193a4f2-0000-7000-8000-00000000beef"),
+		chromedp.Click(chromedp.CSS(`[data-testid=saga-open]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=saga-order-id]')?.textContent === '0193a4f2-0000-7000-8000-00000000beef'`, chromedp.WithPollingTimeout(5*time.Second)))
+	run("a wrong order id", chromedp.SetValue(chromedp.CSS(`#saga-order`), "not-an-id"), chromedp.Click(chromedp.CSS(`[data-testid=saga-open]`)))
+	if msg := text("the saga's error", `[data-testid=saga] .error`); !strings.Contains(msg, "UUID") {
+		t.Errorf("a wrong order id says %q", msg)
+	}
+
 	run("filter by module", chromedp.SetValue(chromedp.CSS(`#filter-module`), "payments"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#filter-module').dispatchEvent(new Event('input'))`))
 	if n := count(`[data-testid=event]`); n != 1 {
