@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure what the tests and the app need on this machine is installed and
-# running: PostgreSQL server binaries and a server on 127.0.0.1:5432, and
-# RabbitMQ on 127.0.0.1:5672. Installs Debian packages when missing (as root,
+# running: PostgreSQL server binaries and a server on 127.0.0.1:5432,
+# RabbitMQ on 127.0.0.1:5672, and headless Chromium for the browser tests. Installs Debian packages when missing (as root,
 # or through sudo). Safe to run again: it changes nothing that already works.
 #
-# Usage: scripts/services.sh [postgres-binaries|postgres|rabbitmq|all]
+# Usage: scripts/services.sh [postgres-binaries|postgres|rabbitmq|chromium|all]
 set -euo pipefail
 
 PG_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}
@@ -100,10 +100,17 @@ tools() {
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
+# The storefront's and the console's tests drive Debian's Chromium
+# (internal/browsertest); fonts-liberation gives pages a real sans-serif.
+chromium() {
+  command -v chromium >/dev/null || apt_install chromium fonts-liberation
+}
+
 case "${1:-all}" in
   postgres-binaries) postgres_binaries ;;
   postgres) postgres ;;
   rabbitmq) rabbitmq ;;
-  all) tools; postgres; rabbitmq ;;
-  *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|all]" >&2; exit 2 ;;
+  chromium) chromium ;;
+  all) tools; postgres; rabbitmq; chromium ;;
+  *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|chromium|all]" >&2; exit 2 ;;
 esac

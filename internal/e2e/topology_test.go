@@ -144,6 +144,7 @@ func TestTopologies(t *testing.T) {
 			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
 			t.Run("internal calls need a service token", func(t *testing.T) { internalCallsNeedToken(t, s) })
 			t.Run("correlation ID kept", func(t *testing.T) { correlationKept(t, s) })
+			t.Run("storefront through the BFF", func(t *testing.T) { storefrontThroughTheBFF(t, s) })
 			if slices.Contains(topo.extract, "inventory") { // last: it stops inventory
 				t.Run("product details without inventory", func(t *testing.T) { detailsWithoutInventory(t, s) })
 			}

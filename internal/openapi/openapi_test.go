@@ -412,6 +412,14 @@ var unreachable = map[string]string{
 	rpc.ErrUnavailable.Code:          "only where a module runs in another process; the document describes the API of one process (docs/extraction.md)",
 	rpc.ErrOverloaded.Code:           "only where a module runs in another process; the document describes the API of one process (docs/extraction.md)",
 	rpc.ErrLoop.Code:                 "only in a deployment whose APP_REMOTE_* send requests round in a loop",
+
+	// The storefront's backend for frontend is not the public API: it
+	// answers the storefront's pages under /bff/ (docs/storefront.md).
+	"bff.cross_site_request":    "answered under /bff/ only",
+	"bff.invalid_cart":          "answered under /bff/ only",
+	"bff.invalid_payment_token": "answered under /bff/ only",
+	"bff.invalid_stock_query":   "answered under /bff/ only",
+	"bff.unavailable":           "answered under /bff/ only",
 }
 
 // TestErrorCodes requires every error code a route can answer with to be

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/internal/admin"
+	"github.com/modmono/shop/internal/bff"
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/internal/problems"
@@ -46,6 +47,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 	}
 	opts = append(opts,
 		gateway.Module,
+		bff.Module,
 		fx.Invoke(func(h *host.HTTP) { h.Root.Method("GET", "/api/openapi.json", openapi.Handler()) }),
 		fx.Invoke(func(h *host.HTTP, log *zap.Logger) { problems.Mount(h.Root, log.Named("problems")) }),
 		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),

@@ -1,0 +1,226 @@
+// Package bff is the storefront's backend for frontend, served under /bff/.
+// Its answers are shaped for the storefront's screens (a product card, a
+// priced cart, an order with its payment), composed from the modules' Go
+// interfaces, so it works the same whether a module runs in this process or
+// in another one.
+//
+// Design:
+//   - Every module call has its own deadline (CallTimeout). A screen that
+//     can be shown without one side shows without it and names the side in
+//     "degraded" (home and product pages without stock figures, an order
+//     without its payment); only a screen whose core is missing fails (503).
+//   - The browser never holds the access token: login puts it in an
+//     HttpOnly, SameSite=Strict cookie scoped to /bff (Secure outside
+//     development), and the BFF reads it back on each request. State-changing
+//     routes are guarded against cross-site requests (see session.go).
+//   - Live screens use Server-Sent Events woken by the system's events
+//     (see live.go); the page runs no polling loop.
+//   - No over-fetching: a screen's route asks each module once for what the
+//     screen shows, no more.
+package bff
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/modules/inventory/inventoryapi"
+	"github.com/modmono/shop/modules/notifications/notificationsapi"
+	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/modules/payments/paymentsapi"
+	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/host"
+	"github.com/modmono/shop/platform/httpx"
+)
+
+// Prefix is where the BFF is mounted.
+const Prefix = "/bff"
+
+// CallTimeout bounds each module call made for a screen.
+const CallTimeout = 2 * time.Second
+
+// Sides of a composition, as named in an answer's "degraded" list.
+const (
+	SideCatalog   = "catalog"
+	SideInventory = "inventory"
+	SidePayments  = "payments"
+	SideIdentity  = "identity"
+)
+
+// Errors of the BFF's own rules; the modules' errors pass through as they are.
+var (
+	ErrUnavailable         = apperr.New(apperr.KindUnavailable, "bff.unavailable", "the services behind this screen are unavailable; retry later")
+	ErrInvalidCart         = apperr.New(apperr.KindInvalid, "bff.invalid_cart", "the cart must have 1-50 lines of products with quantities 1-99")
+	ErrInvalidPaymentToken = apperr.New(apperr.KindInvalid, "bff.invalid_payment_token", "the payment token must be tok_ok, tok_decline or tok_slow")
+	ErrInvalidStockQuery   = apperr.New(apperr.KindInvalid, "bff.invalid_stock_query", "ids must list 1-100 product UUIDs separated by commas")
+	ErrCrossSiteRequest    = apperr.New(apperr.KindForbidden, "bff.cross_site_request", "this request must come from the storefront's own pages")
+)
+
+// APIs are the module interfaces the BFF composes, local or remote.
+type APIs struct {
+	fx.In
+	Catalog       catalogapi.API
+	Inventory     inventoryapi.API
+	Ordering      orderingapi.API
+	Identity      identityapi.API
+	Notifications notificationsapi.API
+	Payments      paymentsapi.API
+}
+
+// Options are the BFF's knobs; the zero value is usable.
+type Options struct {
+	// SecureCookie marks the session cookie Secure (HTTPS only). Default
+	// false; the process sets it outside development.
+	SecureCookie bool
+	// CallTimeout bounds each module call. Default: CallTimeout.
+	CallTimeout time.Duration
+	// Recheck is how often a live order stream re-reads the order even
+	// without an event, in case one was missed. Default: 3 s.
+	Recheck time.Duration
+	// MaxStream bounds a live stream; the browser then reconnects.
+	// Default: 5 minutes.
+	MaxStream time.Duration
+	// Stopping, when closed, ends every live stream: the server is shutting
+	// down and must not wait for them. Default: nil (never).
+	Stopping <-chan struct{}
+	// LoginRate, RegisterRate and OrderRate limit logins and registrations
+	// per minute per client address and orders per minute per customer.
+	// Default: 10, 20 and 60.
+	LoginRate, RegisterRate, OrderRate int
+}
+
+func (o *Options) setDefaults() {
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = CallTimeout
+	}
+	if o.Recheck <= 0 {
+		o.Recheck = 3 * time.Second
+	}
+	if o.MaxStream <= 0 {
+		o.MaxStream = 5 * time.Minute
+	}
+	if o.LoginRate <= 0 {
+		o.LoginRate = 10
+	}
+	if o.RegisterRate <= 0 {
+		o.RegisterRate = 20
+	}
+	if o.OrderRate <= 0 {
+		o.OrderRate = 60
+	}
+}
+
+// Module mounts the BFF on the process's root router, with the process's
+// module APIs (local or remote) and its event hub for the live streams.
+var Module = fx.Module("bff",
+	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Tokens, hub *bus.Hub, cfg config.Config, log *zap.Logger) {
+		h.Root.Mount(Prefix, Handler(apis, tokens, hub, Options{
+			Stopping:     h.Stopping(),
+			SecureCookie: !cfg.Dev(),
+			LoginRate:    cfg.LoginRate,
+			RegisterRate: cfg.RegisterRate,
+			OrderRate:    cfg.OrderRate,
+		}, log.Named("bff")))
+	}),
+)
+
+// Handler returns the BFF's routes, to be mounted at Prefix.
+func Handler(apis APIs, tokens *auth.Tokens, events Events, o Options, log *zap.Logger) http.Handler {
+	o.setDefaults()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &server{apis: apis, sessions: sessions{tokens: tokens, secure: o.SecureCookie}, events: events, opts: o, log: log}
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { httpx.WriteError(w, r, nil, httpx.ErrNotFound) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, r, nil, httpx.ErrMethodNotAllowed)
+	})
+	r.Use(noStore, sameOrigin)
+	h := func(f httpx.HandlerFunc) http.HandlerFunc { return httpx.Handle(log, f) }
+
+	r.Get("/home", h(s.home))
+	r.Get("/products/{id}", h(s.product))
+	r.Post("/cart", h(s.cart))
+	// A stream holds a connection and a hub subscription: a page opens one
+	// per screen (and again every MaxStream), far below this limit.
+	r.With(httpx.RateLimit(StreamRate, time.Minute, httpx.ByClientIP)).Get("/stock/live", h(s.stockLive))
+
+	r.With(httpx.RateLimit(o.RegisterRate, time.Minute, httpx.ByClientIP)).Post("/register", h(s.register))
+	r.With(httpx.RateLimit(o.LoginRate, time.Minute, httpx.ByClientIP)).Post("/login", h(s.login))
+	r.Post("/logout", h(s.logout))
+	r.Get("/session", h(s.session))
+
+	me := r.With(s.sessions.require)
+	me.With(httpx.RateLimit(o.OrderRate, time.Minute, byCustomer)).Post("/checkout", h(s.checkout))
+	me.Get("/orders", h(s.orders))
+	me.Get("/orders/{id}", h(s.order))
+	me.Get("/orders/{id}/live", h(s.orderLive))
+	me.Get("/notifications", h(s.notifications))
+	return r
+}
+
+// StreamRate is how many stock streams one client address may open a minute.
+const StreamRate = 120
+
+type server struct {
+	apis     APIs
+	sessions sessions
+	events   Events
+	opts     Options
+	log      *zap.Logger
+}
+
+// noStore keeps the BFF's personal answers out of every cache.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// call runs f with a deadline of timeout and waits for its answer, never
+// past that deadline even if f ignores its context. A panic in f becomes
+// its error: one broken module must not end the process.
+func call[T any](ctx context.Context, timeout time.Duration, f func(context.Context) (T, error)) func() (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1) // buffered: a late answer does not block its goroutine
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("panic: %v", p)}
+			}
+		}()
+		v, err := f(ctx)
+		done <- result{v, err}
+	}()
+	return func() (T, error) {
+		defer cancel()
+		select {
+		case r := <-done:
+			return r.v, r.err
+		case <-ctx.Done():
+			select {
+			case r := <-done: // an answer that came in time still counts
+				return r.v, r.err
+			default:
+				var zero T
+				return zero, ctx.Err()
+			}
+		}
+	}
+}
