@@ -89,11 +89,12 @@ rabbitmq() {
   command -v rabbitmqctl >/dev/null && as_root rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 || true
 }
 
-# The migration guides' commands, which the tests run, use curl and psql;
+# The migration guides' and the demo's commands, which the tests run, use curl, jq and psql;
 # deploy/prometheus's test checks the alert rules with promtool.
 tools() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq)
   command -v psql >/dev/null || missing+=(postgresql-client)
   command -v promtool >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/platform/modkit"
 )
 
 func run(args []string, out *bytes.Buffer) error { return process.Run("app", modules.All, args, out) }
@@ -29,4 +35,109 @@ func TestRejectsUnknownCommandsAndBadConfig(t *testing.T) {
 	if err := run(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "APP_BUS") {
 		t.Errorf("bad APP_BUS: %v", err)
 	}
+}
+
+// Every command answers --help with its usage on stdout and exit 0, in an
+// extracted binary too (the same code with fewer modules linked).
+func TestCommandHelp(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"migrate", "-h"}, {"rebuild-read-models", "--help"}} {
+		var out bytes.Buffer
+		if err := run(args, &out); err != nil || !strings.HasPrefix(out.String(), "Usage: app "+args[0]) {
+			t.Errorf("%v: %v\n%s", args, err, out.String())
+		}
+	}
+	var payments []modkit.Definition
+	for _, m := range modules.All {
+		if m.Name == "payments" {
+			payments = append(payments, m)
+		}
+	}
+	var out bytes.Buffer
+	if err := process.Run("payments", payments, []string{"migrate", "--help"}, &out); err != nil || !strings.HasPrefix(out.String(), "Usage: payments migrate") {
+		t.Errorf("payments migrate --help: %v\n%s", err, out.String())
+	}
+	if err := process.Run("payments", payments, []string{"rebuild-read-models", "--help"}, &out); err == nil {
+		t.Error("payments rebuild-read-models: want unknown command, ordering is not linked")
+	}
+	if err := run([]string{"migrate", "now"}, &bytes.Buffer{}); err == nil {
+		t.Error("migrate now: want an error, migrate takes no arguments")
+	}
+}
+
+// TestBinary runs the built binary: --help of every command, and start-up
+// failures, each one line on stderr naming the cause and the remedy, exit 1.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "app")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	exe := func(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "APP_DATA_DIR=" + t.TempDir()}, env...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), cmd.ProcessState.ExitCode()
+	}
+
+	t.Run("help", func(t *testing.T) {
+		for _, command := range []string{"serve", "migrate", "rebuild-read-models"} {
+			out, errOut, code := exe(t, nil, command, "--help")
+			if code != 0 || !strings.HasPrefix(out, "Usage: app "+command) || errOut != "" {
+				t.Errorf("app %s --help: exit %d, stdout %q, stderr %q", command, code, out, errOut)
+			}
+		}
+	})
+
+	closed := freePort(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"postgres unreachable", []string{"DATABASE_URL=postgres://postgres@" + closed + "/shop?connect_timeout=5"},
+			[]string{"cannot reach Postgres at " + closed + " (DATABASE_URL): connection refused", "start it", "set DATABASE_URL"}},
+		{"port in use", []string{"APP_HTTP_ADDR=" + busy.Addr().String(), "DATABASE_URL=postgres://postgres@" + closed + "/shop"},
+			[]string{"cannot listen on " + busy.Addr().String() + " (APP_HTTP_ADDR): address already in use", "set APP_HTTP_ADDR"}},
+		{"bad value", []string{"APP_BUS=pigeon", "APP_PAYMENT_TIMEOUT=soon"},
+			[]string{"invalid configuration: ", "APP_BUS", "APP_PAYMENT_TIMEOUT", "docs/configuration.md"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := exe(t, tc.env)
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "app: ") || out != "" {
+				t.Fatalf("exit %d, stdout %q, want one line on stderr:\n%s", code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(lines[0], w) {
+					t.Errorf("stderr lacks %q:\n%s", w, lines[0])
+				}
+			}
+		})
+	}
+}
+
+// freePort returns a loopback address nothing listens on.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
 }

@@ -28,7 +28,7 @@ other modules' surface packages (modules/<x>/<x>api) through which it
 reaches them over HTTP. Every other module's code stays out of the binary.
 
 The binary takes the same environment variables as the monolith (see
-README.md): APP_MODULES=all there means MODULE, and every other module is
+docs/configuration.md): APP_MODULES=all there means MODULE, and every other module is
 reached at APP_REMOTE_<MODULE>. Its --help lists the modules it contains.
 
 It runs, from the repository root (the folder of go.mod above the working

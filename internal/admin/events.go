@@ -18,8 +18,13 @@ func (s *Service) handle(h httpx.HandlerFunc) http.HandlerFunc { return httpx.Ha
 
 // Errors of the event stream.
 var (
+	// ErrInvalidFilter means a filter of the event stream (type, correlation_id or aggregate_id) is
+	// too long or not valid text. Send shorter values, or none to see every event.
 	ErrInvalidFilter = apperr.New(apperr.KindInvalid, "admin.invalid_filter",
-		"type and correlation_id must be at most 200 characters of valid text")
+		"type, correlation_id and aggregate_id must be at most 200 characters of valid text")
+	// ErrEventsUnavailable means this process cannot watch the event bus right now, usually
+	// because RabbitMQ is unreachable. Events are not lost: the outboxes keep them. Retry once the
+	// broker is back (the process's /health/ready names it).
 	ErrEventsUnavailable = apperr.New(apperr.KindUnavailable, "admin.events_unavailable",
 		"the event stream cannot be opened: the broker is unreachable; retry later")
 )
@@ -58,11 +63,12 @@ func streamEnvelope(e bus.Envelope) StreamEnvelope {
 //     the last notice because this client read too slowly;
 //   - a comment line every 15 s keeps proxies from closing an idle stream.
 //
-// Filters: type (a prefix of the event type) and correlation_id.
+// Filters: type (a prefix of the event type), correlation_id and
+// aggregate_id (exact).
 func (s *Service) getEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := bus.Filter{TypePrefix: q.Get("type"), CorrelationID: q.Get("correlation_id")}
-	for _, v := range []string{f.TypePrefix, f.CorrelationID} {
+	f := bus.Filter{TypePrefix: q.Get("type"), CorrelationID: q.Get("correlation_id"), AggregateID: q.Get("aggregate_id")}
+	for _, v := range []string{f.TypePrefix, f.CorrelationID, f.AggregateID} {
 		if len(v) > 200 || !utf8.ValidString(v) {
 			return ErrInvalidFilter
 		}

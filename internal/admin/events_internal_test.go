@@ -83,6 +83,9 @@ func TestStreamOfAStuckClient(t *testing.T) {
 	for !strings.Contains(w.body(), "event: dropped\n") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	for !strings.Contains(w.body(), ": heartbeat\n") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(stopping)
 	select {
 	case err := <-done:
@@ -106,6 +109,9 @@ func TestStreamOfAStuckClient(t *testing.T) {
 		}
 	}
 	t.Logf("a stuck client got %d events and was told it lost %d", delivered, lost)
+	if !strings.Contains(body, ": heartbeat\n") {
+		t.Error("no heartbeat")
+	}
 	if lost == 0 || delivered+lost != events {
 		t.Errorf("delivered %d and reported %d lost of %d events\n%s", delivered, lost, events, body)
 	}

@@ -167,8 +167,9 @@ func (s *Service) getDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ErrReplayUnreachable: the dead letter is not in this process, and some
-// process that may hold it did not answer.
+// ErrReplayUnreachable means the dead letter to replay is not held by the process answering, and
+// some process that may hold it did not answer. Nothing was replayed; retry when every process of
+// the deployment is up (the architecture view shows which is down).
 var ErrReplayUnreachable = apperr.New(apperr.KindUnavailable, "admin.replay_unreachable",
 	"the dead letter was not found, and a process that may hold it did not answer; retry later")
 

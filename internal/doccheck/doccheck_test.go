@@ -14,8 +14,14 @@ import (
 	"testing"
 )
 
+// The pages that document the configuration and the routes.
+const (
+	configDoc = "docs/configuration.md"
+	routesDoc = "docs/api.md"
+)
+
 // moduleVar stands for the module-name part of a per-module variable such as
-// <MODULE>_DATABASE_URL, as README.md writes it.
+// <MODULE>_DATABASE_URL, as docs/configuration.md writes it.
 const moduleVar = "<MODULE>"
 
 // apiPrefix is where host mounts every module's routes.
@@ -31,20 +37,19 @@ func TestConfigTableMatchesConfig(t *testing.T) {
 	if len(read) == 0 {
 		t.Fatal("found no environment variables in platform/config/config.go; has the reader changed?")
 	}
-	readme := readFile(t, filepath.Join(root, "README.md"))
-	table, err := configTable(readme)
+	table, err := configTable(readFile(t, filepath.Join(root, configDoc)))
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	for _, name := range read {
 		if !slices.Contains(table, name) {
-			t.Errorf("README.md: the configuration table lacks %s, which platform/config/config.go reads", name)
+			t.Errorf("%s: the table of variables lacks %s, which platform/config/config.go reads", configDoc, name)
 		}
 	}
 	for _, name := range table {
 		if (strings.HasPrefix(name, "APP_") || strings.HasSuffix(name, "_URL")) && !slices.Contains(read, name) {
-			t.Errorf("README.md: the configuration table lists %s, which platform/config/config.go does not read", name)
+			t.Errorf("%s: the table of variables lists %s, which platform/config/config.go does not read", configDoc, name)
 		}
 	}
 }
@@ -56,7 +61,7 @@ func TestRoutesAreDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := readFile(t, filepath.Join(root, "README.md"))
+	apiDoc := readFile(t, filepath.Join(root, routesDoc))
 	found := 0
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
@@ -77,8 +82,8 @@ func TestRoutesAreDocumented(t *testing.T) {
 		for _, r := range routes {
 			found++
 			want := r.doc()
-			if !strings.Contains(readme, want) {
-				t.Errorf("README.md does not mention %q, registered at %s", want, r.pos)
+			if !strings.Contains(apiDoc, want) {
+				t.Errorf("%s does not mention %q, registered at %s", routesDoc, want, r.pos)
 			}
 			if moduleDoc != nil && !strings.Contains(string(moduleDoc), want) {
 				t.Errorf("modules/%s/README.md does not mention %q, registered at %s", module, want, r.pos)
@@ -177,31 +182,32 @@ func envName(e ast.Expr, inConcat bool) (string, bool) {
 	return "", false
 }
 
-// configTable returns the variable names in the first column of the table
-// under README.md's "## Configuration" heading.
-func configTable(readme string) ([]string, error) {
+// configTable returns the variable names in the first column of the first
+// table whose header begins with "| variable |".
+func configTable(doc string) ([]string, error) {
 	var names []string
-	in := false
+	in, done := false, false
 	backticked := regexp.MustCompile("`([^`]+)`")
-	for line := range strings.Lines(readme) {
+	for line := range strings.Lines(doc) {
 		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "## ") {
-			in = line == "## Configuration"
-			continue
-		}
-		if !in || !strings.HasPrefix(line, "|") {
-			continue
-		}
-		cells := strings.Split(line, "|")
-		if len(cells) < 3 {
-			continue
-		}
-		for _, m := range backticked.FindAllStringSubmatch(cells[1], -1) {
-			names = append(names, m[1])
+		switch {
+		case done:
+		case !in && strings.HasPrefix(line, "| variable |"):
+			in = true
+		case in && !strings.HasPrefix(line, "|"):
+			in, done = false, true
+		case in:
+			cells := strings.Split(line, "|")
+			if len(cells) < 3 {
+				continue
+			}
+			for _, m := range backticked.FindAllStringSubmatch(cells[1], -1) {
+				names = append(names, m[1])
+			}
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("README.md has no table of variables under a \"## Configuration\" heading")
+		return nil, fmt.Errorf("%s has no table whose header begins with \"| variable |\"", configDoc)
 	}
 	return names, nil
 }
@@ -213,7 +219,7 @@ type route struct {
 	pos    token.Position
 }
 
-// doc is how README.md writes the route.
+// doc is how docs/api.md writes the route.
 func (r route) doc() string {
 	if r.method == "" {
 		return r.path

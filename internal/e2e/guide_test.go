@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/modmono/shop/internal/mdblock"
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/pgtest"
 )
@@ -44,7 +45,7 @@ func followGuide(t *testing.T, module string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := shellBlocks(string(doc))
+	blocks := mdblock.Shell(string(doc))
 	if len(blocks) < 10 {
 		t.Fatalf("the guide has %d shell blocks; is it the generated one?", len(blocks))
 	}
@@ -65,6 +66,7 @@ func followGuide(t *testing.T, module string) {
 		t.Fatalf("the first order ended %s", o.Status)
 	}
 	stream := startOrders(t, app, buyers, tea)
+	runsLocally(t, admin, module, true)
 
 	var downtime string
 	for i, b := range blocks[2:] {
@@ -77,6 +79,8 @@ func followGuide(t *testing.T, module string) {
 		t.Logf("block %d done", i+2)
 	}
 	accepted := stream.stop()
+	// The monolith, restarted with APP_REMOTE_<MODULE>, shows it remote.
+	runsLocally(t, admin, module, false)
 
 	// Every accepted order ends, once charged at most, stock conserved.
 	var units int64
@@ -123,25 +127,6 @@ func followGuide(t *testing.T, module string) {
 		return st.Reserved == 0 && st.OnHand+units == initial
 	})
 	t.Logf("%s moved out under %d orders (%d units confirmed and kept); %s", module, len(accepted), units, strings.TrimSpace(downtime))
-}
-
-// shellBlocks returns the bodies of the ```sh blocks of a Markdown text.
-func shellBlocks(md string) []string {
-	var blocks []string
-	var cur []string
-	in := false
-	for _, line := range strings.Split(md, "\n") {
-		switch {
-		case !in && line == "```sh":
-			in, cur = true, nil
-		case in && line == "```":
-			in = false
-			blocks = append(blocks, strings.Join(cur, "\n"))
-		case in:
-			cur = append(cur, line)
-		}
-	}
-	return blocks
 }
 
 // guideRun is the environment a guide's commands run in.
@@ -282,4 +267,21 @@ func (s *orderStream) stop() map[string]int {
 	s.halt.Store(true)
 	s.wg.Wait()
 	return s.accepted
+}
+
+// runsLocally requires the admin API's architecture to show module local
+// to the answering process, or not.
+func runsLocally(t *testing.T, admin *process, module string, local bool) {
+	t.Helper()
+	var arch architecture
+	if r := admin.do("GET", "/api/v1/admin/architecture", nil); r.status != http.StatusOK {
+		t.Fatalf("architecture: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &arch)
+	}
+	for _, m := range arch.Modules {
+		if m.Name == module && (m.Local != local || (m.Process == "local") != local) {
+			t.Errorf("the architecture shows %s local %t at %q, want local %t", module, m.Local, m.Process, local)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/modmono/shop/internal/browsertest"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/auth"
@@ -52,7 +53,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	code := m.Run()
+	code := browsertest.Main(m) // m.Run, then the console tests' browser ends
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -27,7 +27,8 @@ import (
 // CallTimeout bounds each module call of a composed request.
 const CallTimeout = time.Second
 
-// ErrUnavailable answers a composed request when none of its modules answered.
+// ErrUnavailable means none of the modules behind a composed resource (the catalog and inventory
+// for product details) answered. Retry later; /health/ready shows which dependency is down.
 var ErrUnavailable = apperr.New(apperr.KindUnavailable, "gateway.unavailable",
 	"the services behind this resource are unavailable; retry later")
 

@@ -409,8 +409,8 @@ var unreachable = map[string]string{
 	auth.ErrInvalidServiceToken.Code: "answered on /internal (calls between processes) only",
 	rpc.ErrBadCall.Code:              "answered on /internal (calls between processes) only",
 	rpc.ErrInvalidText.Code:          "refused by a module's HTTP client before a call between processes; public requests with such text are refused as malformed JSON",
-	rpc.ErrUnavailable.Code:          "only where a module runs in another process; the document describes the API of one process (README: Extract a module)",
-	rpc.ErrOverloaded.Code:           "only where a module runs in another process; the document describes the API of one process (README: Extract a module)",
+	rpc.ErrUnavailable.Code:          "only where a module runs in another process; the document describes the API of one process (docs/extraction.md)",
+	rpc.ErrOverloaded.Code:           "only where a module runs in another process; the document describes the API of one process (docs/extraction.md)",
 	rpc.ErrLoop.Code:                 "only in a deployment whose APP_REMOTE_* send requests round in a loop",
 
 	// The storefront's backend for frontend is not the public API: it

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -34,7 +35,10 @@ func Main(name string, linked []modkit.Definition) {
 	}
 }
 
-// Run is Main without the exit, for tests.
+// Run is Main without the exit, for tests. A command followed by -h or
+// --help prints that command's usage on stdout. An error that stops the
+// process comes back as one line naming its cause and what to do; its whole
+// chain is logged at debug level (APP_LOG_LEVEL=debug).
 func Run(name string, linked []modkit.Definition, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -46,12 +50,9 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 		return err
 	}
 	command := "serve"
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		command = fs.Arg(0)
-	default:
-		return fmt.Errorf("too many arguments; see %s --help", name)
+	rest := fs.Args()
+	if len(rest) > 0 {
+		command, rest = rest[0], rest[1:]
 	}
 	if command == "help" {
 		fmt.Fprint(stdout, usage(name, linked))
@@ -71,9 +72,17 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 	if command != "serve" && command != "migrate" && module == nil {
 		return fmt.Errorf("unknown command %q; see %s --help", command, name)
 	}
+	if len(rest) > 0 {
+		if slices.Contains([]string{"-h", "-help", "--help", "help"}, rest[0]) && len(rest) == 1 {
+			fmt.Fprint(stdout, commandUsage(name, command, module, moduleCmd))
+			return nil
+		}
+		return fmt.Errorf("%s takes no arguments; see %s %s --help", command, name, command)
+	}
 	cfg, err := config.FromEnv(surfaces.Names(), linkedNames...)
 	if err != nil {
-		return err
+		line := strings.Replace(oneLine(err.Error()), "invalid configuration; ", "invalid configuration: ", 1)
+		return &failure{line: line + "; docs/configuration.md describes every variable", err: err}
 	}
 	log, err := logging.New(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
@@ -83,18 +92,29 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 
 	switch command {
 	case "serve":
-		return serve(cfg, log, linked)
+		err = serve(cfg, log, linked, stdout)
 	case "migrate":
-		return migrate(cfg, log, linked)
+		err = migrate(cfg, log, linked)
+	default:
+		err = moduleCommand(cfg, log, *module, moduleCmd)
 	}
-	return moduleCommand(cfg, log, *module, moduleCmd)
+	if err != nil {
+		log.Debug("the process stopped on an error", zap.String("command", command), zap.Error(err))
+	}
+	return explain(err, cfg)
+}
+
+// commands describes the commands every binary takes.
+var commands = map[string]string{
+	"serve":   "run the modules of APP_MODULES and serve HTTP until SIGINT or SIGTERM (the default)",
+	"migrate": "apply the migrations of the modules of APP_MODULES, then exit",
 }
 
 func usage(name string, linked []modkit.Definition) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: %s [command]\n\nCommands:\n", name)
-	fmt.Fprintf(&b, "  serve     run the modules of APP_MODULES and serve HTTP (the default)\n")
-	fmt.Fprintf(&b, "  migrate   apply the migrations of the modules of APP_MODULES, then exit\n")
+	fmt.Fprintf(&b, "Usage: %s [command]\n       %s COMMAND --help\n\nCommands:\n", name, name)
+	fmt.Fprintf(&b, "  serve     %s\n", commands["serve"])
+	fmt.Fprintf(&b, "  migrate   %s\n", commands["migrate"])
 	for _, m := range linked {
 		for _, c := range m.Commands {
 			fmt.Fprintf(&b, "  %s\n            %s (%s must be in APP_MODULES)\n", c.Name, c.Help, m.Name)
@@ -104,17 +124,43 @@ func usage(name string, linked []modkit.Definition) string {
 	for _, m := range linked {
 		names = append(names, m.Name)
 	}
-	fmt.Fprintf(&b, `
-This binary contains the modules: %s.
-Configuration comes from environment variables (see README.md), e.g.
-  APP_HTTP_ADDR=:8080 DATABASE_URL=postgres://... APP_MODULES=all APP_BUS=gochannel
-A module that does not run here is reached at APP_REMOTE_<MODULE> (one or more base URLs).
-With DATABASE_URL empty, a development Postgres is started under .data/postgres.
-`, strings.Join(names, ", "))
+	fmt.Fprintf(&b, "\nThis binary contains the modules: %s.\n%s", strings.Join(names, ", "), configHelp)
 	return b.String()
 }
 
-func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error {
+// commandUsage is the --help of one command.
+func commandUsage(name, command string, module *modkit.Definition, c modkit.Command) string {
+	what := commands[command]
+	if module != nil {
+		what = fmt.Sprintf("%s; the %s module must be in APP_MODULES", c.Help, module.Name)
+	}
+	return fmt.Sprintf("Usage: %s %s\n\n%s.\n%s", name, command, upperFirst(what), configHelp)
+}
+
+const configHelp = `
+Configuration comes from environment variables (docs/configuration.md), e.g.
+  APP_HTTP_ADDR=:8080 DATABASE_URL=postgres://... APP_MODULES=all APP_BUS=gochannel
+A module that does not run here is reached at APP_REMOTE_<MODULE> (one or more base URLs).
+With DATABASE_URL empty, a development Postgres is started under .data/postgres.
+`
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition, stdout io.Writer) error {
+	// A busy address fails the start at once, before any database is
+	// touched; the server listens for real once everything else runs.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	if err := ln.Close(); err != nil {
+		return err
+	}
 	app := fx.New(Options(cfg, log, linked, true))
 	if err := app.Err(); err != nil {
 		return err
@@ -126,6 +172,11 @@ func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error
 	}
 	log.Info("shop is running", zap.Strings("modules", cfg.Modules), zap.Strings("remote", slices.Sorted(maps.Keys(cfg.Remotes))),
 		zap.String("bus", cfg.Bus), zap.String("env", cfg.Env))
+	if cfg.Dev() {
+		// Next to the admin login, so whoever ran make run knows where to look.
+		fmt.Fprintf(stdout, "the shop is running: %s (API %sapi/v1, console %sconsole); Ctrl-C stops it\n",
+			browseURL(cfg.HTTPAddr), browseURL(cfg.HTTPAddr), browseURL(cfg.HTTPAddr))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -167,4 +218,17 @@ func moduleCommand(cfg config.Config, log *zap.Logger, m modkit.Definition, c mo
 		return err
 	}
 	return c.Run(ctx, db, log)
+}
+
+// browseURL is the address a person on this machine opens for a listen
+// address: ":8080" and "0.0.0.0:8080" are http://127.0.0.1:8080/.
+func browseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

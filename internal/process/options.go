@@ -17,6 +17,7 @@ import (
 	"github.com/modmono/shop/internal/bff"
 	"github.com/modmono/shop/internal/gateway"
 	"github.com/modmono/shop/internal/openapi"
+	"github.com/modmono/shop/internal/problems"
 	"github.com/modmono/shop/internal/seed"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/modules/catalog/catalogapi"
@@ -48,6 +49,7 @@ func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, ser
 		gateway.Module,
 		bff.Module,
 		fx.Invoke(func(h *host.HTTP) { h.Root.Method("GET", "/api/openapi.json", openapi.Handler()) }),
+		fx.Invoke(func(h *host.HTTP, log *zap.Logger) { problems.Mount(h.Root, log.Named("problems")) }),
 		fx.Invoke(func(h *host.HTTP) { h.Root.Handle("/*", web.Handler()) }),
 		fx.Invoke(host.Run),
 		admin.Module, // after host.Run: its event hub stops before the bus

@@ -59,7 +59,14 @@ func FromContext(ctx context.Context) (Principal, bool) {
 
 // Errors of authentication and authorization.
 var (
+	// ErrUnauthenticated means the route needs a logged-in user and the request has no bearer token.
+	// Log in with POST /api/v1/auth/login and send the access_token as Authorization: Bearer <token>.
 	ErrUnauthenticated = apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "a valid bearer token is required")
-	ErrInvalidToken    = apperr.New(apperr.KindUnauthenticated, "auth.invalid_token", "the bearer token is invalid or expired")
-	ErrForbidden       = apperr.New(apperr.KindForbidden, "auth.forbidden", "your role does not allow this")
+	// ErrInvalidToken means the bearer token is malformed, signed with another key or expired (tokens
+	// live one hour). Log in again.
+	ErrInvalidToken = apperr.New(apperr.KindUnauthenticated, "auth.invalid_token", "the bearer token is invalid or expired")
+	// ErrForbidden means the caller is logged in but may not do this: the route is for another role
+	// (catalog and stock writes are for the admin), or the order or payment belongs to another
+	// customer.
+	ErrForbidden = apperr.New(apperr.KindForbidden, "auth.forbidden", "your role does not allow this")
 )

@@ -34,7 +34,9 @@ const ForwardAudience = "shop-forwarded"
 // is soon worthless; callers renew it well before it expires.
 const ServiceTokenTTL = 2 * time.Minute
 
-// ErrInvalidServiceToken refuses an internal call without a valid service token.
+// ErrInvalidServiceToken means a call to /internal/... came without a valid service token. Those
+// endpoints serve the shop's own processes only; every process of a deployment must share
+// APP_JWT_SECRET.
 var ErrInvalidServiceToken = apperr.New(apperr.KindUnauthenticated, "auth.invalid_service_token",
 	"this endpoint is for the shop's own services: a valid service token is required")
 

@@ -31,8 +31,14 @@ type DeadLetter struct {
 
 // Errors of the dead-letter operations.
 var (
+	// ErrDeadLetterNotFound means no dead letter with this ID is held by the process that answered:
+	// it was replayed already, or another process holds it. GET /api/v1/admin/dead-letters lists
+	// them.
 	ErrDeadLetterNotFound = apperr.New(apperr.KindNotFound, "bus.dead_letter_not_found", "no dead letter with this id")
-	ErrReplayFailed       = apperr.New(apperr.KindConflict, "bus.replay_failed", "the handler failed again; the dead letter is kept")
+	// ErrReplayFailed means the message's handler failed again when the dead letter was replayed; the
+	// dead letter is kept with the new error. Fix the cause shown in the list of dead letters, then
+	// replay again.
+	ErrReplayFailed = apperr.New(apperr.KindConflict, "bus.replay_failed", "the handler failed again; the dead letter is kept")
 )
 
 // deadLetter stores msg for c after its last failed attempt and acknowledges
@@ -111,6 +117,9 @@ func (b *Bus) Replay(ctx context.Context, id uuid.UUID) error {
 		}
 		c, ok := b.consumers[handler]
 		if !ok {
+			// The handler of the dead letter is not registered in the process that answered (it was
+			// renamed, or its module runs elsewhere), so it cannot be replayed here. Replay it where that
+			// handler runs.
 			return apperr.New(apperr.KindConflict, "bus.handler_unknown",
 				fmt.Sprintf("handler %q is not registered in this process", handler))
 		}

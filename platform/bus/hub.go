@@ -24,7 +24,7 @@ import (
 // the last one leaves: a process nobody watches pays nothing.
 //
 // A hub never slows the bus. Each subscriber has a bounded buffer; an event
-// that finds it full is dropped for that subscriber and counted (Dropped),
+// that finds it full is dropped for that subscriber and counted (TakeDropped),
 // never waited for. The tap acknowledges each message as soon as it is
 // handed out, so neither a publisher nor a handler waits for a watcher.
 //
@@ -69,11 +69,13 @@ func NewHub(transport Transport, eventTypes []string, opts HubOptions, log *zap.
 type Filter struct {
 	TypePrefix    string // the event type starts with it, e.g. "ordering." or "payments.payment_"
 	CorrelationID string // the event's correlation ID is exactly this
+	AggregateID   string // the event is about this aggregate, e.g. an order's ID
 }
 
 // Match reports whether e passes the filter.
 func (f Filter) Match(e Envelope) bool {
-	return strings.HasPrefix(e.Type, f.TypePrefix) && (f.CorrelationID == "" || e.CorrelationID == f.CorrelationID)
+	return strings.HasPrefix(e.Type, f.TypePrefix) && (f.CorrelationID == "" || e.CorrelationID == f.CorrelationID) &&
+		(f.AggregateID == "" || e.AggregateID == f.AggregateID)
 }
 
 // Watcher is one subscriber's view of the hub.
@@ -105,6 +107,10 @@ func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Watcher, error) {
 		return nil, ErrHubClosed
 	}
 	if h.tap == nil {
+		// Attaching waits for a broker that is away; say so at once instead.
+		if err := h.transport.Ping(ctx); err != nil {
+			return nil, fmt.Errorf("bus: event hub: %w", err)
+		}
 		tap, err := h.attach()
 		if err != nil {
 			return nil, err

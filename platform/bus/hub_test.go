@@ -246,3 +246,26 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestFilterMatch(t *testing.T) {
+	t.Parallel()
+	e := bus.Envelope{Type: "ordering.order_placed", CorrelationID: "c-1", AggregateID: "o-1"}
+	for _, tc := range []struct {
+		name string
+		f    bus.Filter
+		want bool
+	}{
+		{"zero filter", bus.Filter{}, true},
+		{"type prefix", bus.Filter{TypePrefix: "ordering."}, true},
+		{"other type", bus.Filter{TypePrefix: "payments."}, false},
+		{"correlation", bus.Filter{CorrelationID: "c-1"}, true},
+		{"other correlation", bus.Filter{CorrelationID: "c-2"}, false},
+		{"aggregate", bus.Filter{AggregateID: "o-1"}, true},
+		{"other aggregate", bus.Filter{AggregateID: "o-2"}, false},
+		{"all three", bus.Filter{TypePrefix: "ordering.order_", CorrelationID: "c-1", AggregateID: "o-1"}, true},
+	} {
+		if got := tc.f.Match(e); got != tc.want {
+			t.Errorf("%s: Match = %t, want %t", tc.name, got, tc.want)
+		}
+	}
+}

@@ -91,7 +91,8 @@ func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Tran
 		if conn, err = wamqp.NewConnection(cfg.Connection, log); err == nil {
 			break
 		}
-		log.Error("cannot connect to RabbitMQ, retrying", err, watermill.LogFields{"retry_in": delay.String()})
+		// Its text only: the error's stack trace would bury the one line that matters.
+		log.Info("cannot connect to RabbitMQ yet, retrying", watermill.LogFields{"retry_in": delay.String(), "error": err.Error()})
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("bus: connect to RabbitMQ: %w", errors.Join(err, ctx.Err()))

@@ -41,6 +41,10 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.ZapLogger{Logger: log.Named("fx")}
 			l.UseLogLevel(zapcore.DebugLevel)
+			// fx's errors carry the whole dependency graph; the process
+			// reports the failure itself in one line (internal/process), so
+			// the graph is for whoever turns debug logs on.
+			l.UseErrorLevel(zapcore.DebugLevel)
 			return l
 		}),
 		fx.Provide(
@@ -232,7 +236,7 @@ type HTTP struct {
 // then, or the shutdown would wait for it.
 func (h *HTTP) Stopping() <-chan struct{} { return h.stopping }
 
-func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, b *bus.Bus, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
+func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg})
 	root.Use(trustGateway(st))
 	root.Method(http.MethodGet, "/health/live", health.Live())

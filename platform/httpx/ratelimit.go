@@ -10,8 +10,8 @@ import (
 	"github.com/modmono/shop/platform/apperr"
 )
 
-// ErrRateLimited is answered, with a Retry-After header, when a client goes
-// over its request budget.
+// ErrRateLimited means the client went over its budget (logins and registrations per client
+// address, orders per customer, per minute). Wait the seconds of the Retry-After header.
 var ErrRateLimited = apperr.New(apperr.KindTooManyRequests, "http.rate_limited", "too many requests; retry later")
 
 // KeyFunc names the client a request counts against.

@@ -17,19 +17,39 @@ import (
 // The errors httpx itself returns. Match them with errors.Is; each keeps its
 // code when it crosses the wire.
 var (
-	ErrNotFound             = apperr.New(apperr.KindNotFound, "http.not_found", "no resource at this path")
-	ErrMethodNotAllowed     = apperr.New(apperr.KindMethodNotAllowed, "http.method_not_allowed", "the method is not allowed on this path")
+	// ErrNotFound means no route or resource is at this path. The OpenAPI document at
+	// /api/openapi.json lists every route.
+	ErrNotFound = apperr.New(apperr.KindNotFound, "http.not_found", "no resource at this path")
+	// ErrMethodNotAllowed means the path exists but not with this method; the Allow header lists the
+	// methods it takes.
+	ErrMethodNotAllowed = apperr.New(apperr.KindMethodNotAllowed, "http.method_not_allowed", "the method is not allowed on this path")
+	// ErrUnsupportedMediaType means the request body is not declared as JSON. Send Content-Type:
+	// application/json.
 	ErrUnsupportedMediaType = apperr.New(apperr.KindUnsupportedMediaType, "http.unsupported_media_type", "the body must be application/json")
-	ErrBodyTooLarge         = apperr.New(apperr.KindTooLarge, "http.body_too_large", "the body is too large")
-	ErrEmptyBody            = apperr.New(apperr.KindInvalid, "http.empty_body", "the body is empty")
-	ErrUnreadableBody       = apperr.New(apperr.KindInvalid, "http.unreadable_body", "the body could not be read")
-	ErrMalformedJSON        = apperr.New(apperr.KindInvalid, "http.malformed_json", "the body is not valid JSON")
-	ErrInvalidJSON          = apperr.New(apperr.KindInvalid, "http.invalid_json", "the body has a value of the wrong type")
-	ErrUnknownField         = apperr.New(apperr.KindInvalid, "http.unknown_field", "the body has an unknown field")
-	ErrTrailingData         = apperr.New(apperr.KindInvalid, "http.trailing_data", "the body has data after the JSON value")
-	ErrInvalidID            = apperr.New(apperr.KindInvalid, "http.invalid_id", "the id in the path is not a valid UUID")
-	ErrInvalidQuery         = apperr.New(apperr.KindInvalid, "http.invalid_query", "a query parameter is invalid")
-	ErrTimeout              = apperr.New(apperr.KindTimeout, "http.timeout", "the request took too long")
+	// ErrBodyTooLarge means the request body is over the limit of 1 MiB.
+	ErrBodyTooLarge = apperr.New(apperr.KindTooLarge, "http.body_too_large", "the body is too large")
+	// ErrEmptyBody means the route needs a JSON body and the request had none.
+	ErrEmptyBody = apperr.New(apperr.KindInvalid, "http.empty_body", "the body is empty")
+	// ErrUnreadableBody means the request body could not be read to its end, for instance because the
+	// client closed the connection.
+	ErrUnreadableBody = apperr.New(apperr.KindInvalid, "http.unreadable_body", "the body could not be read")
+	// ErrMalformedJSON means the request body is not valid JSON (or not valid UTF-8); the detail says
+	// where it breaks.
+	ErrMalformedJSON = apperr.New(apperr.KindInvalid, "http.malformed_json", "the body is not valid JSON")
+	// ErrInvalidJSON means a value in the body has the wrong type, for example a string where a
+	// number is expected, or null; the detail names the field.
+	ErrInvalidJSON = apperr.New(apperr.KindInvalid, "http.invalid_json", "the body has a value of the wrong type")
+	// ErrUnknownField means the body has a field the route does not take; a typo is the usual cause.
+	// The detail names it.
+	ErrUnknownField = apperr.New(apperr.KindInvalid, "http.unknown_field", "the body has an unknown field")
+	// ErrTrailingData means the body holds more data after its JSON value; send one value.
+	ErrTrailingData = apperr.New(apperr.KindInvalid, "http.trailing_data", "the body has data after the JSON value")
+	// ErrInvalidID means an ID in the path is not a UUID in its canonical 36-character form.
+	ErrInvalidID = apperr.New(apperr.KindInvalid, "http.invalid_id", "the id in the path is not a valid UUID")
+	// ErrInvalidQuery means a query parameter is not valid; the detail names it.
+	ErrInvalidQuery = apperr.New(apperr.KindInvalid, "http.invalid_query", "a query parameter is invalid")
+	// ErrTimeout means the request took longer than the server allows; retry later.
+	ErrTimeout = apperr.New(apperr.KindTimeout, "http.timeout", "the request took too long")
 )
 
 // statusClientClosedRequest is nginx's non-standard status for a client that

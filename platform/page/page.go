@@ -41,7 +41,9 @@ func (r Request) Validate() error {
 	return nil
 }
 
-// ErrInvalid is returned for a bad limit or cursor.
+// ErrInvalid means the limit or the cursor of a list request is invalid: limit must be a whole
+// number from 1 to 200, and cursor must be the next_cursor of a previous page of the same list,
+// unchanged.
 var ErrInvalid = apperr.New(apperr.KindInvalid, "http.invalid_page", "limit must be 1-200 and cursor must come from a previous page")
 
 // FromQuery reads ?limit= and ?cursor= from r.

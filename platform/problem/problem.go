@@ -69,7 +69,12 @@ func KindForStatus(status int) apperr.Kind {
 	return apperr.KindInternal
 }
 
-// Internal is the code of every error that is not an *apperr.Error.
+// Internal means something failed inside the shop that the client cannot
+// fix: a bug, or a dependency failing in a way no other code describes. It
+// is the code of every error that is not an *apperr.Error, and of those of
+// KindInternal. The details are never in the answer; they are in the
+// server's log under the answer's correlation_id. Retry later, and report
+// the correlation_id if it keeps happening.
 const Internal = "internal"
 
 // From builds the problem for err. An error without an *apperr.Error in its

@@ -28,14 +28,17 @@ import (
 
 // Errors of remote calls that never reached the module's own code.
 var (
-	// ErrUnavailable: the module could not be reached, failed, or its
-	// circuit breaker is open. The outcome of a call that failed so is unknown.
+	// ErrUnavailable means a module this request needs runs in another process that could not be
+	// reached, failed, or whose circuit breaker is open. The outcome of a call that failed so is
+	// unknown. Retry later; check that process's /health/ready and the rpc_breaker_state metric.
 	ErrUnavailable = apperr.New(apperr.KindUnavailable, "rpc.unavailable", "a module this request needs is unavailable; retry later")
-	// ErrOverloaded: the bulkhead of calls to this module is full.
+	// ErrOverloaded means too many calls to a module in another process are already in flight (its
+	// bulkhead is full). Retry later.
 	ErrOverloaded = apperr.New(apperr.KindUnavailable, "rpc.overloaded", "too many calls to a module this request needs are in progress; retry later")
 )
 
-// ErrInvalidText refuses a call with text that is not valid UTF-8.
+// ErrInvalidText means a call to a module in another process carried text that is not valid UTF-8,
+// so it was refused before it was sent.
 var ErrInvalidText = apperr.New(apperr.KindInvalid, "rpc.invalid_text", "an argument holds text that is not valid UTF-8")
 
 // validUTF8 reports whether every string reachable from v is valid UTF-8.

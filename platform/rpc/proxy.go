@@ -89,7 +89,8 @@ func (c *Client) Proxy() http.Handler {
 	})
 }
 
-// ErrLoop refuses a request that went round the deployment's gateways.
+// ErrLoop means a request went round the deployment's processes: two processes each forward the
+// module's routes to the other. Fix the APP_REMOTE_* settings so that one process runs the module.
 var ErrLoop = apperr.New(apperr.KindUnavailable, "rpc.forwarding_loop",
 	"this request was forwarded in a loop: the deployment's APP_REMOTE_* settings are wrong")
 

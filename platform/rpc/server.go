@@ -54,7 +54,8 @@ func principalFrom(h string) (auth.Principal, bool) {
 	return p, err == nil && p.Role.Valid()
 }
 
-// ErrBadCall refuses a call whose arguments do not fit the method.
+// ErrBadCall means a call to /internal/<module>/<Method> had arguments that do not fit the method:
+// another version of the caller, or a hand-made request.
 var ErrBadCall = apperr.New(apperr.KindInvalid, "rpc.bad_call", "the arguments do not fit the method")
 
 var (

@@ -47,6 +47,11 @@ type API interface {
 
 // Errors of the API. Match them with errors.Is.
 var (
+	// ErrProductNotFound means no product has the ID in the request: it was never created, or the ID
+	// is mistyped. List the products with GET /api/v1/products and use an id from there.
 	ErrProductNotFound = apperr.New(apperr.KindNotFound, "catalog.product_not_found", "no product with this id")
-	ErrInvalidProduct  = apperr.New(apperr.KindInvalid, "catalog.invalid_product", "the product has invalid fields")
+	// ErrInvalidProduct means a product to create or replace breaks a field rule: a name is required,
+	// the price is a positive whole number of minor units (cents), and the currency is a three-
+	// letter ISO 4217 code. The errors member names each field that failed.
+	ErrInvalidProduct = apperr.New(apperr.KindInvalid, "catalog.invalid_product", "the product has invalid fields")
 )

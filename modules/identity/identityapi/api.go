@@ -68,9 +68,19 @@ type API interface {
 
 // Errors of the API. Match them with errors.Is.
 var (
-	ErrEmailTaken         = apperr.New(apperr.KindConflict, "identity.email_taken", "an account with this email exists")
+	// ErrEmailTaken means an account with this email address already exists. Log in with POST
+	// /api/v1/auth/login instead, or register with another address.
+	ErrEmailTaken = apperr.New(apperr.KindConflict, "identity.email_taken", "an account with this email exists")
+	// ErrInvalidCredentials means the email and password do not match an account. The answer does not
+	// say which of the two is wrong, so that it cannot be used to find out who has an account.
 	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "identity.invalid_credentials", "the email or password is wrong")
-	ErrInvalidUser        = apperr.New(apperr.KindInvalid, "identity.invalid_user", "the account has invalid fields")
-	ErrInvalidLogin       = apperr.New(apperr.KindInvalid, "identity.invalid_login", "the email and the password are required")
-	ErrUserNotFound       = apperr.New(apperr.KindNotFound, "identity.user_not_found", "no user with this id")
+	// ErrInvalidUser means an account to register or update breaks a field rule: a valid email
+	// address, a name of 1 to 100 characters, and a password of 10 to 128 characters that is neither
+	// one character repeated nor the email address. The errors member names each field that failed.
+	ErrInvalidUser = apperr.New(apperr.KindInvalid, "identity.invalid_user", "the account has invalid fields")
+	// ErrInvalidLogin means a login request lacks the email or the password; send both.
+	ErrInvalidLogin = apperr.New(apperr.KindInvalid, "identity.invalid_login", "the email and the password are required")
+	// ErrUserNotFound means no account has this ID, for instance because the token belongs to an
+	// account of another deployment. Log in again.
+	ErrUserNotFound = apperr.New(apperr.KindNotFound, "identity.user_not_found", "no user with this id")
 )

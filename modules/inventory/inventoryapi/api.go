@@ -64,12 +64,28 @@ type API interface {
 
 // Errors of the API. Match them with errors.Is.
 var (
+	// ErrUnknownProduct means the catalog has no product with this ID, so it has no stock either.
+	// List the products with GET /api/v1/products.
 	ErrUnknownProduct = apperr.New(apperr.KindNotFound, "inventory.unknown_product", "the catalog has no product with this id")
-	ErrInvalidStock   = apperr.New(apperr.KindInvalid, "inventory.invalid_stock", "the stock level is invalid")
-	ErrBelowReserved  = apperr.New(apperr.KindConflict, "inventory.below_reserved", "on_hand cannot go below the units reserved for orders")
+	// ErrInvalidStock means the stock level to set is missing or outside 0 to 1000000000. Send
+	// {"on_hand":N}.
+	ErrInvalidStock = apperr.New(apperr.KindInvalid, "inventory.invalid_stock", "the stock level is invalid")
+	// ErrBelowReserved means on_hand would go below the units reserved for orders still in their
+	// checkout. Wait for those orders to finish, or set a higher level; GET
+	// /api/v1/inventory/{product_id} shows what is reserved.
+	ErrBelowReserved = apperr.New(apperr.KindConflict, "inventory.below_reserved", "on_hand cannot go below the units reserved for orders")
 
-	ErrInsufficientStock   = apperr.New(apperr.KindConflict, "inventory.insufficient_stock", "not enough units are available")
-	ErrInvalidReservation  = apperr.New(apperr.KindInvalid, "inventory.invalid_reservation", "the reservation has invalid lines")
+	// ErrInsufficientStock means not enough units are available for an order's reservation. The
+	// checkout saga answers it by cancelling the order with a reason; clients see the reason, not
+	// this code.
+	ErrInsufficientStock = apperr.New(apperr.KindConflict, "inventory.insufficient_stock", "not enough units are available")
+	// ErrInvalidReservation means a reservation asked of inventory has no lines, a line without a
+	// product, or a quantity below 1. Only the checkout saga makes reservations.
+	ErrInvalidReservation = apperr.New(apperr.KindInvalid, "inventory.invalid_reservation", "the reservation has invalid lines")
+	// ErrReservationNotFound means the order has no reservation to commit or release. Only the
+	// checkout saga uses reservations.
 	ErrReservationNotFound = apperr.New(apperr.KindNotFound, "inventory.reservation_not_found", "the order has no reservation")
-	ErrReservationState    = apperr.New(apperr.KindConflict, "inventory.reservation_state", "the reservation is not in a state that allows this")
+	// ErrReservationState means the reservation cannot make this change in its state, for example
+	// committing a released one. Only the checkout saga uses reservations.
+	ErrReservationState = apperr.New(apperr.KindConflict, "inventory.reservation_state", "the reservation is not in a state that allows this")
 )

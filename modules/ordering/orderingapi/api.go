@@ -109,12 +109,31 @@ type API interface {
 
 // Errors of the API. Match them with errors.Is.
 var (
-	ErrOrderNotFound         = apperr.New(apperr.KindNotFound, "ordering.order_not_found", "no order with this id")
-	ErrInvalidOrder          = apperr.New(apperr.KindInvalid, "ordering.invalid_order", "the order has invalid fields")
+	// ErrOrderNotFound means no order has this ID. GET /api/v1/orders lists the caller's own orders.
+	ErrOrderNotFound = apperr.New(apperr.KindNotFound, "ordering.order_not_found", "no order with this id")
+	// ErrInvalidOrder means an order breaks a field rule: one to fifty lines, each with a product_id
+	// and a quantity from 1 to 1000, no product twice, and a payment token. The errors member names
+	// each field that failed.
+	ErrInvalidOrder = apperr.New(apperr.KindInvalid, "ordering.invalid_order", "the order has invalid fields")
+	// ErrIdempotencyKeyMissing means POST /api/v1/orders came without an Idempotency-Key header. Send
+	// a key that is new for each order (a UUID will do) and the same key when you retry the same
+	// order, so a retry never places it twice.
 	ErrIdempotencyKeyMissing = apperr.New(apperr.KindInvalid, "ordering.idempotency_key_missing", "the Idempotency-Key header is required")
+	// ErrIdempotencyKeyInvalid means the Idempotency-Key header is empty, longer than 255 characters,
+	// or holds characters other than printable ASCII. A UUID is a good key.
 	ErrIdempotencyKeyInvalid = apperr.New(apperr.KindInvalid, "ordering.invalid_idempotency_key", "the Idempotency-Key must be 1-255 printable ASCII characters")
-	ErrIdempotencyKeyReused  = apperr.New(apperr.KindUnprocessable, "ordering.idempotency_key_reused", "this Idempotency-Key was used with another request body")
-	ErrUnknownProduct        = apperr.New(apperr.KindUnprocessable, "ordering.unknown_product", "the order names a product that does not exist")
-	ErrMixedCurrency         = apperr.New(apperr.KindUnprocessable, "ordering.mixed_currency", "all products of an order must have the same currency")
-	ErrNotCancellable        = apperr.New(apperr.KindConflict, "ordering.not_cancellable", "only a confirmed order can be cancelled")
+	// ErrIdempotencyKeyReused means the caller already used this Idempotency-Key for an order with
+	// another body. Use a new key for a new order; the same key with the same body answers the order
+	// it made.
+	ErrIdempotencyKeyReused = apperr.New(apperr.KindUnprocessable, "ordering.idempotency_key_reused", "this Idempotency-Key was used with another request body")
+	// ErrUnknownProduct means the order names a product the catalog does not have; nothing was
+	// ordered. List the products with GET /api/v1/products.
+	ErrUnknownProduct = apperr.New(apperr.KindUnprocessable, "ordering.unknown_product", "the order names a product that does not exist")
+	// ErrMixedCurrency means the products of one order are priced in different currencies; place one
+	// order per currency.
+	ErrMixedCurrency = apperr.New(apperr.KindUnprocessable, "ordering.mixed_currency", "all products of an order must have the same currency")
+	// ErrNotCancellable means the order cannot be cancelled in its status: only a confirmed order can
+	// be. A pending order is still in its checkout; wait until it is confirmed or cancelled, then try
+	// again.
+	ErrNotCancellable = apperr.New(apperr.KindConflict, "ordering.not_cancellable", "only a confirmed order can be cancelled")
 )

@@ -150,26 +150,40 @@ type API interface {
 
 // Errors of the API. Match them with errors.Is.
 var (
-	ErrDeclined        = apperr.New(apperr.KindUnprocessable, "payments.declined", "the card was declined")
-	ErrCancelled       = apperr.New(apperr.KindConflict, "payments.cancelled", "payment for this order was cancelled")
-	ErrNotCaptured     = apperr.New(apperr.KindConflict, "payments.not_captured", "there is no captured payment to refund")
-	ErrInvalidCharge   = apperr.New(apperr.KindInvalid, "payments.invalid_charge", "the charge has invalid fields")
-	ErrProviderDown    = apperr.New(apperr.KindUnavailable, "payments.provider_unavailable", "the payment provider is unavailable")
+	// ErrDeclined means the payment provider declined the card (the test token tok_decline always
+	// is). The checkout saga then cancels the order with the reason "payment declined".
+	ErrDeclined = apperr.New(apperr.KindUnprocessable, "payments.declined", "the card was declined")
+	// ErrCancelled means the payment of this order was cancelled, so it cannot be charged any more.
+	// Only the sagas charge and cancel payments.
+	ErrCancelled = apperr.New(apperr.KindConflict, "payments.cancelled", "payment for this order was cancelled")
+	// ErrNotCaptured means there is no captured payment to refund for this order. Only the
+	// cancellation saga refunds.
+	ErrNotCaptured = apperr.New(apperr.KindConflict, "payments.not_captured", "there is no captured payment to refund")
+	// ErrInvalidCharge means a charge lacks an order, a customer, a positive amount, a currency or a
+	// token. Only the checkout saga charges.
+	ErrInvalidCharge = apperr.New(apperr.KindInvalid, "payments.invalid_charge", "the charge has invalid fields")
+	// ErrProviderDown means the payment provider cannot be reached, or its circuit breaker is open
+	// after repeated failures. The saga tries again later; the breaker's state is the
+	// payments_provider_breaker_state metric.
+	ErrProviderDown = apperr.New(apperr.KindUnavailable, "payments.provider_unavailable", "the payment provider is unavailable")
+	// ErrPaymentNotFound means the order has no payment (yet). GET /api/v1/payments answers an empty
+	// list instead.
 	ErrPaymentNotFound = apperr.New(apperr.KindNotFound, "payments.payment_not_found", "no payment for this order")
 
-	// ErrProviderTimeout means the provider did not answer within
-	// APP_PAYMENT_TIMEOUT. The outcome is unknown: repeat the call, or
-	// Cancel to make sure nothing is charged.
+	// ErrProviderTimeout means the provider did not answer within APP_PAYMENT_TIMEOUT (the test token
+	// tok_slow never does). The outcome is unknown: repeat the call, or Cancel to make sure nothing
+	// is charged.
 	ErrProviderTimeout = apperr.New(apperr.KindTimeout, "payments.provider_timeout", "the payment provider did not answer in time")
-	// ErrProviderRefused means the provider refused a refund or a void it should
-	// have accepted; the payment is unchanged.
+	// ErrProviderRefused means the provider refused a refund or a void it should have accepted; the
+	// payment is unchanged.
 	ErrProviderRefused = apperr.New(apperr.KindUnavailable, "payments.provider_refused", "the payment provider refused the operation")
-	// ErrChargeMismatch means the order already has a payment for another
-	// amount, currency or customer.
+	// ErrChargeMismatch means the order already has a payment for another amount, currency or
+	// customer.
 	ErrChargeMismatch = apperr.New(apperr.KindConflict, "payments.charge_mismatch", "the order already has a payment with other details")
-	// ErrInProgress means other calls kept changing the order's payment while
-	// this one ran; repeating the call is safe.
+	// ErrInProgress means other calls kept changing the order's payment while this one ran; repeating
+	// the call is safe.
 	ErrInProgress = apperr.New(apperr.KindConflict, "payments.in_progress", "the order's payment is being changed by another request; try again")
-	// ErrInvalidReason refuses a Cancel or Refund reason that is too long or not UTF-8.
+	// ErrInvalidReason means a Cancel or Refund reason is longer than 500 characters or not valid
+	// UTF-8.
 	ErrInvalidReason = apperr.New(apperr.KindInvalid, "payments.invalid_reason", "the reason must be valid UTF-8 of at most 500 characters")
 )

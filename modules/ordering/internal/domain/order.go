@@ -99,7 +99,8 @@ func Rehydrate(o orderingapi.Order, revision int) *Order {
 		failureReason: reason, revision: revision, createdAt: o.CreatedAt, updatedAt: o.UpdatedAt}
 }
 
-// ErrStatus is returned for a status change the order's state does not allow.
+// ErrStatus means the order's status does not allow the change asked of it, for example confirming
+// a cancelled order. Only the checkout saga changes statuses, so clients do not see it.
 var ErrStatus = apperr.New(apperr.KindConflict, "ordering.status_conflict", "the order's status does not allow this")
 
 // Confirm marks a pending order paid and shipped from stock.

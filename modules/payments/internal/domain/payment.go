@@ -149,8 +149,8 @@ func Rebuild(from *State, events []Recorded) (*Payment, error) {
 	return p, nil
 }
 
-// ErrTransition means a decision was asked of a payment in a status that
-// does not allow it; callers check Status first, so it is a bug.
+// ErrTransition means a decision was asked of a payment in a status that does not allow it;
+// callers check Status first, so it is a bug, and clients see it as the problem internal.
 var ErrTransition = apperr.New(apperr.KindInternal, "payments.invalid_transition", "the payment cannot do this in its status")
 
 func (p *Payment) transition(op string, allowed ...Status) error {

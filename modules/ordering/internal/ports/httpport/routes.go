@@ -34,7 +34,8 @@ type SagaReader interface {
 	Saga(ctx context.Context, orderID uuid.UUID) (app.SagaView, error)
 }
 
-// ErrInvalidStatus is a status filter that is not an order status.
+// ErrInvalidStatus means the status filter of GET /api/v1/orders is not an order status; use
+// pending, confirmed or cancelled, or leave it out.
 var ErrInvalidStatus = apperr.New(apperr.KindInvalid, "ordering.invalid_status", "status must be pending, confirmed or cancelled")
 
 // Mount adds the ordering routes to the /api/v1 router.
