@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,9 +12,12 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // relay publishes one module's outbox. Every instance of the module runs one;
@@ -250,11 +254,7 @@ func (r *relay) publishLane(ctx context.Context, lane []pending) ([]int64, error
 		if err := ctx.Err(); err != nil {
 			return done, err
 		}
-		msg := message.NewMessage(p.id, p.body)
-		pubCtx, cancel := context.WithTimeout(ctx, publishTimeout)
-		msg.SetContext(pubCtx)
-		err := r.pub.Publish(WireTopic(p.topic, p.partition), msg)
-		cancel()
+		err := r.publishOne(ctx, p)
 		if err != nil {
 			r.metrics.relayFailures.WithLabelValues(r.db.Module).Inc()
 			return done, fmt.Errorf("publish %s: %w", p.topic, err)
@@ -264,6 +264,33 @@ func (r *relay) publishLane(ctx context.Context, lane []pending) ([]int64, error
 		done = append(done, p.seq)
 	}
 	return done, nil
+}
+
+// publishOne publishes p in a span ("publish <event type>") that continues
+// the trace of the transaction that wrote it (the envelope's traceparent).
+// The message metadata carries the span's own traceparent, so each handler
+// is a child of this publish.
+func (r *relay) publishOne(ctx context.Context, p pending) (err error) {
+	var head struct {
+		Traceparent string `json:"traceparent"`
+	}
+	_ = json.Unmarshal(p.body, &head) // a malformed envelope still goes out, to be dead-lettered by its consumers
+	// ctx (the relay's loop) has no span: the event's parent is the
+	// transaction that wrote it.
+	sctx := telemetry.WithTraceparent(ctx, head.Traceparent)
+	sctx, span := tracer().Start(sctx, "publish "+p.topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(telemetry.Module(r.db.Module), attribute.String("messaging.destination.name", WireTopic(p.topic, p.partition)),
+			attribute.String("messaging.message.id", p.id)))
+	defer func() { telemetry.End(span, err) }()
+
+	msg := message.NewMessage(p.id, p.body)
+	if tp := telemetry.Traceparent(sctx); tp != "" {
+		msg.Metadata.Set(telemetry.TraceparentHeader, tp)
+	}
+	pubCtx, cancel := context.WithTimeout(sctx, publishTimeout)
+	defer cancel()
+	msg.SetContext(pubCtx)
+	return r.pub.Publish(WireTopic(p.topic, p.partition), msg)
 }
 
 // OutboxDepth returns the number of events of db not yet delivered.
