@@ -79,3 +79,6 @@ func install(p trace.TracerProvider) (uninstall func()) {
 // Tracer returns the tracer of the instrumentation scope name (e.g.
 // "github.com/modmono/shop/platform/bus"), through the global provider.
 func Tracer(name string) trace.Tracer { return global.Tracer(name) }
+
+// Provider returns the global provider, for instrumentation that takes one.
+func Provider() trace.TracerProvider { return global }
