@@ -115,7 +115,8 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	// inside a traced request or message: a statement with no recording
 	// parent (the relay's polling) costs nothing.
 	poolCfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(telemetry.Provider()),
-		otelpgx.WithTracerAttributes(telemetry.Module(module)), otelpgx.WithDisableConnectionDetailsInAttributes())
+		otelpgx.WithTracerAttributes(telemetry.Module(module)), otelpgx.WithDisableConnectionDetailsInAttributes(),
+		otelpgx.WithDisableAcquireTracer()) // a span per pool.acquire would double the count for little
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgxdb: pool for %s: %w", module, err)
