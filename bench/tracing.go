@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+// tracingModes are the runs of the tracing cost measurement: the same
+// monolith on gochannel with tracing off (OTEL_SDK_DISABLED) and on (every
+// span sampled and kept by the in-memory recorder; no exporter, whose cost
+// is the network's).
+var tracingModes = []struct {
+	label string
+	env   []string
+}{
+	{"tracing off", []string{"OTEL_SDK_DISABLED=true"}},
+	{"tracing on", []string{"OTEL_SDK_DISABLED=false", "OTEL_TRACES_SAMPLER=always_on",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}},
+}
+
+// tracingCost measures the checkout of the monolith on gochannel with
+// tracing off, then on, in the same run, and prints what tracing costs.
+func tracingCost(ctx context.Context, c checkoutConfig) error {
+	perSec := make([]float64, len(tracingModes))
+	for i, mode := range tracingModes {
+		a, err := startApp(c.bin, c.dsn, c.dir, c.clients, append([]string{"APP_BUS=gochannel"}, mode.env...)...)
+		if err != nil {
+			return fmt.Errorf("start cmd/app with %s: %w", mode.label, err)
+		}
+		res, err := checkoutBench(a, c.clients, c.products, c.duration)
+		a.stop()
+		if err != nil {
+			return fmt.Errorf("checkout with %s: %w", mode.label, err)
+		}
+		perSec[i] = res.perSec
+		fmt.Printf("checkout gochannel %-12s                  %8.1f orders/s   (%d clients, %d confirmed, %d errors)\n",
+			mode.label, res.perSec, c.clients, res.confirmed, res.errors)
+		fmt.Printf("  placement -> confirmed, seen by clients       %s\n", res.latencies)
+	}
+	if perSec[0] > 0 {
+		fmt.Printf("  tracing on / off                              %8.2f          (1.00: free)\n", perSec[1]/perSec[0])
+	}
+	return ctx.Err()
+}
