@@ -48,6 +48,7 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 			telemetry.Provide(telemetry.Config{
 				Disabled: cfg.TracingOff, Export: cfg.TraceExport, ServiceName: telemetry.ServiceName(cfg.Modules),
 			}),
+			func(t *telemetry.Telemetry) *telemetry.Recorder { return t.Recorder }, // recent traces, for the console
 			newRegistry,
 			func() *health.Registry { return &health.Registry{} },
 			newBus,

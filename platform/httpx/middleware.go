@@ -62,8 +62,8 @@ func Recover(logger *zap.Logger) func(http.Handler) http.Handler {
 					panic(p)
 				}
 				id := correlation.ID(r.Context())
-				logger.Error("panic serving request", zap.Any("panic", p), zap.Stack("stack"),
-					zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("correlation_id", id))
+				logger.Error("panic serving request", append(telemetry.LogFields(r.Context()), zap.Any("panic", p), zap.Stack("stack"),
+					zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("correlation_id", id))...)
 				if ww.Status() != 0 {
 					panic(http.ErrAbortHandler)
 				}
