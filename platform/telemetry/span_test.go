@@ -57,3 +57,18 @@ func TestServedCallIsOneSpan(t *testing.T) {
 		t.Errorf("recorded %+v", got)
 	}
 }
+
+// TestDisabledRecordsNothing: OTEL_SDK_DISABLED makes every span a no-op.
+func TestDisabledRecordsNothing(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tel, err := telemetry.New(context.Background(), telemetry.Config{Disabled: true}, []sdktrace.SpanProcessor{spans}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tel.Shutdown(context.Background()) }()
+	ctx, span := telemetry.StartCall(context.Background(), "ordering", "PlaceOrder")
+	span.End()
+	if span.IsRecording() || telemetry.Traceparent(ctx) != "" || len(spans.Ended()) != 0 || len(tel.Recorder.Traces(0)) != 0 {
+		t.Errorf("disabled tracing recorded a span")
+	}
+}
