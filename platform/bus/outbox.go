@@ -78,7 +78,9 @@ func moduleOf(eventType string) string {
 	return m
 }
 
-func tracer() trace.Tracer { return telemetry.Tracer("github.com/modmono/shop/platform/bus") }
+var busTracer = telemetry.Tracer("github.com/modmono/shop/platform/bus")
+
+func tracer() trace.Tracer { return busTracer }
 
 // Partitions is how many ordered lanes each event type is spread over. Events
 // of one aggregate always take the same lane, so they keep their order;

@@ -29,9 +29,15 @@ func (p *switchProvider) Tracer(name string, opts ...trace.TracerOption) trace.T
 
 type switchTracer struct {
 	embedded.Tracer
-	p    *switchProvider
-	name string
-	opts []trace.TracerOption
+	p      *switchProvider
+	name   string
+	opts   []trace.TracerOption
+	cached atomic.Pointer[boundTracer] // the tracer of the provider installed when last used
+}
+
+type boundTracer struct {
+	box *providerBox
+	trace.Tracer
 }
 
 func (t *switchTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
@@ -39,7 +45,12 @@ func (t *switchTracer) Start(ctx context.Context, name string, opts ...trace.Spa
 	if box == nil { // nothing installed yet: no tracing
 		return noopTracer.Start(ctx, name, opts...)
 	}
-	return box.Tracer(t.name, t.opts...).Start(ctx, name, opts...)
+	bound := t.cached.Load()
+	if bound == nil || bound.box != box {
+		bound = &boundTracer{box: box, Tracer: box.Tracer(t.name, t.opts...)}
+		t.cached.Store(bound)
+	}
+	return bound.Start(ctx, name, opts...)
 }
 
 var (
@@ -77,7 +88,8 @@ func install(p trace.TracerProvider) (uninstall func()) {
 }
 
 // Tracer returns the tracer of the instrumentation scope name (e.g.
-// "github.com/modmono/shop/platform/bus"), through the global provider.
+// "github.com/modmono/shop/platform/bus"), through the global provider. It
+// follows the provider installed at each span start: keep it in a variable.
 func Tracer(name string) trace.Tracer { return global.Tracer(name) }
 
 // Provider returns the global provider, for instrumentation that takes one.

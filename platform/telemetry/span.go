@@ -71,8 +71,8 @@ func End(span trace.Span, err error) {
 
 type servedKey struct{}
 
-// apiTracer names the scope of module API call spans.
-const apiTracer = "github.com/modmono/shop/platform/telemetry/api"
+// apiTracer traces module API calls.
+var apiTracer = Tracer("github.com/modmono/shop/platform/telemetry/api")
 
 // StartCall starts the span of a call of module's API method in this
 // process, "<module>.<Method>". A call that platform/rpc's server is already
@@ -81,14 +81,14 @@ func StartCall(ctx context.Context, module, method string) (context.Context, tra
 	if s, ok := ctx.Value(servedKey{}).(served); ok && s.module == module && s.method == method {
 		return context.WithValue(ctx, servedKey{}, nil), noopSpan
 	}
-	return Tracer(apiTracer).Start(ctx, module+"."+method,
+	return apiTracer.Start(ctx, module+"."+method,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(Module(module)))
 }
 
 // StartServed starts the server span of a call of module's API method that
 // came over HTTP, "<module>.<Method>".
 func StartServed(ctx context.Context, module, method string) (context.Context, trace.Span) {
-	ctx, span := Tracer(apiTracer).Start(ctx, module+"."+method,
+	ctx, span := apiTracer.Start(ctx, module+"."+method,
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(Module(module)))
 	return context.WithValue(ctx, servedKey{}, served{module, method}), span
 }
@@ -97,7 +97,7 @@ func StartServed(ctx context.Context, module, method string) (context.Context, t
 // over HTTP to another process, "<module>.<Method>". Its module attribute is
 // the called module: the span stands for that module's work as seen here.
 func StartRemote(ctx context.Context, module, method string) (context.Context, trace.Span) {
-	return Tracer(apiTracer).Start(ctx, module+"."+method,
+	return apiTracer.Start(ctx, module+"."+method,
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(Module(module), attribute.Bool("remote", true)))
 }
 

@@ -129,7 +129,7 @@ func (r *Runner) advance(sg pg.Saga) {
 // step runs sg's current step and records its outcome. It reports whether
 // the saga goes on at once with its next step.
 func (r *Runner) step(parent context.Context, sg *pg.Saga) (goOn bool) {
-	ctx, span := telemetry.Tracer(tracerName).Start(parent, "saga "+string(sg.Step),
+	ctx, span := sagaTracer.Start(parent, "saga "+string(sg.Step),
 		trace.WithAttributes(telemetry.Module(orderingapi.Name), attribute.String("order_id", sg.OrderID.String()),
 			attribute.String("saga.step", string(sg.Step)), attribute.Int("saga.attempt", sg.Attempts+1)))
 	var failed error
@@ -174,7 +174,7 @@ func (r *Runner) step(parent context.Context, sg *pg.Saga) (goOn bool) {
 	}
 }
 
-const tracerName = "github.com/modmono/shop/modules/ordering/saga"
+var sagaTracer = telemetry.Tracer("github.com/modmono/shop/modules/ordering/saga")
 
 // order loads what the steps need.
 func (r *Runner) order(ctx context.Context, sg pg.Saga) (orderingapi.Order, error) {
