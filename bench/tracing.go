@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // tracingModes are the runs of the tracing cost measurement: the same
@@ -19,26 +20,36 @@ var tracingModes = []struct {
 }
 
 // tracingCost measures the checkout of the monolith on gochannel with
-// tracing off, then on, in the same run, and prints what tracing costs.
+// tracing off, then on, in the same run (-checkout-rounds times, the modes
+// alternating, since a shared machine is noisy), and prints what tracing
+// costs: the ratio of throughputs, per round and their median.
 func tracingCost(ctx context.Context, c checkoutConfig) error {
-	perSec := make([]float64, len(tracingModes))
-	for i, mode := range tracingModes {
-		a, err := startApp(c.bin, c.dsn, c.dir, c.clients, append([]string{"APP_BUS=gochannel"}, mode.env...)...)
-		if err != nil {
-			return fmt.Errorf("start cmd/app with %s: %w", mode.label, err)
+	var ratios []float64
+	for round := 1; round <= c.rounds; round++ {
+		perSec := make([]float64, len(tracingModes))
+		for i, mode := range tracingModes {
+			a, err := startApp(c.bin, c.dsn, c.dir, c.clients, append([]string{"APP_BUS=gochannel"}, mode.env...)...)
+			if err != nil {
+				return fmt.Errorf("start cmd/app with %s: %w", mode.label, err)
+			}
+			res, err := checkoutBench(a, c.clients, c.products, c.duration)
+			a.stop()
+			if err != nil {
+				return fmt.Errorf("checkout with %s: %w", mode.label, err)
+			}
+			perSec[i] = res.perSec
+			fmt.Printf("checkout gochannel %-12s                  %8.1f orders/s   (%d clients, %d confirmed, %d errors)\n",
+				mode.label, res.perSec, c.clients, res.confirmed, res.errors)
+			fmt.Printf("  placement -> confirmed, seen by clients       %s\n", res.latencies)
 		}
-		res, err := checkoutBench(a, c.clients, c.products, c.duration)
-		a.stop()
-		if err != nil {
-			return fmt.Errorf("checkout with %s: %w", mode.label, err)
+		if perSec[0] > 0 {
+			ratios = append(ratios, perSec[1]/perSec[0])
+			fmt.Printf("  tracing on / off                              %8.2f          (1.00: free)\n", ratios[len(ratios)-1])
 		}
-		perSec[i] = res.perSec
-		fmt.Printf("checkout gochannel %-12s                  %8.1f orders/s   (%d clients, %d confirmed, %d errors)\n",
-			mode.label, res.perSec, c.clients, res.confirmed, res.errors)
-		fmt.Printf("  placement -> confirmed, seen by clients       %s\n", res.latencies)
 	}
-	if perSec[0] > 0 {
-		fmt.Printf("  tracing on / off                              %8.2f          (1.00: free)\n", perSec[1]/perSec[0])
+	if len(ratios) > 1 {
+		slices.Sort(ratios)
+		fmt.Printf("tracing on / off, median of %d rounds            %8.2f\n", len(ratios), ratios[len(ratios)/2])
 	}
 	return ctx.Err()
 }
