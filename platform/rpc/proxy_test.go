@@ -21,7 +21,8 @@ import (
 
 // TestMain installs tracing, as a process has it, so calls carry traceparent.
 func TestMain(m *testing.M) {
-	tel, err := telemetry.New(context.Background(), telemetry.Config{ServiceName: "rpc-test"}, nil, nil)
+	var err error
+	tel, err = telemetry.New(context.Background(), telemetry.Config{ServiceName: "rpc-test", MaxTraces: 10000, MaxSpans: 100000}, nil, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -29,6 +30,9 @@ func TestMain(m *testing.M) {
 	_ = tel.Shutdown(context.Background())
 	os.Exit(code)
 }
+
+// tel is the tests' tracing; its Recorder holds their spans.
+var tel *telemetry.Telemetry
 
 // traceID is the trace ID in traceparent tp, or "".
 func traceID(tp string) string {
