@@ -92,7 +92,9 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 		Remotes:        map[string][]string{},
 	}
 	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
-	c.TracingOff = r.boolean("OTEL_SDK_DISABLED", false)
+	// As the OpenTelemetry specification reads its booleans: only "true",
+	// in any case, is true; nothing fails start-up.
+	c.TracingOff = strings.EqualFold(r.str("OTEL_SDK_DISABLED", ""), "true")
 	c.TraceExport = r.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" || r.str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != ""
 	c.LogFormat = r.str("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
 	for _, m := range known {
