@@ -66,11 +66,12 @@ func TestRecorderKeepsNewestTracesWithinBounds(t *testing.T) {
 	if len(got) != 2 || got[0].Root != "s2" || got[1].Root != "s1" {
 		t.Fatalf("traces %v, want s2 and s1", roots(got))
 	}
-	// One trace larger than the whole budget keeps its newest spans.
+	// One trace larger than the whole budget keeps its newest spans:
+	// between three quarters of the budget and all of it.
 	id := oneTrace(tr, "huge", 25)
 	big, ok := r.Trace(id)
-	if !ok || len(big.Spans) != 10 {
-		t.Fatalf("huge trace: %v, %d spans, want 10", ok, len(big.Spans))
+	if !ok || len(big.Spans) < 8 || len(big.Spans) > 10 || big.Root != "huge" || big.Spans[len(big.Spans)-1].Name != "huge/24" {
+		t.Fatalf("huge trace: %v, %d spans, root %q", ok, len(big.Spans), big.Root)
 	}
 	if len(r.Traces(0)) != 1 {
 		t.Errorf("traces %v, want only the huge one", roots(r.Traces(0)))
