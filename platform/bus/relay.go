@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -179,6 +178,9 @@ type pending struct {
 	partition int
 	body      []byte
 	createdAt time.Time
+	// traceparent is the envelope's, read by Postgres: the relay does
+	// not decode envelopes.
+	traceparent string
 }
 
 // drain publishes pending rows in insertion (seq) order until the outbox is
@@ -187,14 +189,15 @@ type pending struct {
 func (r *relay) drain(ctx context.Context) error {
 	for {
 		rows, err := r.db.Pool.Query(ctx,
-			`SELECT seq, id::text, topic, partition, envelope::text, created_at FROM outbox ORDER BY seq LIMIT $1`, r.batchSize)
+			`SELECT seq, id::text, topic, partition, envelope::text, created_at, coalesce(envelope->>'traceparent', '')
+			FROM outbox ORDER BY seq LIMIT $1`, r.batchSize)
 		if err != nil {
 			return err
 		}
 		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
 			var p pending
 			var body string
-			err := row.Scan(&p.seq, &p.id, &p.topic, &p.partition, &body, &p.createdAt)
+			err := row.Scan(&p.seq, &p.id, &p.topic, &p.partition, &body, &p.createdAt, &p.traceparent)
 			p.body = []byte(body)
 			return p, err
 		})
@@ -271,13 +274,9 @@ func (r *relay) publishLane(ctx context.Context, lane []pending) ([]int64, error
 // The message metadata carries the span's own traceparent, so each handler
 // is a child of this publish.
 func (r *relay) publishOne(ctx context.Context, p pending) (err error) {
-	var head struct {
-		Traceparent string `json:"traceparent"`
-	}
-	_ = json.Unmarshal(p.body, &head) // a malformed envelope still goes out, to be dead-lettered by its consumers
 	// ctx (the relay's loop) has no span: the event's parent is the
 	// transaction that wrote it.
-	sctx := telemetry.WithTraceparent(ctx, head.Traceparent)
+	sctx := telemetry.WithTraceparent(ctx, p.traceparent)
 	sctx, span := tracer().Start(sctx, "publish "+p.topic, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(telemetry.Module(r.db.Module), attribute.String("messaging.destination.name", WireTopic(p.topic, p.partition)),
 			attribute.String("messaging.message.id", p.id)))
