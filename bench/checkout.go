@@ -22,8 +22,8 @@ type checkoutResult struct {
 	cancelled int
 	errors    int
 	perSec    float64
-	latencies latencies // placement -> confirmed, as a client polling every 25 ms sees it
-	since     time.Time // when the measured run (after the warm-up) began
+	latencies latencies     // placement -> confirmed, as a client polling every 25 ms sees it
+	since     time.Time     // when the measured run (after the warm-up) began
 	cpu       time.Duration // CPU time cmd/app used in the measured run; 0 if unknown
 }
 
