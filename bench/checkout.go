@@ -22,8 +22,9 @@ type checkoutResult struct {
 	cancelled int
 	errors    int
 	perSec    float64
-	latencies latencies // placement -> confirmed, as a client polling every 25 ms sees it
-	since     time.Time // when the measured run (after the warm-up) began
+	latencies latencies     // placement -> confirmed, as a client polling every 25 ms sees it
+	since     time.Time     // when the measured run (after the warm-up) began
+	cpu       time.Duration // CPU time cmd/app used in the measured run; 0 if unknown
 }
 
 // checkoutBench runs concurrency customers, each placing an order (one unit
@@ -94,5 +95,10 @@ func checkoutBench(a *appProcess, concurrency, products int, d time.Duration) (c
 		return r
 	}
 	run(2 * time.Second) // warm up
-	return run(d), nil
+	before, known := a.cpuTime()
+	r := run(d)
+	if after, ok := a.cpuTime(); ok && known {
+		r.cpu = after - before
+	}
+	return r, nil
 }

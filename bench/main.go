@@ -9,7 +9,8 @@
 // its throughput and p99 next to the monolith's on the same bus, and the
 // data move of payments' schema (extract data): the offline copy, the online
 // initial sync and the cutover's downtime, next to the raw COPY rate of the
-// same rows.
+// same rows, and what tracing costs the checkout (off against on, in the
+// same run).
 //
 // It needs the Postgres of TEST_DATABASE_URL (fresh databases are created
 // and dropped) and, for the amqp transport, RabbitMQ at AMQP_URL (a fresh
@@ -55,6 +56,7 @@ func run() error {
 	payDebug := flag.String("payments-debug-addr", "", "APP_DEBUG_ADDR of the extracted payments process (pprof; APP_DEBUG_ADDR of the bench goes to cmd/app)")
 	flag.StringVar(&logDir, "logs", "", "append the started processes' logs to app.log and payments.log in this folder and keep them")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	tracingOnly := flag.Bool("tracing-only", false, "run only the tracing cost measurement (the monolith's checkout on gochannel with tracing off, then on)")
 	datamoveOnly := flag.Bool("datamove-only", false, "run only the data move measurement (extract data: COPY reference, offline, online and cutover)")
 	datamoveRows := flag.Int("datamove-rows", 100000, "payment events in the source of the data move measurement")
 	datamoveRate := flag.Int("datamove-writer-rate", 300, "payment events per second appended on the source during the online data move")
@@ -134,6 +136,9 @@ func run() error {
 	if *checkoutOnly {
 		return runCheckouts(ctx, co)
 	}
+	if *tracingOnly {
+		return tracingCost(ctx, co)
+	}
 	ref, err := reference(ctx, dsn, *concurrency, *duration)
 	if err != nil {
 		return fmt.Errorf("reference: %w", err)
@@ -177,6 +182,10 @@ func run() error {
 
 	mono.stop()
 	if err := runCheckouts(ctx, co); err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := tracingCost(ctx, co); err != nil {
 		return err
 	}
 	fmt.Println()

@@ -25,6 +25,12 @@ import (
 // shared), a data folder of the test's own, no demo data.
 func Start(t testing.TB, env map[string]string, targets ...any) {
 	t.Helper()
+	StartWith(t, env, fx.Options(), targets...)
+}
+
+// StartWith is Start with extra fx options (a test's span processor, say).
+func StartWith(t testing.TB, env map[string]string, extra fx.Option, targets ...any) {
+	t.Helper()
 	all := map[string]string{
 		"DATABASE_URL":  pgtest.NewDatabase(t) + "&pool_max_conns=2",
 		"APP_DATA_DIR":  t.TempDir(),
@@ -36,7 +42,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) {
 		t.Fatal(err)
 	}
 	opts := process.Options(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), modules.All, false)
-	app := fx.New(opts, fx.Populate(targets...), fx.NopLogger)
+	app := fx.New(opts, extra, fx.Populate(targets...), fx.NopLogger)
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
 	}

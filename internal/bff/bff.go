@@ -59,11 +59,23 @@ const (
 
 // Errors of the BFF's own rules; the modules' errors pass through as they are.
 var (
-	ErrUnavailable         = apperr.New(apperr.KindUnavailable, "bff.unavailable", "the services behind this screen are unavailable; retry later")
-	ErrInvalidCart         = apperr.New(apperr.KindInvalid, "bff.invalid_cart", "the cart must have 1-50 lines of products with quantities 1-99")
+	// ErrUnavailable means the module a storefront screen is built from did not answer in time.
+	// Parts from other modules degrade instead (the answer lists them in "degraded"); retry in a
+	// moment, and see the console's module map for which module is down.
+	ErrUnavailable = apperr.New(apperr.KindUnavailable, "bff.unavailable", "the services behind this screen are unavailable; retry later")
+	// ErrInvalidCart means the cart sent to be priced or checked out is empty, too long or has a
+	// quantity out of range. Keep 1 to 50 lines, each of 1 to 99 units.
+	ErrInvalidCart = apperr.New(apperr.KindInvalid, "bff.invalid_cart", "the cart must have 1-50 lines of products with quantities 1-99")
+	// ErrInvalidPaymentToken means the checkout named a payment token the fake provider does not
+	// know. Choose one of the test cards: tok_ok, tok_decline or tok_slow.
 	ErrInvalidPaymentToken = apperr.New(apperr.KindInvalid, "bff.invalid_payment_token", "the payment token must be tok_ok, tok_decline or tok_slow")
-	ErrInvalidStockQuery   = apperr.New(apperr.KindInvalid, "bff.invalid_stock_query", "ids must list 1-100 product UUIDs separated by commas")
-	ErrCrossSiteRequest    = apperr.New(apperr.KindForbidden, "bff.cross_site_request", "this request must come from the storefront's own pages")
+	// ErrInvalidStockQuery means the live stock stream was asked for something other than a list of
+	// 1 to 100 product IDs. Send ids=<uuid>,<uuid>,...
+	ErrInvalidStockQuery = apperr.New(apperr.KindInvalid, "bff.invalid_stock_query", "ids must list 1-100 product UUIDs separated by commas")
+	// ErrCrossSiteRequest means a state-changing request to the BFF came from another site, or
+	// without the storefront's X-Shop-Client header: it is refused against cross-site request
+	// forgery. Use the storefront's pages, or the public API under /api/v1 from scripts.
+	ErrCrossSiteRequest = apperr.New(apperr.KindForbidden, "bff.cross_site_request", "this request must come from the storefront's own pages")
 )
 
 // APIs are the module interfaces the BFF composes, local or remote.

@@ -3,8 +3,9 @@
 // (and the Makefile) and compare it with the Markdown files:
 //
 //   - every environment variable platform/config/config.go reads appears in
-//     the table of docs/configuration.md, and every APP_* or *_URL variable
-//     in that table is read by config.go;
+//     the table of docs/configuration.md (the OpenTelemetry SDK's OTEL_*
+//     ones in docs/tracing.md), and every APP_* or *_URL variable in that
+//     table is read by config.go;
 //   - every route a module registers in modules/<m>/internal/ports/httpport
 //     appears, as "METHOD /api/v1/path", in docs/api.md and in the module's
 //     own modules/<m>/README.md;

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,8 +19,9 @@ import (
 type topology struct {
 	name    string
 	bus     string
-	extract []string // modules in their own binary; the rest run in the monolith
-	twice   string   // an extracted module run as two instances ("<module>" and "<module>-2")
+	extract []string          // modules in their own binary; the rest run in the monolith
+	twice   string            // an extracted module run as two instances ("<module>" and "<module>-2")
+	env     map[string]string // more variables for every process
 }
 
 // topologies are the deployments every scenario must pass in.
@@ -53,6 +55,7 @@ type procSpec struct {
 func deploy(t *testing.T, topo topology) *shop {
 	t.Helper()
 	d := newDeployment(t, topo.bus)
+	maps.Copy(d.env, topo.env)
 	s := &shop{deployment: d, procs: map[string]*process{}, specs: map[string]procSpec{}}
 	mainName := "monolith"
 	if len(topo.extract) == len(surfaces.Names()) {

@@ -35,7 +35,7 @@ var Module = fx.Module(Name,
 		pg.NewProducts,
 		app.New,
 	),
-	fx.Provide(func(s *app.Service) catalogapi.API { return s }),
+	fx.Provide(func(s *app.Service) catalogapi.API { return catalogapi.Traced(s) }),
 	fx.Invoke(
 		func(b *bus.Bus, c *cache.Products) error {
 			for _, l := range eventport.Listeners(c) {

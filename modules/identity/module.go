@@ -35,7 +35,7 @@ var Module = fx.Module(Name,
 		pg.NewUsers,
 		app.New,
 	),
-	fx.Provide(func(s *app.Service) identityapi.API { return s }),
+	fx.Provide(func(s *app.Service) identityapi.API { return identityapi.Traced(s) }),
 	fx.Invoke(seedAdmin, mount),
 	host.ServeAPI[identityapi.API](Name), // for modules in other processes
 )

@@ -30,7 +30,7 @@ var Module = fx.Module(Name,
 		pg.NewStock,
 		app.New,
 	),
-	fx.Provide(func(s *app.Service) inventoryapi.API { return s }),
+	fx.Provide(func(s *app.Service) inventoryapi.API { return inventoryapi.Traced(s) }),
 	host.Consume(eventport.Consumers),
 	fx.Invoke(
 		func(h *host.HTTP, api inventoryapi.API, guard *auth.Guard, log *zap.Logger) {

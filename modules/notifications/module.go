@@ -27,7 +27,7 @@ var Module = fx.Module(Name,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, notificationsmigrations.FS) },
 		pg.New,
 	),
-	fx.Provide(func(s *pg.Notifications) notificationsapi.API { return s }),
+	fx.Provide(func(s *pg.Notifications) notificationsapi.API { return notificationsapi.Traced(s) }),
 	host.Consume(eventport.Consumers),
 	fx.Invoke(
 		func(h *host.HTTP, api notificationsapi.API, guard *auth.Guard, log *zap.Logger) {

@@ -44,7 +44,7 @@ var Module = fx.Module(Name,
 		newRunner,
 		app.New,
 	),
-	fx.Provide(func(s *app.Service) orderingapi.API { return s }),
+	fx.Provide(func(s *app.Service) orderingapi.API { return orderingapi.Traced(s) }),
 	host.Work(func(r *app.Runner, sagas *pg.Sagas, log *zap.Logger) host.Worker {
 		return func(ctx context.Context) {
 			r.Run(ctx)

@@ -35,7 +35,7 @@ var Module = fx.Module(Name,
 		newProvider,
 		func(payments *pg.Payments, p domain.Provider) *app.Service { return app.New(payments, p, nil) },
 	),
-	fx.Provide(func(s *app.Service) paymentsapi.API { return s }),
+	fx.Provide(func(s *app.Service) paymentsapi.API { return paymentsapi.Traced(s) }),
 	fx.Invoke(func(h *host.HTTP, api paymentsapi.API, guard *auth.Guard, log *zap.Logger) {
 		httpport.Mount(h.API, api, guard, log.Named(Name))
 	}),

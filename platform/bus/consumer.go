@@ -11,9 +11,12 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // HandlerFunc applies one message inside tx, the consumer module's
@@ -78,7 +81,9 @@ func (b *Bus) handlerFunc(c Consumer) message.NoPublishHandlerFunc {
 	}.Middleware(func(msg *message.Message) ([]*message.Message, error) {
 		d := msg.Context().Value(deliveryKey{}).(*delivery)
 		d.attempts++
-		err := b.attempt(msg.Context(), c, msg.Payload, nil)
+		// The relay's publish span, when the transport kept the metadata.
+		ctx := telemetry.WithTraceparent(msg.Context(), msg.Metadata.Get(telemetry.TraceparentHeader))
+		err := b.attempt(ctx, c, msg.Payload, nil)
 		if errors.Is(err, ErrMalformed) {
 			d.permanent = err
 			return nil, nil
@@ -119,19 +124,24 @@ func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(p
 	// graceful shutdown waits for it rather than cutting its transaction.
 	ctx, cancel := context.WithTimeout(env.Context(context.WithoutCancel(ctx)), b.cfg.HandlerTimeout)
 	defer cancel()
+	ctx, span := tracer().Start(ctx, "handle "+c.Name, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(telemetry.Module(c.DB.Module), attribute.String("messaging.consumer.group.name", c.Name),
+			attribute.String("messaging.message.id", env.ID.String()), attribute.String("messaging.destination.name", env.Type)))
 	start := time.Now()
 	outcome := "ok"
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("handler panicked: %v", p)
-			b.log.Error("message handler panicked", zap.String("handler", c.Name), zap.Any("panic", p),
-				zap.ByteString("stack", debug.Stack()))
+			b.log.Error("message handler panicked", append(telemetry.LogFields(ctx), zap.String("handler", c.Name), zap.Any("panic", p),
+				zap.ByteString("stack", debug.Stack()))...)
 		}
 		if err != nil {
 			outcome = "error"
-			b.log.Warn("message handler failed", zap.String("handler", c.Name), zap.String("message_id", env.ID.String()),
-				zap.String("correlation_id", env.CorrelationID), zap.Error(err))
+			b.log.Warn("message handler failed", append(telemetry.LogFields(ctx), zap.String("handler", c.Name), zap.String("message_id", env.ID.String()),
+				zap.String("correlation_id", env.CorrelationID), zap.Error(err))...)
 		}
+		span.SetAttributes(attribute.String("outcome", outcome))
+		telemetry.End(span, err)
 		b.metrics.handled.WithLabelValues(c.Name, outcome).Inc()
 		b.metrics.handleTime.WithLabelValues(c.Name).Observe(time.Since(start).Seconds())
 	}()
@@ -168,7 +178,11 @@ func (b *Bus) listenerFunc(l Listener) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		env, err := DecodeEnvelope(msg.Payload)
 		if err == nil {
-			err = l.Handle(env.Context(msg.Context()), env)
+			ctx := telemetry.WithTraceparent(msg.Context(), msg.Metadata.Get(telemetry.TraceparentHeader))
+			ctx, span := tracer().Start(env.Context(ctx), "listen "+l.Name, trace.WithSpanKind(trace.SpanKindConsumer),
+				trace.WithAttributes(telemetry.Module(moduleOf(l.Name)), attribute.String("messaging.message.id", env.ID.String())))
+			err = l.Handle(ctx, env)
+			telemetry.End(span, err)
 		}
 		if err != nil {
 			b.log.Warn("listener failed; message dropped", zap.String("listener", l.Name), zap.Error(err))

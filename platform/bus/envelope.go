@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/modmono/shop/platform/correlation"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Event is implemented by every published event type. Its JSON encoding is
@@ -49,7 +51,7 @@ func NewEnvelope(ctx context.Context, e Event, at time.Time) (Envelope, error) {
 		OccurredAt:    at.UTC(),
 		CorrelationID: correlation.ID(ctx),
 		CausationID:   correlation.Causation(ctx),
-		Traceparent:   correlation.Traceparent(ctx),
+		Traceparent:   telemetry.Traceparent(ctx),
 		AggregateID:   e.AggregateID(),
 		Payload:       payload,
 	}, nil
@@ -79,13 +81,15 @@ func DecodeEnvelope(body []byte) (Envelope, error) {
 }
 
 // Context returns ctx carrying the envelope's correlation ID and trace
-// context, with the envelope itself as the cause of any work done in it.
+// context, with the envelope itself as the cause of any work done in it. A
+// span context already in ctx (the relay's, from the message metadata) is
+// kept: it is a later point of the same trace.
 func (e Envelope) Context(ctx context.Context) context.Context {
 	if e.CorrelationID != "" {
 		ctx = correlation.With(ctx, e.CorrelationID)
 	}
-	if e.Traceparent != "" {
-		ctx = correlation.WithTraceparent(ctx, e.Traceparent)
+	if e.Traceparent != "" && !trace.SpanContextFromContext(ctx).IsValid() {
+		ctx = telemetry.WithTraceparent(ctx, e.Traceparent)
 	}
 	return correlation.WithCausation(ctx, e.ID.String())
 }

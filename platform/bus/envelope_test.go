@@ -9,13 +9,15 @@ import (
 
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/correlation"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 func TestEnvelopeCarriesContext(t *testing.T) {
 	t.Parallel()
 	ctx := correlation.With(context.Background(), "corr-1")
 	ctx = correlation.WithCausation(ctx, "cause-1")
-	ctx = correlation.WithTraceparent(ctx, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	ctx = telemetry.WithTraceparent(ctx, tp)
 	env, err := bus.NewEnvelope(ctx, noted{topic: "test.noted", Key: "k", N: 1}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -25,14 +27,14 @@ func TestEnvelopeCarriesContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.CorrelationID != "corr-1" || back.CausationID != "cause-1" || back.Traceparent == "" || back.Type != "test.noted" ||
+	if back.CorrelationID != "corr-1" || back.CausationID != "cause-1" || back.Traceparent != tp || back.Type != "test.noted" ||
 		back.Version != 1 || back.AggregateID != "k" || !back.OccurredAt.Equal(env.OccurredAt) {
 		t.Fatalf("%+v", back)
 	}
 	// Work done because of this message is caused by it and keeps its correlation.
 	hctx := back.Context(context.Background())
-	if correlation.ID(hctx) != "corr-1" || correlation.Causation(hctx) != back.ID.String() {
-		t.Fatalf("handler context: %q %q", correlation.ID(hctx), correlation.Causation(hctx))
+	if correlation.ID(hctx) != "corr-1" || correlation.Causation(hctx) != back.ID.String() || telemetry.Traceparent(hctx) != tp {
+		t.Fatalf("handler context: %q %q %q", correlation.ID(hctx), correlation.Causation(hctx), telemetry.Traceparent(hctx))
 	}
 	var ev noted
 	if err := back.DecodePayload(&ev); err != nil || ev.N != 1 {

@@ -8,11 +8,15 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 //go:embed migrations/*.sql
@@ -33,28 +37,50 @@ type Outbox struct {
 }
 
 // Add writes events to the outbox of the schema tx runs in. They are
-// published only if tx commits, and in the order given.
+// published only if tx commits, and in the order given. Each insert is a
+// span ("outbox <event type>") whose context the envelope carries, so the
+// relay and the handlers continue the trace from there.
 func (o Outbox) Add(ctx context.Context, tx pgx.Tx, events ...Event) error {
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
 	}
 	for _, e := range events {
-		env, err := NewEnvelope(ctx, e, now())
-		if err != nil {
+		if err := o.add(ctx, tx, e, now()); err != nil {
 			return err
-		}
-		body, err := json.Marshal(env)
-		if err != nil {
-			return fmt.Errorf("bus: encode envelope: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, partition, envelope) VALUES ($1, $2, $3, $4)`,
-			env.ID, env.Type, Partition(env.AggregateID), body); err != nil {
-			return fmt.Errorf("bus: write outbox: %w", err)
 		}
 	}
 	return nil
 }
+
+func (o Outbox) add(ctx context.Context, tx pgx.Tx, e Event, at time.Time) (err error) {
+	ctx, span := tracer().Start(ctx, "outbox "+e.EventType(), trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(telemetry.Module(moduleOf(e.EventType())), attribute.String("messaging.destination.name", e.EventType())))
+	defer func() { telemetry.End(span, err) }()
+	env, err := NewEnvelope(ctx, e, at)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("bus: encode envelope: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, partition, envelope) VALUES ($1, $2, $3, $4)`,
+		env.ID, env.Type, Partition(env.AggregateID), body); err != nil {
+		return fmt.Errorf("bus: write outbox: %w", err)
+	}
+	return nil
+}
+
+// moduleOf is the module that publishes eventType, "<module>.<fact>".
+func moduleOf(eventType string) string {
+	m, _, _ := strings.Cut(eventType, ".")
+	return m
+}
+
+var busTracer = telemetry.Tracer("github.com/modmono/shop/platform/bus")
+
+func tracer() trace.Tracer { return busTracer }
 
 // Partitions is how many ordered lanes each event type is spread over. Events
 // of one aggregate always take the same lane, so they keep their order;

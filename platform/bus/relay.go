@@ -11,9 +11,12 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // relay publishes one module's outbox. Every instance of the module runs one;
@@ -175,6 +178,9 @@ type pending struct {
 	partition int
 	body      []byte
 	createdAt time.Time
+	// traceparent is the envelope's, read by Postgres: the relay does
+	// not decode envelopes.
+	traceparent string
 }
 
 // drain publishes pending rows in insertion (seq) order until the outbox is
@@ -183,14 +189,15 @@ type pending struct {
 func (r *relay) drain(ctx context.Context) error {
 	for {
 		rows, err := r.db.Pool.Query(ctx,
-			`SELECT seq, id::text, topic, partition, envelope::text, created_at FROM outbox ORDER BY seq LIMIT $1`, r.batchSize)
+			`SELECT seq, id::text, topic, partition, envelope::text, created_at, coalesce(envelope->>'traceparent', '')
+			FROM outbox ORDER BY seq LIMIT $1`, r.batchSize)
 		if err != nil {
 			return err
 		}
 		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
 			var p pending
 			var body string
-			err := row.Scan(&p.seq, &p.id, &p.topic, &p.partition, &body, &p.createdAt)
+			err := row.Scan(&p.seq, &p.id, &p.topic, &p.partition, &body, &p.createdAt, &p.traceparent)
 			p.body = []byte(body)
 			return p, err
 		})
@@ -250,11 +257,7 @@ func (r *relay) publishLane(ctx context.Context, lane []pending) ([]int64, error
 		if err := ctx.Err(); err != nil {
 			return done, err
 		}
-		msg := message.NewMessage(p.id, p.body)
-		pubCtx, cancel := context.WithTimeout(ctx, publishTimeout)
-		msg.SetContext(pubCtx)
-		err := r.pub.Publish(WireTopic(p.topic, p.partition), msg)
-		cancel()
+		err := r.publishOne(ctx, p)
 		if err != nil {
 			r.metrics.relayFailures.WithLabelValues(r.db.Module).Inc()
 			return done, fmt.Errorf("publish %s: %w", p.topic, err)
@@ -264,6 +267,29 @@ func (r *relay) publishLane(ctx context.Context, lane []pending) ([]int64, error
 		done = append(done, p.seq)
 	}
 	return done, nil
+}
+
+// publishOne publishes p in a span ("publish <event type>") that continues
+// the trace of the transaction that wrote it (the envelope's traceparent).
+// The message metadata carries the span's own traceparent, so each handler
+// is a child of this publish.
+func (r *relay) publishOne(ctx context.Context, p pending) (err error) {
+	// ctx (the relay's loop) has no span: the event's parent is the
+	// transaction that wrote it.
+	sctx := telemetry.WithTraceparent(ctx, p.traceparent)
+	sctx, span := tracer().Start(sctx, "publish "+p.topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(telemetry.Module(r.db.Module), attribute.String("messaging.destination.name", WireTopic(p.topic, p.partition)),
+			attribute.String("messaging.message.id", p.id)))
+	defer func() { telemetry.End(span, err) }()
+
+	msg := message.NewMessage(p.id, p.body)
+	if tp := telemetry.Traceparent(sctx); tp != "" {
+		msg.Metadata.Set(telemetry.TraceparentHeader, tp)
+	}
+	pubCtx, cancel := context.WithTimeout(sctx, publishTimeout)
+	defer cancel()
+	msg.SetContext(pubCtx)
+	return r.pub.Publish(WireTopic(p.topic, p.partition), msg)
 }
 
 // OutboxDepth returns the number of events of db not yet delivered.

@@ -41,6 +41,8 @@ type Config struct {
 	RegisterRate   int                 // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
 	OrderRate      int                 // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
 	DebugAddr      string              // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (keep it on loopback)
+	TracingOff     bool                // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
+	TraceExport    bool                // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
 }
 
 // Dev reports whether this is a development process.
@@ -90,6 +92,10 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 		Remotes:        map[string][]string{},
 	}
 	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
+	// As the OpenTelemetry specification reads its booleans: only "true",
+	// in any case, is true; nothing fails start-up.
+	c.TracingOff = strings.EqualFold(r.str("OTEL_SDK_DISABLED", ""), "true")
+	c.TraceExport = r.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" || r.str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != ""
 	c.LogFormat = r.str("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
 	for _, m := range known {
 		up := strings.ToUpper(m)

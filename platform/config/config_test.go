@@ -54,6 +54,22 @@ func TestValid(t *testing.T) {
 			env:   map[string]string{"INVENTORY_DATABASE_URL": "postgres://u@h:5432/inv"},
 			check: func(c config.Config) bool { return c.DatabaseURLFor("inventory") == "postgres://u@h:5432/inv" },
 		},
+		"tracing exported": {
+			env:   map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"},
+			check: func(c config.Config) bool { return c.TraceExport && !c.TracingOff },
+		},
+		"tracing exported, traces only": {
+			env:   map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"},
+			check: func(c config.Config) bool { return c.TraceExport },
+		},
+		"tracing disabled": {
+			env:   map[string]string{"OTEL_SDK_DISABLED": "TRUE"},
+			check: func(c config.Config) bool { return c.TracingOff && !c.TraceExport },
+		},
+		"tracing disabled, not": {
+			env:   map[string]string{"OTEL_SDK_DISABLED": "yes please"}, // only "true" is true
+			check: func(c config.Config) bool { return !c.TracingOff },
+		},
 		"prod with everything set": {
 			env: map[string]string{"APP_ENV": "prod", "DATABASE_URL": "postgres://u@h/db",
 				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},

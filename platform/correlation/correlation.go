@@ -1,7 +1,7 @@
 // Package correlation carries the IDs that tie one piece of work together
 // across HTTP requests and messages: the correlation ID (the whole
-// conversation), the causation ID (the message that caused this work) and the
-// W3C traceparent.
+// conversation) and the causation ID (the message that caused this work).
+// The W3C trace context travels through OpenTelemetry (platform/telemetry).
 package correlation
 
 import (
@@ -14,7 +14,6 @@ type key int
 const (
 	correlationKey key = iota
 	causationKey
-	traceparentKey
 )
 
 // Header is the HTTP header that carries the correlation ID.
@@ -41,11 +40,3 @@ func WithCausation(ctx context.Context, id string) context.Context {
 
 // Causation returns the causation ID in ctx, or "".
 func Causation(ctx context.Context) string { s, _ := ctx.Value(causationKey).(string); return s }
-
-// WithTraceparent returns ctx carrying a W3C traceparent value.
-func WithTraceparent(ctx context.Context, tp string) context.Context {
-	return context.WithValue(ctx, traceparentKey, tp)
-}
-
-// Traceparent returns the traceparent in ctx, or "".
-func Traceparent(ctx context.Context) string { s, _ := ctx.Value(traceparentKey).(string); return s }

@@ -31,6 +31,7 @@ import (
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/pgxdb"
 	"github.com/modmono/shop/platform/rpc"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Platform provides the shared runtime for cfg. topology lists every durable
@@ -48,6 +49,10 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 			return l
 		}),
 		fx.Provide(
+			telemetry.Provide(telemetry.Config{
+				Disabled: cfg.TracingOff, Export: cfg.TraceExport, ServiceName: telemetry.ServiceName(cfg.Modules),
+			}),
+			func(t *telemetry.Telemetry) *telemetry.Recorder { return t.Recorder }, // recent traces, for the console
 			newRegistry,
 			func() *health.Registry { return &health.Registry{} },
 			newBus,
@@ -60,6 +65,9 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 				return rpc.NewRemotes(cfg, t, reg, rpc.Options{}, log)
 			},
 		),
+		// Tracing first: it is installed before anything else starts and
+		// shut down (flushed) after everything else has stopped.
+		fx.Invoke(func(*telemetry.Telemetry) {}),
 		fx.Invoke(rpc.Lifecycle),
 	)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,25 +17,14 @@ import (
 
 	"github.com/modmono/shop/platform/correlation"
 	"github.com/modmono/shop/platform/problem"
+	"github.com/modmono/shop/platform/telemetry"
 )
-
-// TraceparentHeader is the W3C Trace Context header.
-const TraceparentHeader = "traceparent"
-
-var traceparent = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
-
-// validTraceparent reports whether tp is a version 00 W3C traceparent; the
-// spec forbids all-zero trace and parent IDs.
-func validTraceparent(tp string) bool {
-	return traceparent.MatchString(tp) &&
-		tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
-}
 
 // Correlation puts the request's correlation ID in its context and echoes it
 // in the X-Correlation-ID response header. The caller's ID is kept when
 // correlation.Valid accepts it, so one conversation keeps one ID across
-// services; otherwise a new UUID is used. A valid traceparent header is put
-// in the context too.
+// services; otherwise a new UUID is used. The trace context travels apart,
+// through the OpenTelemetry propagator (see Trace).
 func Correlation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(correlation.Header)
@@ -44,9 +32,6 @@ func Correlation(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		ctx := correlation.With(r.Context(), id)
-		if tp := r.Header.Get(TraceparentHeader); validTraceparent(tp) {
-			ctx = correlation.WithTraceparent(ctx, tp)
-		}
 		w.Header().Set(correlation.Header, id)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -77,8 +62,8 @@ func Recover(logger *zap.Logger) func(http.Handler) http.Handler {
 					panic(p)
 				}
 				id := correlation.ID(r.Context())
-				logger.Error("panic serving request", zap.Any("panic", p), zap.Stack("stack"),
-					zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("correlation_id", id))
+				logger.Error("panic serving request", append(telemetry.LogFields(r.Context()), zap.Any("panic", p), zap.Stack("stack"),
+					zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("correlation_id", id))...)
 				if ww.Status() != 0 {
 					panic(http.ErrAbortHandler)
 				}
@@ -90,8 +75,8 @@ func Recover(logger *zap.Logger) func(http.Handler) http.Handler {
 }
 
 // AccessLog writes one log line per request once it is answered: method,
-// path, route pattern, status, bytes, duration_ms, correlation_id, trace_id
-// (when a traceparent came in) and remote. Health and /metrics requests are
+// path, route pattern, status, bytes, duration_ms, correlation_id, remote,
+// and the trace_id and span_id of the request's span. Health and /metrics requests are
 // logged at Debug so probes and scrapes do not drown the rest, others at
 // Info, and any 5xx at Error. logger may be nil.
 func AccessLog(logger *zap.Logger) func(http.Handler) http.Handler {
@@ -127,10 +112,7 @@ func AccessLog(logger *zap.Logger) func(http.Handler) http.Handler {
 				zap.String("correlation_id", correlation.ID(r.Context())),
 				zap.String("remote", r.RemoteAddr),
 			}
-			if tp := correlation.Traceparent(r.Context()); tp != "" {
-				fields = append(fields, zap.String("trace_id", tp[3:35]))
-			}
-			ce.Write(fields...)
+			ce.Write(append(fields, telemetry.LogFields(r.Context())...)...)
 		})
 	}
 }

@@ -41,7 +41,7 @@ func (o *Options) setDefaults() {
 }
 
 // NewRouter returns a chi router with the platform middlewares installed,
-// outermost first: Correlation, AccessLog, Metrics, Recover, LimitBody and
+// outermost first: Trace, Correlation, AccessLog, Metrics, Recover, LimitBody and
 // Timeout. Recover sits inside AccessLog and Metrics so that a panic is logged
 // and counted as the 500 it becomes. Unknown paths and methods are answered
 // with problems (http.not_found, http.method_not_allowed), also in mounted
@@ -53,6 +53,7 @@ func NewRouter(o Options) chi.Router {
 	o.setDefaults()
 	r := chi.NewRouter()
 	r.Use(
+		Trace,
 		Correlation,
 		AccessLog(o.Logger),
 		Metrics(o.Registerer),

@@ -21,11 +21,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"go.uber.org/zap"
+
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // MigrationSet is one ordered series of migrations with its own version table,
@@ -108,6 +111,12 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	poolCfg.ConnConfig.Password = password
 	poolCfg.ConnConfig.RuntimeParams["search_path"] = module
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "shop-" + module
+	// A span per statement, named by its operation (SELECT, INSERT…), only
+	// inside a traced request or message: a statement with no recording
+	// parent (the relay's polling) costs nothing.
+	poolCfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(telemetry.Provider()),
+		otelpgx.WithTracerAttributes(telemetry.Module(module)), otelpgx.WithDisableConnectionDetailsInAttributes(),
+		otelpgx.WithDisableAcquireTracer()) // a span per pool.acquire would double the count for little
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgxdb: pool for %s: %w", module, err)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/apperr"
@@ -24,6 +26,7 @@ import (
 	"github.com/modmono/shop/platform/correlation"
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/problem"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Errors of remote calls that never reached the module's own code.
@@ -138,7 +141,7 @@ func NewClient(module string, bases []string, tokens *auth.ServiceTokens, opts O
 	}
 	c := &Client{
 		module: module, opts: opts, pool: p, tokens: tokens, metrics: m, log: log,
-		http:  &http.Client{Transport: newTransport()},
+		http:  &http.Client{Transport: traced(newTransport(), module)},
 		slots: make(chan struct{}, opts.MaxConcurrent),
 	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
@@ -179,6 +182,14 @@ func newTransport() *http.Transport {
 	}
 }
 
+// traced gives every request through t a client span, child of the
+// caller's span, and puts the trace context on it (traceparent).
+func traced(t http.RoundTripper, module string) http.RoundTripper {
+	return otelhttp.NewTransport(t,
+		otelhttp.WithSpanOptions(trace.WithAttributes(telemetry.Module(module))),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + module }))
+}
+
 // Module returns the remote module's name.
 func (c *Client) Module() string { return c.module }
 
@@ -204,7 +215,11 @@ func (c *Client) Call(ctx context.Context, method string, idempotent bool, out a
 		return fmt.Errorf("rpc: encode the arguments of %s.%s: %w", c.module, method, err)
 	}
 	start := time.Now()
-	defer func() { c.metrics.observe(c.module, method, err, time.Since(start)) }()
+	ctx, span := telemetry.StartRemote(ctx, c.module, method)
+	defer func() {
+		c.metrics.observe(c.module, method, err, time.Since(start))
+		telemetry.End(span, err)
+	}()
 
 	select {
 	case c.slots <- struct{}{}:
@@ -352,13 +367,11 @@ var notAnAnswer = map[string]bool{
 // maxResponse bounds an answer read into memory.
 const maxResponse = 32 << 20
 
-// propagate puts the work's correlation ID and traceparent from ctx on an
-// outgoing request, so the next process logs and traces it as one.
+// propagate puts the work's correlation ID from ctx on an outgoing request,
+// so the next process logs it as one; the traceparent is the transport's
+// (see traced).
 func propagate(ctx context.Context, h http.Header) {
 	if id := correlation.ID(ctx); id != "" {
 		h.Set(correlation.Header, id)
-	}
-	if tp := correlation.Traceparent(ctx); tp != "" {
-		h.Set(httpx.TraceparentHeader, tp)
 	}
 }

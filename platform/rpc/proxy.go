@@ -20,7 +20,8 @@ type proxiedKey struct{}
 
 // Proxy returns a handler that forwards public requests to the remote
 // module's instances (the strangler fig's route): the caller's
-// Authorization, correlation ID and traceparent go along, and the
+// Authorization and correlation ID go along, and the transport continues
+// the trace (traceparent), and the
 // gateway's forwarding token (auth.ForwardAudience: it never opens
 // /internal) vouches for the X-Forwarded-For it sets, so the module can
 // rate-limit by the real client address. A path with dot segments or

@@ -1,11 +1,13 @@
 package rpc_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -14,15 +16,39 @@ import (
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/problem"
 	"github.com/modmono/shop/platform/rpc"
+	"github.com/modmono/shop/platform/telemetry"
 )
+
+// TestMain installs tracing, as a process has it, so calls carry traceparent.
+func TestMain(m *testing.M) {
+	var err error
+	tel, err = telemetry.New(context.Background(), telemetry.Config{ServiceName: "rpc-test", MaxTraces: 10000, MaxSpans: 100000}, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	_ = tel.Shutdown(context.Background())
+	os.Exit(code)
+}
+
+// tel is the tests' tracing; its Recorder holds their spans.
+var tel *telemetry.Telemetry
+
+// traceID is the trace ID in traceparent tp, or "".
+func traceID(tp string) string {
+	if len(tp) != 55 {
+		return ""
+	}
+	return tp[3:35]
+}
 
 const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 // gatewayRequest is a public request as the gateway's router hands it to
-// the proxy: its context carries the correlation ID and traceparent.
+// the proxy: its context carries the correlation ID and the request's span.
 func gatewayRequest(method, target, body string) *http.Request {
 	r := httptest.NewRequest(method, target, strings.NewReader(body)) // from 192.0.2.1
-	ctx := correlation.WithTraceparent(correlation.With(r.Context(), "corr-1"), traceparent)
+	ctx := telemetry.WithTraceparent(correlation.With(r.Context(), "corr-1"), traceparent)
 	return r.WithContext(ctx)
 }
 
@@ -65,7 +91,7 @@ func TestProxyForwards(t *testing.T) {
 		"authorization":  {in.Header.Get("Authorization"), "Bearer user-token"},
 		"content type":   {in.Header.Get("Content-Type"), "application/json"},
 		"correlation ID": {in.Header.Get(correlation.Header), "corr-1"},
-		"traceparent":    {in.Header.Get(httpx.TraceparentHeader), traceparent},
+		"trace ID":       {traceID(in.Header.Get(telemetry.TraceparentHeader)), traceparent[3:35]}, // the trace goes on
 		"forwarded for":  {strings.Join(in.Header.Values("X-Forwarded-For"), ","), "192.0.2.1"},
 		"forwarded host": {in.Header.Get("X-Forwarded-Host"), "shop.example"},
 	} {

@@ -19,6 +19,7 @@ import (
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // PathPrefix is where every process serves its modules' interfaces. The
@@ -78,7 +79,7 @@ func Mount[I any](r chi.Router, module string, impl I, log *zap.Logger) {
 		if err := checkSignature(m.Type); err != nil {
 			panic(fmt.Sprintf("rpc: %v.%s: %v", iface, m.Name, err))
 		}
-		h := method{fn: v.MethodByName(m.Name), typ: m.Type}
+		h := method{module: module, name: m.Name, fn: v.MethodByName(m.Name), typ: m.Type}
 		r.Post("/"+module+"/"+m.Name, httpx.Handle(log, h.serve))
 	}
 }
@@ -100,11 +101,20 @@ func checkSignature(t reflect.Type) error {
 }
 
 type method struct {
-	fn  reflect.Value
-	typ reflect.Type
+	module, name string
+	fn           reflect.Value
+	typ          reflect.Type
 }
 
-func (m method) serve(w http.ResponseWriter, r *http.Request) error {
+// serve runs one call in the span "<module>.<Method>", child of the
+// request's server span.
+func (m method) serve(w http.ResponseWriter, r *http.Request) (err error) {
+	ctx, span := telemetry.StartServed(r.Context(), m.module, m.name)
+	defer func() { telemetry.End(span, err) }()
+	return m.call(w, r.WithContext(ctx))
+}
+
+func (m method) call(w http.ResponseWriter, r *http.Request) error {
 	var raw []json.RawMessage
 	if err := httpx.DecodeJSON(r, &raw); err != nil {
 		return err

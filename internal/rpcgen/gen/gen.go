@@ -1,4 +1,5 @@
-// Package gen generates a module API's HTTP client stub (see cmd rpcgen).
+// Package gen generates, from a module's API interface, its HTTP client stub
+// and its tracing decorator (see cmd rpcgen).
 package gen
 
 import (
@@ -15,16 +16,83 @@ import (
 	"strings"
 )
 
-// FileName is the generated file, next to api.go.
+// FileName is the generated client, next to api.go.
 const FileName = "client_gen.go"
+
+// TracedFileName is the generated tracing decorator, next to api.go.
+const TracedFileName = "trace_gen.go"
 
 // Directive marks a method that may be retried.
 const Directive = "//rpc:idempotent"
 
-const rpcImport = "github.com/modmono/shop/platform/rpc"
+const (
+	rpcImport       = "github.com/modmono/shop/platform/rpc"
+	telemetryImport = "github.com/modmono/shop/platform/telemetry"
+)
 
 // Client returns the source of dir's client_gen.go.
 func Client(dir string) ([]byte, error) {
+	return generate(dir, rpcImport, clientHeader, clientMethod)
+}
+
+// Traced returns the source of dir's trace_gen.go: Traced(API) API, which
+// runs every call of the in-process implementation in a span
+// "<module>.<Method>" (the package's Name constant).
+func Traced(dir string) ([]byte, error) {
+	return generate(dir, telemetryImport, tracedHeader, tracedMethod)
+}
+
+const clientHeader = `
+// NewClient returns the API served by a remote instance of the module, over
+// HTTP through c (see platform/rpc). The in-process implementation and this
+// client pass the same contract suite.
+func NewClient(c *rpc.Client) API { return client{rpc: c} }
+
+type client struct{ rpc *rpc.Client }
+`
+
+const tracedHeader = `
+// Traced returns api with every call in a span "<module>.<Method>" carrying
+// the attribute module (see platform/telemetry). The module's wiring gives
+// it in place of the implementation, so calls from other modules in this
+// process, its routes and its /internal API are all traced.
+func Traced(api API) API { return traced{api: api} }
+
+type traced struct{ api API }
+`
+
+// apiMethod is what a generator needs of one method of API.
+type apiMethod struct {
+	name       string
+	params     string // named, with types
+	args       string // the arguments after ctx, each with a leading ", "
+	result     string // "" for a method returning only an error
+	idempotent bool
+}
+
+func clientMethod(m apiMethod) string {
+	call := fmt.Sprintf("c.rpc.Call(ctx, %q, %t, %%s%s)", m.name, m.idempotent, m.args)
+	if m.result == "" {
+		return fmt.Sprintf("\nfunc (c client) %s(%s) error {\n\treturn %s\n}\n", m.name, m.params, fmt.Sprintf(call, "nil"))
+	}
+	return fmt.Sprintf("\nfunc (c client) %s(%s) (%s, error) {\n\tvar out %s\n\terr := %s\n\treturn out, err\n}\n",
+		m.name, m.params, m.result, m.result, fmt.Sprintf(call, "&out"))
+}
+
+func tracedMethod(m apiMethod) string {
+	start := fmt.Sprintf("\tctx, span := telemetry.StartCall(ctx, Name, %q)\n", m.name)
+	call := fmt.Sprintf("t.api.%s(ctx%s)", m.name, m.args)
+	if m.result == "" {
+		return fmt.Sprintf("\nfunc (t traced) %s(%s) error {\n%s\terr := %s\n\ttelemetry.End(span, err)\n\treturn err\n}\n",
+			m.name, m.params, start, call)
+	}
+	return fmt.Sprintf("\nfunc (t traced) %s(%s) (%s, error) {\n%s\tout, err := %s\n\ttelemetry.End(span, err)\n\treturn out, err\n}\n",
+		m.name, m.params, m.result, start, call)
+}
+
+// generate renders the file of dir's API with header after the imports
+// and method for each method of API, importing extra.
+func generate(dir, extra, header string, method func(apiMethod) string) ([]byte, error) {
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, filepath.Join(dir, "api.go"), nil, parser.ParseComments)
 	if err != nil {
@@ -60,18 +128,16 @@ func Client(dir string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s: %w", dir, name, err)
 		}
-		idempotent := f.Doc != nil && slices.ContainsFunc(f.Doc.List, func(c *ast.Comment) bool { return c.Text == Directive })
-		call := fmt.Sprintf("c.rpc.Call(ctx, %q, %t, %%s%s)", name, idempotent, args)
+		m := apiMethod{name: name, params: params, args: args,
+			idempotent: f.Doc != nil && slices.ContainsFunc(f.Doc.List, func(c *ast.Comment) bool { return c.Text == Directive })}
 		switch n := ft.Results.NumFields(); {
 		case n == 1:
-			fmt.Fprintf(&body, "\nfunc (c client) %s(%s) error {\n\treturn %s\n}\n", name, params, fmt.Sprintf(call, "nil"))
 		case n == 2:
-			result := expr(ft.Results.List[0].Type)
-			fmt.Fprintf(&body, "\nfunc (c client) %s(%s) (%s, error) {\n\tvar out %s\n\terr := %s\n\treturn out, err\n}\n",
-				name, params, result, result, fmt.Sprintf(call, "&out"))
+			m.result = expr(ft.Results.List[0].Type)
 		default:
 			return nil, fmt.Errorf("%s.%s: want (error) or (T, error) results", dir, name)
 		}
+		body.WriteString(method(m))
 	}
 
 	var src bytes.Buffer
@@ -87,16 +153,9 @@ func Client(dir string) ([]byte, error) {
 			imports = append(imports, spec.Path.Value)
 		}
 	}
-	imports = append(imports, strconv.Quote(rpcImport))
+	imports = append(imports, strconv.Quote(extra))
 	fmt.Fprintf(&src, "\t%s\n)\n", strings.Join(imports, "\n\t"))
-	fmt.Fprintf(&src, `
-// NewClient returns the API served by a remote instance of the module, over
-// HTTP through c (see platform/rpc). The in-process implementation and this
-// client pass the same contract suite.
-func NewClient(c *rpc.Client) API { return client{rpc: c} }
-
-type client struct{ rpc *rpc.Client }
-`)
+	src.WriteString(header)
 	src.Write(body.Bytes())
 	return format.Source(src.Bytes())
 }
@@ -117,6 +176,9 @@ func findAPI(file *ast.File) *ast.InterfaceType {
 	return nil
 }
 
+// reserved are the names the generated bodies use themselves.
+var reserved = map[string]bool{"c": true, "t": true, "ctx": true, "span": true, "out": true, "err": true}
+
 // parameters returns the stub's parameter list (named, so the body can pass
 // them on) and the arguments after ctx, each with a leading ", ".
 func parameters(ft *ast.FuncType, expr func(ast.Expr) string) (params, args string, err error) {
@@ -130,7 +192,7 @@ func parameters(ft *ast.FuncType, expr func(ast.Expr) string) (params, args stri
 		}
 		for _, id := range names {
 			name := fmt.Sprintf("a%d", i)
-			if id != nil && id.Name != "_" && id.Name != "c" {
+			if id != nil && id.Name != "_" && !reserved[id.Name] {
 				name = id.Name
 			}
 			if i == 0 {

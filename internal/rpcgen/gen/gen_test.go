@@ -10,23 +10,25 @@ import (
 )
 
 // TestGeneratedClientsAreCurrent fails when an API changed and its
-// client_gen.go was not regenerated (go generate ./modules/...).
+// client_gen.go or trace_gen.go was not regenerated (go generate ./modules/...).
 func TestGeneratedClientsAreCurrent(t *testing.T) {
 	dirs, err := filepath.Glob("../../../modules/*/*api")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no API packages found: %v", err)
 	}
 	for _, dir := range dirs {
-		want, err := gen.Client(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join(dir, gen.FileName))
-		if err != nil {
-			t.Fatalf("%s: %v (run go generate ./modules/...)", dir, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s/%s is stale: run go generate ./modules/...", dir, gen.FileName)
+		for name, generate := range map[string]func(string) ([]byte, error){gen.FileName: gen.Client, gen.TracedFileName: gen.Traced} {
+			want, err := generate(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatalf("%s: %v (run go generate ./modules/...)", dir, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s/%s is stale: run go generate ./modules/...", dir, name)
+			}
 		}
 	}
 }

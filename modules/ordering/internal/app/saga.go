@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
@@ -16,6 +18,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // RunnerConfig tunes the saga runner. Zero values take the defaults.
@@ -110,39 +113,68 @@ func (r *Runner) Run(ctx context.Context) {
 // advance runs sg's steps until it ends, must wait for a retry, or was
 // taken over. It does not stop at shutdown mid-step: steps are short and
 // bounded by their timeouts, and finishing one saves a retry.
+//
+// Each step runs in a span "saga <step>" whose parent is the request that
+// started the saga (its stored traceparent), however late and in whichever
+// process the step runs: one checkout is one trace.
 func (r *Runner) advance(sg pg.Saga) {
-	ctx := context.Background()
-	log := r.log.With(zap.String("order_id", sg.OrderID.String()))
+	parent := telemetry.WithTraceparent(context.Background(), sg.Traceparent)
 	for sg.Step != domain.StepDone {
-		o, err := r.order(ctx, sg)
-		if err != nil {
-			r.retry(ctx, log, sg, err)
+		if !r.step(parent, &sg) {
 			return
-		}
-		next, reason, err := r.run(ctx, sg, o)
-		switch {
-		case err != nil:
-			r.retry(ctx, log, sg, err)
-			return
-		case next == domain.StepDone:
-			outcome, err := r.sagas.Finish(ctx, sg, sg.Step == domain.StepConfirm, r.now())
-			if err != nil {
-				r.retry(ctx, log, sg, err)
-				return
-			}
-			r.finished(outcome, o.CreatedAt)
-			log.Info("saga finished", zap.String("outcome", outcome), zap.String("reason", sg.Reason))
-			return
-		default:
-			if err := r.sagas.Advance(ctx, &sg, next, reason, ""); err != nil {
-				if !errors.Is(err, pg.ErrLeaseLost) {
-					r.retry(ctx, log, sg, err)
-				}
-				return
-			}
 		}
 	}
 }
+
+// step runs sg's current step and records its outcome. It reports whether
+// the saga goes on at once with its next step.
+func (r *Runner) step(parent context.Context, sg *pg.Saga) (goOn bool) {
+	ctx, span := sagaTracer.Start(parent, "saga "+string(sg.Step),
+		trace.WithAttributes(telemetry.Module(orderingapi.Name), attribute.String("order_id", sg.OrderID.String()),
+			attribute.String("saga.step", string(sg.Step)), attribute.Int("saga.attempt", sg.Attempts+1)))
+	var failed error
+	defer func() { telemetry.End(span, failed) }()
+	log := telemetry.Logger(ctx, r.log).With(zap.String("order_id", sg.OrderID.String()))
+
+	o, err := r.order(ctx, *sg)
+	if err != nil {
+		failed = err
+		r.retry(ctx, log, *sg, err)
+		return false
+	}
+	next, reason, err := r.run(ctx, *sg, o)
+	switch {
+	case err != nil:
+		failed = err
+		r.retry(ctx, log, *sg, err)
+		return false
+	case next == domain.StepDone:
+		outcome, err := r.sagas.Finish(ctx, *sg, sg.Step == domain.StepConfirm, r.now())
+		if err != nil {
+			failed = err
+			r.retry(ctx, log, *sg, err)
+			return false
+		}
+		span.SetAttributes(attribute.String("saga.outcome", outcome))
+		r.finished(outcome, o.CreatedAt)
+		log.Info("saga finished", zap.String("outcome", outcome), zap.String("reason", sg.Reason))
+		return false
+	default:
+		if reason != "" {
+			span.SetAttributes(attribute.String("saga.compensating_because", reason))
+		}
+		if err := r.sagas.Advance(ctx, sg, next, reason, ""); err != nil {
+			failed = err
+			if !errors.Is(err, pg.ErrLeaseLost) {
+				r.retry(ctx, log, *sg, err)
+			}
+			return false
+		}
+		return true
+	}
+}
+
+var sagaTracer = telemetry.Tracer("github.com/modmono/shop/modules/ordering/saga")
 
 // order loads what the steps need.
 func (r *Runner) order(ctx context.Context, sg pg.Saga) (orderingapi.Order, error) {

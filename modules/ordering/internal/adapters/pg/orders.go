@@ -14,6 +14,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Orders is the order repository.
@@ -61,8 +62,8 @@ func (r *Orders) Place(ctx context.Context, o *domain.Order, key Key, token stri
 		if tag.RowsAffected() == 0 {
 			return ErrKeyTaken // the transaction rolls back: no order
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO sagas (order_id, step, payment_token, deadline) VALUES ($1, $2, $3, $4)`,
-			s.ID, domain.StepReserve, token, deadline); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO sagas (order_id, step, payment_token, deadline, traceparent) VALUES ($1, $2, $3, $4, $5)`,
+			s.ID, domain.StepReserve, token, deadline, telemetry.Traceparent(ctx)); err != nil {
 			return err
 		}
 		return r.publish(ctx, tx, orderingapi.OrderPlacedV1{OrderStateV1: o.State()})

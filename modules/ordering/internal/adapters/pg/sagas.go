@@ -10,6 +10,7 @@ import (
 
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Saga is one order's saga as a worker holds it.
@@ -20,6 +21,9 @@ type Saga struct {
 	Token    string // the payment token, until the saga ends
 	Attempts int    // failed attempts of the current step
 	Deadline time.Time
+	// Traceparent is the trace context of the request that started the
+	// saga (placing or cancelling the order): its steps continue that trace.
+	Traceparent string
 }
 
 // ErrLeaseLost means another worker took the saga over (this one was too
@@ -47,13 +51,13 @@ func (s *Sagas) Claim(ctx context.Context, n int) ([]Saga, error) {
 			SELECT order_id FROM sagas
 			WHERE step <> 'done' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
 			ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING order_id, step, reason, payment_token, attempts, deadline`, s.owner, s.lease.Seconds(), n)
+		RETURNING order_id, step, reason, payment_token, attempts, deadline, traceparent`, s.owner, s.lease.Seconds(), n)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Saga, error) {
 		var sg Saga
-		err := row.Scan(&sg.OrderID, &sg.Step, &sg.Reason, &sg.Token, &sg.Attempts, &sg.Deadline)
+		err := row.Scan(&sg.OrderID, &sg.Step, &sg.Reason, &sg.Token, &sg.Attempts, &sg.Deadline, &sg.Traceparent)
 		return sg, err
 	})
 }
@@ -156,7 +160,8 @@ func (s *Sagas) StartCancellation(ctx context.Context, orderID uuid.UUID, reason
 			return nil // the caller decides what another status means
 		}
 		tag, err := tx.Exec(ctx, `UPDATE sagas SET step = $2, reason = $3, attempts = 0, next_attempt_at = now(),
-			deadline = now(), updated_at = now() WHERE order_id = $1 AND step = 'done'`, orderID, domain.StepRefund, reason)
+			deadline = now(), updated_at = now(), traceparent = $4 WHERE order_id = $1 AND step = 'done'`,
+			orderID, domain.StepRefund, reason, telemetry.Traceparent(ctx))
 		if err != nil || tag.RowsAffected() == 0 {
 			return err // zero rows: a cancellation is already running
 		}
