@@ -1,7 +1,7 @@
 // Package admin serves the admin API (/api/v1/admin/*, SPEC §9) for the
 // whole system from whichever process answers: the architecture, the live
-// event stream, the outbox backlog and the dead letters of every module,
-// wherever it runs.
+// event stream, the outbox backlog, the dead letters and the recent
+// traces of every module, wherever it runs.
 //
 // Every process serves its own part of each view on its /internal router
 // (/internal/admin/..., service tokens only); the answering process adds
@@ -29,6 +29,7 @@ import (
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/rpc"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Module gives a process the admin API and the event hub (*bus.Hub, which
@@ -69,14 +70,15 @@ type Service struct {
 	hub     *bus.Hub
 	dbs     *host.Databases
 	remotes *rpc.Remotes
+	traces  *telemetry.Recorder
 	log     *zap.Logger
 
 	stopping  <-chan struct{} // closed when the server shuts down
 	heartbeat time.Duration   // of the event stream
 }
 
-func newService(cfg config.Config, b *bus.Bus, hub *bus.Hub, dbs *host.Databases, remotes *rpc.Remotes, h *host.HTTP, log *zap.Logger) *Service {
-	return &Service{cfg: cfg, bus: b, hub: hub, dbs: dbs, remotes: remotes, log: log.Named("admin"),
+func newService(cfg config.Config, b *bus.Bus, hub *bus.Hub, dbs *host.Databases, remotes *rpc.Remotes, traces *telemetry.Recorder, h *host.HTTP, log *zap.Logger) *Service {
+	return &Service{cfg: cfg, bus: b, hub: hub, dbs: dbs, remotes: remotes, traces: traces, log: log.Named("admin"),
 		stopping: h.Stopping(), heartbeat: 15 * time.Second}
 }
 
@@ -87,12 +89,16 @@ func mount(h *host.HTTP, s *Service, guard *auth.Guard) {
 	admins.Get("/admin/dead-letters", s.handle(s.getDeadLetters))
 	admins.Post("/admin/dead-letters/{id}/replay", s.handle(s.postReplay))
 	admins.Get("/admin/events", s.handle(s.getEvents))
+	admins.Get("/admin/traces", s.handle(s.getTraces))
+	admins.Get("/admin/traces/{trace_id}", s.handle(s.getTrace))
 
 	// This process's own parts, for the process that gathers them.
 	h.Internal.Get("/admin/architecture", s.handle(s.getLocalArchitecture))
 	h.Internal.Get("/admin/outbox", s.handle(s.getLocalOutbox))
 	h.Internal.Get("/admin/dead-letters", s.handle(s.getLocalDeadLetters))
 	h.Internal.Post("/admin/dead-letters/{id}/replay", s.handle(s.postLocalReplay))
+	h.Internal.Get("/admin/traces", s.handle(s.getLocalTraces))
+	h.Internal.Get("/admin/traces/{trace_id}", s.handle(s.getLocalTrace))
 }
 
 // localCtx bounds the work on this process's databases for one view.

@@ -18,6 +18,7 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/telemetry"
 	"github.com/modmono/shop/platform/host"
 )
 
@@ -99,7 +100,8 @@ func TestAdminAPIInProcess(t *testing.T) {
 		for _, r := range []struct{ method, path string }{
 			{"GET", "/api/v1/admin/architecture"}, {"GET", "/api/v1/admin/events"}, {"GET", "/api/v1/admin/outbox"},
 			{"GET", "/api/v1/admin/dead-letters"}, {"POST", "/api/v1/admin/dead-letters/" + uuid.NewString() + "/replay"},
-			{"GET", "/api/v1/admin/sagas/" + uuid.NewString()},
+			{"GET", "/api/v1/admin/sagas/" + uuid.NewString()}, {"GET", "/api/v1/admin/traces"},
+			{"GET", "/api/v1/admin/traces/0af7651916cd43dd8448eb211c80319c"},
 		} {
 			for token, want := range map[string]int{"": 401, customer: 403} {
 				resp := a.do(t, t.Context(), r.method, r.path, token, "")
@@ -163,6 +165,42 @@ func TestAdminAPIInProcess(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 404 {
 			t.Errorf("replay of an unknown dead letter: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("traces", func(t *testing.T) {
+		resp := a.do(t, t.Context(), "POST", "/api/v1/products", adminToken, `{"name":"Teapot","price":4900,"currency":"EUR"}`)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("create a product: %d", resp.StatusCode)
+		}
+		var list admin.Traces
+		a.getJSON(t, "/api/v1/admin/traces?limit=50", adminToken, &list)
+		i := slices.IndexFunc(list.Items, func(tr telemetry.Trace) bool { return tr.Root == "POST /api/v1/products" })
+		if i < 0 || list.Unavailable == nil {
+			t.Fatalf("no trace of the product's creation among %d: %+v", len(list.Items), list)
+		}
+		tr := list.Items[i]
+		if !slices.Contains(tr.Modules, "catalog") || len(tr.Spans) < 3 {
+			t.Errorf("the trace of a product's creation: modules %v, %d spans", tr.Modules, len(tr.Spans))
+		}
+		for _, tr := range list.Items {
+			if strings.HasPrefix(tr.Root, "GET /api/v1/admin/") {
+				t.Errorf("the admin views' own reads are traced: %s", tr.Root)
+			}
+		}
+		var one telemetry.Trace
+		a.getJSON(t, "/api/v1/admin/traces/"+tr.TraceID, adminToken, &one)
+		if one.TraceID != tr.TraceID || len(one.Spans) != len(tr.Spans) {
+			t.Errorf("GET the trace: %s with %d spans, want %s with %d", one.TraceID, len(one.Spans), tr.TraceID, len(tr.Spans))
+		}
+		for path, want := range map[string]int{"/api/v1/admin/traces/not-a-trace": 400,
+			"/api/v1/admin/traces/0af7651916cd43dd8448eb211c80319c": 404, "/api/v1/admin/traces?limit=0": 400} {
+			resp := a.do(t, t.Context(), "GET", path, adminToken, "")
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+			}
 		}
 	})
 

@@ -159,11 +159,7 @@ func (s *Service) getDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	unavailable := rpc.Failed(answers)
-	if unavailable == nil {
-		unavailable = []string{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, DeadLetters{Items: all, Unavailable: unavailable})
+	httpx.WriteJSON(w, http.StatusOK, DeadLetters{Items: all, Unavailable: nonNil(rpc.Failed(answers))})
 	return nil
 }
 

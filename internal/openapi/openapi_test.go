@@ -371,7 +371,7 @@ var reachable = []*apperr.Error{
 	bus.ErrDeadLetterNotFound, bus.ErrReplayFailed,
 	apperr.New(apperr.KindConflict, "bus.handler_unknown", ""), // platform/bus.Replay
 	gateway.ErrUnavailable,
-	admin.ErrInvalidFilter, admin.ErrEventsUnavailable, admin.ErrReplayUnreachable,
+	admin.ErrInvalidFilter, admin.ErrEventsUnavailable, admin.ErrReplayUnreachable, admin.ErrTraceNotFound, admin.ErrInvalidTraceID,
 
 	identityapi.ErrEmailTaken, identityapi.ErrInvalidCredentials, identityapi.ErrInvalidUser, identityapi.ErrInvalidLogin,
 	identityapi.ErrUserNotFound,
