@@ -18,8 +18,8 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/telemetry"
 	"github.com/modmono/shop/platform/host"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 const jwtSecret = "admin-test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
