@@ -20,8 +20,6 @@
 package bff
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -199,40 +197,4 @@ func noStore(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
-}
-
-// call runs f with a deadline of timeout and waits for its answer, never
-// past that deadline even if f ignores its context. A panic in f becomes
-// its error: one broken module must not end the process.
-func call[T any](ctx context.Context, timeout time.Duration, f func(context.Context) (T, error)) func() (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1) // buffered: a late answer does not block its goroutine
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("panic: %v", p)}
-			}
-		}()
-		v, err := f(ctx)
-		done <- result{v, err}
-	}()
-	return func() (T, error) {
-		defer cancel()
-		select {
-		case r := <-done:
-			return r.v, r.err
-		case <-ctx.Done():
-			select {
-			case r := <-done: // an answer that came in time still counts
-				return r.v, r.err
-			default:
-				var zero T
-				return zero, ctx.Err()
-			}
-		}
-	}
 }

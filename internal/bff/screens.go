@@ -18,6 +18,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/async"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/correlation"
 	"github.com/modmono/shop/platform/httpx"
@@ -49,7 +50,7 @@ type Home struct {
 
 func (s *server) home(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	products, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[catalogapi.Product], error) {
+	products, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[catalogapi.Product], error) {
 		return s.apis.Catalog.ListProducts(ctx, page.Request{Limit: HomeLimit})
 	})()
 	if err != nil {
@@ -87,7 +88,7 @@ func (s *server) stockOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*i
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			st, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (inventoryapi.Stock, error) {
+			st, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (inventoryapi.Stock, error) {
 				return s.apis.Inventory.GetStock(ctx, id)
 			})()
 			mu.Lock()
@@ -117,10 +118,10 @@ func (s *server) product(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	getProduct := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (catalogapi.Product, error) {
+	getProduct := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (catalogapi.Product, error) {
 		return s.apis.Catalog.GetProduct(ctx, id)
 	})
-	getStock := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (inventoryapi.Stock, error) {
+	getStock := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (inventoryapi.Stock, error) {
 		return s.apis.Inventory.GetStock(ctx, id)
 	})
 	p, err := getProduct()
@@ -221,10 +222,10 @@ func (s *server) cart(w http.ResponseWriter, r *http.Request) error {
 	stockMissing, catalogMissing := make([]bool, len(lines)), make([]bool, len(lines))
 	for i, l := range lines {
 		wg.Go(func() {
-			getProduct := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (catalogapi.Product, error) {
+			getProduct := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (catalogapi.Product, error) {
 				return s.apis.Catalog.GetProduct(ctx, l.ProductID)
 			})
-			getStock := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (inventoryapi.Stock, error) {
+			getStock := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (inventoryapi.Stock, error) {
 				return s.apis.Inventory.GetStock(ctx, l.ProductID)
 			})
 			p, perr := getProduct()
@@ -297,7 +298,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	if _, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (identityapi.Registered, error) {
+	if _, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (identityapi.Registered, error) {
 		return s.apis.Identity.Register(ctx, in)
 	})(); err != nil {
 		return err
@@ -317,7 +318,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 // who is signed in.
 func (s *server) startSession(w http.ResponseWriter, r *http.Request, in identityapi.LoginInput, status int) error {
 	ctx := r.Context()
-	tok, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (identityapi.Token, error) {
+	tok, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (identityapi.Token, error) {
 		return s.apis.Identity.Login(ctx, in)
 	})()
 	if err != nil {
@@ -335,7 +336,7 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, in identit
 // sessionOf reads the user's profile; without identity the session still
 // stands, named by id only.
 func (s *server) sessionOf(ctx context.Context, p auth.Principal) Session {
-	u, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (identityapi.User, error) {
+	u, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (identityapi.User, error) {
 		return s.apis.Identity.GetUser(ctx, p.UserID)
 	})()
 	if err != nil {
@@ -396,7 +397,7 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) error {
 	if key == "" {
 		return orderingapi.ErrIdempotencyKeyMissing
 	}
-	placed, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (orderingapi.Placed, error) {
+	placed, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (orderingapi.Placed, error) {
 		return s.apis.Ordering.PlaceOrder(ctx, caller(ctx).UserID, key,
 			orderingapi.PlaceOrderInput{Items: lines, Payment: orderingapi.PaymentInput{Token: in.PaymentToken}})
 	})()
@@ -439,7 +440,7 @@ func (s *server) orders(w http.ResponseWriter, r *http.Request) error {
 		req.Limit = 20
 	}
 	ctx := r.Context()
-	list, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[orderingapi.OrderView], error) {
+	list, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[orderingapi.OrderView], error) {
 		return s.apis.Ordering.ListOrders(ctx, orderingapi.ListQuery{CustomerID: caller(ctx).UserID, Page: req})
 	})()
 	if err != nil {
@@ -479,7 +480,7 @@ func (s *server) order(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	getPayment := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[paymentsapi.Payment], error) {
+	getPayment := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[paymentsapi.Payment], error) {
 		return s.apis.Payments.ForOrder(ctx, id)
 	})
 	o, err := s.ownOrder(ctx, id)
@@ -501,7 +502,7 @@ func (s *server) order(w http.ResponseWriter, r *http.Request) error {
 // ownOrder reads an order of the caller. Someone else's order is "not
 // found", so order ids cannot be probed.
 func (s *server) ownOrder(ctx context.Context, id uuid.UUID) (orderingapi.Order, error) {
-	o, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (orderingapi.Order, error) {
+	o, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (orderingapi.Order, error) {
 		return s.apis.Ordering.GetOrder(ctx, id)
 	})()
 	if err != nil {
@@ -526,7 +527,7 @@ type Notifications struct {
 
 func (s *server) notifications(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	list, err := call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[notificationsapi.Notification], error) {
+	list, err := async.Call(ctx, s.opts.CallTimeout, func(ctx context.Context) (page.Page[notificationsapi.Notification], error) {
 		return s.apis.Notifications.List(ctx, caller(ctx).UserID, page.Request{Limit: 50})
 	})()
 	if err != nil {

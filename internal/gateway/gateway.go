@@ -8,7 +8,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/async"
 	"github.com/modmono/shop/platform/correlation"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/httpx"
@@ -85,10 +85,10 @@ func (h handlers) productDetails(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	getProduct := async(ctx, h.timeout, func(ctx context.Context) (catalogapi.Product, error) {
+	getProduct := async.Call(ctx, h.timeout, func(ctx context.Context) (catalogapi.Product, error) {
 		return h.catalog.GetProduct(ctx, id)
 	})
-	getStock := async(ctx, h.timeout, func(ctx context.Context) (inventoryapi.Stock, error) {
+	getStock := async.Call(ctx, h.timeout, func(ctx context.Context) (inventoryapi.Stock, error) {
 		return h.inventory.GetStock(ctx, id)
 	})
 	product, productErr := getProduct()
@@ -121,43 +121,4 @@ func (h handlers) productDetails(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, d)
 	return nil
-}
-
-// async calls f in a goroutine with a deadline of timeout and returns a
-// function that waits for its answer, never past that deadline, even if f
-// ignores its context. A panic in f becomes its error: no middleware
-// guards this goroutine, and one broken module must not end the process.
-func async[T any](ctx context.Context, timeout time.Duration, f func(context.Context) (T, error)) func() (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1) // buffered: an answer after the deadline does not block its goroutine
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("panic: %v", p)}
-			}
-		}()
-		v, err := f(ctx)
-		done <- result{v, err}
-	}()
-	return func() (T, error) {
-		defer cancel()
-		select {
-		case r := <-done:
-			return r.v, r.err
-		case <-ctx.Done():
-			// Waiting for another call first may have taken until this
-			// deadline too; an answer that came in time still counts.
-			select {
-			case r := <-done:
-				return r.v, r.err
-			default:
-				var zero T
-				return zero, ctx.Err()
-			}
-		}
-	}
 }
