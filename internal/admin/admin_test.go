@@ -191,8 +191,8 @@ func TestAdminAPIInProcess(t *testing.T) {
 		}
 		var one telemetry.Trace
 		a.getJSON(t, "/api/v1/admin/traces/"+tr.TraceID, adminToken, &one)
-		if one.TraceID != tr.TraceID || len(one.Spans) != len(tr.Spans) {
-			t.Errorf("GET the trace: %s with %d spans, want %s with %d", one.TraceID, len(one.Spans), tr.TraceID, len(tr.Spans))
+		if one.TraceID != tr.TraceID || len(one.Spans) < len(tr.Spans) { // the relay and handlers may have added spans since
+			t.Errorf("GET the trace: %s with %d spans, want %s with at least %d", one.TraceID, len(one.Spans), tr.TraceID, len(tr.Spans))
 		}
 		for path, want := range map[string]int{"/api/v1/admin/traces/not-a-trace": 400,
 			"/api/v1/admin/traces/0af7651916cd43dd8448eb211c80319c": 404, "/api/v1/admin/traces?limit=0": 400} {

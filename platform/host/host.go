@@ -245,7 +245,7 @@ type HTTP struct {
 func (h *HTTP) Stopping() <-chan struct{} { return h.stopping }
 
 func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
-	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg})
+	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg, Untraced: untraced})
 	root.Use(trustGateway(st))
 	root.Method(http.MethodGet, "/health/live", health.Live())
 	root.Method(http.MethodGet, "/health/ready", health.Handler(hr, health.HandlerOptions{Verbose: cfg.Dev()}))
@@ -257,6 +257,24 @@ func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Regis
 	internal.Use(st.RequireService)
 	root.Mount(rpc.PathPrefix, internal)
 	return &HTTP{Root: root, API: api, Internal: internal, stopping: make(chan struct{})}
+}
+
+// untraced are the requests that get no span: the web UI's pages and files,
+// the problem pages, and the admin views' reads. The console reads those
+// views every few seconds, and its own requests would push the traces it is
+// there to show out of the recorder.
+func untraced(r *http.Request) bool {
+	p := r.URL.Path
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(p, "/api/v1/admin/"), strings.HasPrefix(p, rpc.PathPrefix+"/admin/"):
+		return true
+	case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/bff/"), strings.HasPrefix(p, rpc.PathPrefix+"/"):
+		return false
+	}
+	return true
 }
 
 // ServeAPI serves module's API I to modules in other processes, at

@@ -26,6 +26,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// RequestTimeout is the deadline put on every request's context. Default: DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Untraced reports the requests that get no span, besides health probes
+	// and metrics scrapes (which never do). Default: none.
+	Untraced func(*http.Request) bool
 }
 
 func (o *Options) setDefaults() {
@@ -53,7 +56,7 @@ func NewRouter(o Options) chi.Router {
 	o.setDefaults()
 	r := chi.NewRouter()
 	r.Use(
-		Trace,
+		traceExcept(o.Untraced),
 		Correlation,
 		AccessLog(o.Logger),
 		Metrics(o.Registerer),

@@ -11,14 +11,22 @@ import (
 	"github.com/modmono/shop/platform/telemetry"
 )
 
-// Trace starts the server span of every request of the APIs (see traced),
-// continuing the caller's trace from its traceparent
+// Trace starts the server span of every request but the health probes and
+// metrics scrapes, continuing the caller's trace from its traceparent
 // header. The span is named by method and chi route pattern ("POST
 // /api/v1/orders"), never by the raw path, so IDs do not explode the number
 // of span names; the pattern is known only once the request was routed, so
 // the span is renamed when the handler returns. Its module is the module
 // whose API /internal/<module>/… serves, or "gateway".
-func Trace(next http.Handler) http.Handler {
+func Trace(next http.Handler) http.Handler { return traceExcept(nil)(next) }
+
+// traceExcept is Trace, but requests untraced reports true for get no span
+// either (nil: none).
+func traceExcept(untraced func(*http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return traced(next, untraced) }
+}
+
+func traced(next http.Handler, untraced func(*http.Request) bool) http.Handler {
 	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = trackRoute(r)
 		next.ServeHTTP(w, r)
@@ -28,30 +36,11 @@ func Trace(next http.Handler) http.Handler {
 		span.SetAttributes(attribute.String("http.route", route), telemetry.Module(moduleOf(r.URL.Path)))
 	})
 	return otelhttp.NewHandler(named, "http",
-		otelhttp.WithFilter(traced),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			return !isOpsPath(r.URL.Path) && (untraced == nil || !untraced(r))
+		}),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return methodLabel(r.Method) }),
 	)
-}
-
-// traced reports whether a request gets a span. Probes, scrapes, the web
-// UI's static files and the admin views' reads do not: the console reads
-// those views every few seconds, and its own requests would push the
-// traces it is there to show out of the recorder.
-func traced(r *http.Request) bool {
-	p := r.URL.Path
-	if isOpsPath(p) {
-		return false
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return true
-	}
-	switch {
-	case strings.HasPrefix(p, "/api/v1/admin/"), strings.HasPrefix(p, "/internal/admin/"):
-		return false
-	case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/bff/"), strings.HasPrefix(p, "/internal/"):
-		return true
-	}
-	return false // the UI's pages and files, problem pages
 }
 
 // moduleOf is the module that serves path: /internal/<module>/<Method>.
