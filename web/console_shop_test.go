@@ -149,9 +149,16 @@ func TestConsoleOnTheShop(t *testing.T) {
 	if err != nil || len(steps) < 3 || steps[0] != "reserve" {
 		t.Fatalf("saga steps %v (%v), want reserve first and at least three", steps, err)
 	}
-	// "No traces yet" while GET /api/v1/admin/traces answers 404 or
-	// nothing; the order's traces once the processes record them.
-	page.Do("the traces panel", chromedp.WaitVisible(chromedp.CSS(`[data-testid=traces-empty], [data-testid=trace]`)))
+	// The order's trace: one trace from the request to the last handler,
+	// its spans from every module the checkout went through.
+	orderTrace := `[...document.querySelectorAll('[data-testid=trace]')].find((b) => b.querySelector('.root').textContent === 'POST /api/v1/orders')`
+	page.Do("the order's trace",
+		chromedp.Poll[chromedp.Void](orderTrace+` !== undefined`, chromedp.WithPollingTimeout(time.Minute)),
+		chromedp.Evaluate[chromedp.Void](orderTrace+`.click()`),
+		chromedp.Poll[chromedp.Void](`['ordering', 'inventory', 'payments', 'notifications'].every((m) => [...`+orderTrace+`.querySelectorAll('.chip')].some((c) => c.textContent === m))`,
+			chromedp.WithPollingTimeout(time.Minute)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=span][data-module=ordering]`)),
+	)
 	consoleShot(t, ctx, "", "console-shop")
 
 	// A dead letter: the welcome of a new customer cannot be recorded while
