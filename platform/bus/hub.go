@@ -35,10 +35,15 @@ type Hub struct {
 	buffer    int
 	log       *zap.Logger
 
-	mu     sync.RWMutex // delivery holds it for reading, (un)subscribing for writing
-	subs   map[*Watcher]struct{}
-	tap    *hubTap // nil while nobody watches
-	closed bool
+	// attaching serialises attaching and detaching the tap. It is never
+	// held with mu while the transport is called: the in-process transport
+	// subscribes under its own lock, which a publisher holds while it waits
+	// for the tap's reader to take a message, and the reader needs mu.
+	attaching sync.Mutex
+	mu        sync.RWMutex // delivery holds it for reading, (un)subscribing for writing
+	subs      map[*Watcher]struct{}
+	tap       *hubTap // nil while nobody watches
+	closed    bool
 }
 
 // HubOptions tune a Hub. Zero values take the defaults in the comments.
@@ -101,23 +106,31 @@ var ErrHubClosed = errors.New("bus: event hub closed")
 func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Watcher, error) {
 	ch := make(chan Envelope, h.buffer)
 	s := &Watcher{C: ch, ch: ch, filter: f}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
+	h.attaching.Lock()
+	defer h.attaching.Unlock()
+	h.mu.RLock()
+	closed, attached := h.closed, h.tap != nil
+	h.mu.RUnlock()
+	if closed {
 		return nil, ErrHubClosed
 	}
-	if h.tap == nil {
+	var tap *hubTap
+	if !attached {
 		// Attaching waits for a broker that is away; say so at once instead.
 		if err := h.transport.Ping(ctx); err != nil {
 			return nil, fmt.Errorf("bus: event hub: %w", err)
 		}
-		tap, err := h.attach()
-		if err != nil {
+		var err error
+		if tap, err = h.attach(); err != nil {
 			return nil, err
 		}
+	}
+	h.mu.Lock()
+	if tap != nil {
 		h.tap = tap
 	}
 	h.subs[s] = struct{}{}
+	h.mu.Unlock()
 	context.AfterFunc(ctx, func() { h.unsubscribe(s) })
 	return s, nil
 }
@@ -132,6 +145,8 @@ func (h *Hub) Subscribers() int {
 // Close ends every subscription and detaches the tap. Calling it again does
 // nothing.
 func (h *Hub) Close() error {
+	h.attaching.Lock()
+	defer h.attaching.Unlock()
 	h.mu.Lock()
 	h.closed = true
 	for s := range h.subs {
@@ -144,6 +159,8 @@ func (h *Hub) Close() error {
 }
 
 func (h *Hub) unsubscribe(s *Watcher) {
+	h.attaching.Lock()
+	defer h.attaching.Unlock()
 	h.mu.Lock()
 	if _, ok := h.subs[s]; !ok {
 		h.mu.Unlock()
@@ -186,7 +203,7 @@ type hubTap struct {
 
 // attach subscribes to every wire topic through a broadcast subscriber of a
 // fresh name (so a queue of a previous tap that RabbitMQ has not deleted yet
-// is never reused). Called with h.mu held.
+// is never reused). Called with h.attaching held, never with h.mu.
 func (h *Hub) attach() (*hubTap, error) {
 	sub, err := h.transport.Broadcast("shop.event-hub." + uuid.NewString()[:8])
 	if err != nil {
@@ -194,7 +211,9 @@ func (h *Hub) attach() (*hubTap, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tap := &hubTap{cancel: cancel, sub: sub}
-	var feeds []<-chan *message.Message
+	// Each feed is read from the moment it exists: the in-process transport
+	// makes a publisher wait for every subscriber to take its message, and
+	// subscribing to the next topic waits for that publisher.
 	if init, ok := sub.(message.SubscribeInitializer); ok && h.transport.Driver() == "amqp" && len(h.topics) > 1 {
 		// One private queue holds every topic: bind it to all the topics'
 		// exchanges, then consume it once rather than once per topic.
@@ -209,7 +228,7 @@ func (h *Hub) attach() (*hubTap, error) {
 			cancel()
 			return nil, errors.Join(fmt.Errorf("bus: event hub: %w", err), sub.Close())
 		}
-		feeds = append(feeds, feed)
+		go h.read(feed) // ends when stop closes the feed
 	} else {
 		for _, topic := range h.topics {
 			feed, err := sub.Subscribe(ctx, topic)
@@ -217,11 +236,8 @@ func (h *Hub) attach() (*hubTap, error) {
 				cancel()
 				return nil, fmt.Errorf("bus: event hub: subscribe %s: %w", topic, err)
 			}
-			feeds = append(feeds, feed)
+			go h.read(feed)
 		}
-	}
-	for _, feed := range feeds {
-		go h.read(feed) // ends when stop closes the feed
 	}
 	h.log.Debug("event hub attached", zap.Int("topics", len(h.topics)))
 	return tap, nil
@@ -237,7 +253,8 @@ func (h *Hub) read(feed <-chan *message.Message) {
 	}
 }
 
-// detach takes the tap away, if any, for stop. Called with h.mu held.
+// detach takes the tap away, if any, for stop. Called with h.attaching and
+// h.mu held.
 func (h *Hub) detach() *hubTap {
 	tap := h.tap
 	h.tap = nil

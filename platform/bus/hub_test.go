@@ -269,3 +269,52 @@ func TestFilterMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestHubAttachesWhilePublishersRun: watchers come and go (attaching and
+// detaching the tap each time) while events are published without pause.
+// The in-process transport subscribes under the lock a publisher holds
+// while it waits for the tap's reader, so attaching under the hub's own
+// lock, which the reader needs, deadlocked the bus.
+func TestHubAttachesWhilePublishersRun(t *testing.T) {
+	t.Parallel()
+	tr := bus.NewGoChannel(watermill.NopLogger{})
+	t.Cleanup(func() { _ = tr.Close() })
+	hub := bus.NewHub(tr, []string{"test.happened", "test.other"}, bus.HubOptions{Buffer: 4}, nil)
+	t.Cleanup(func() { _ = hub.Close() })
+
+	stop := make(chan struct{})
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+				publishEnvelope(t, tr, "test.happened", i%bus.Partitions, "")
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			ctx, cancel := context.WithCancel(context.Background())
+			if _, err := hub.Subscribe(ctx, bus.Filter{}); err != nil {
+				t.Error(err)
+			}
+			cancel()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Error("200 watchers could not come and go in a minute while events were published: the hub deadlocks with the publishers")
+	}
+	close(stop)
+	select {
+	case <-published:
+	case <-time.After(time.Minute):
+		t.Error("a publisher is stuck")
+	}
+}
