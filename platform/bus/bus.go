@@ -97,6 +97,9 @@ func New(cfg Config, transport Transport, log *zap.Logger, reg prometheus.Regist
 		log = zap.NewNop()
 	}
 	log = log.Named("bus")
+	if reg != nil && transport != nil {
+		reg.MustRegister(newBrokerUp(transport))
+	}
 	return &Bus{cfg: cfg, log: log, wlog: WatermillLogger(log), metrics: newMetrics(reg),
 		transport: transport, consumers: map[string]Consumer{}}
 }

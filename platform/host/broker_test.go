@@ -1,0 +1,152 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/modmono/shop/platform/amqptest"
+	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/host"
+)
+
+// brokerProxy forwards TCP connections to the broker until cut, which closes
+// them all and refuses new ones: a broker outage seen from this process only
+// (the shared RabbitMQ keeps running for everyone else).
+type brokerProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newBrokerProxy(t *testing.T, target string) *brokerProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &brokerProxy{ln: ln}
+	t.Cleanup(p.cut)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *brokerProxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// A broker outage degrades the process but leaves it ready: the outbox holds
+// the events until the broker is back (SPEC §10), and unreadying every pod
+// would turn a delay into an outage. bus_broker_up says it instead.
+func TestBrokerOutageDegradesButStaysReady(t *testing.T) {
+	u, err := url.Parse(amqptest.NewVHost(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newBrokerProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"APP_HTTP_ADDR": addr, "APP_MODULES": "none", "APP_BUS": "amqp", "AMQP_URL": u.String()}[k]
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), fx.Invoke(host.Run), fx.Invoke(host.Serve))
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Stop(context.Background()) })
+
+	ready := func() (int, map[string]any) {
+		resp, err := http.Get("http://" + addr + "/health/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	brokerUp := func() string {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for line := range strings.Lines(string(b)) {
+			if strings.HasPrefix(line, "bus_broker_up{") {
+				return strings.TrimSpace(line)
+			}
+		}
+		return "bus_broker_up missing"
+	}
+
+	if code, body := ready(); code != 200 || body["status"] != "ok" {
+		t.Fatalf("before the outage: %d %v", code, body)
+	}
+	if got := brokerUp(); got != `bus_broker_up{transport="amqp"} 1` {
+		t.Fatalf("before the outage: %s", got)
+	}
+
+	proxy.cut()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := ready()
+		checks, _ := body["checks"].(map[string]any)
+		if code == 200 && body["status"] == "degraded" && checks["bus:amqp"] == "degraded" {
+			break
+		}
+		if code != 200 {
+			t.Fatalf("the broker outage unreadied the process: %d %v", code, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker outage never showed: %d %v", code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := brokerUp(); got != `bus_broker_up{transport="amqp"} 0` {
+		t.Fatalf("during the outage: %s", got)
+	}
+}
