@@ -73,23 +73,41 @@ func (g *goChannel) Driver() string                                { return "goc
 
 // amqpTransport publishes to one durable fanout exchange per topic with
 // publisher confirms; each consumer reads its own durable queue bound to it.
+//
+// Publishing and consuming use separate connections: under a memory or disk
+// alarm RabbitMQ blocks the connections that publish, and consumers sharing
+// one would stop draining the queues whose backlog raised the alarm.
 type amqpTransport struct {
 	url      string
-	instance string // names this process's broadcast queues
-	conn     *wamqp.ConnectionWrapper
-	pub      *wamqp.Publisher
+	instance string                   // names this process's broadcast queues
+	subConn  *wamqp.ConnectionWrapper // consumers'
+	pub      *confirmPublisher        // on a connection of its own
 	log      watermill.LoggerAdapter
 }
 
-// NewAMQP connects to RabbitMQ at url. The first connection is retried until
+// NewAMQP connects to RabbitMQ at url. The first connections are retried until
 // ctx ends (Watermill reconnects by itself only after a first success).
 func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Transport, error) {
 	cfg := amqpConfig(url, "")
-	var conn *wamqp.ConnectionWrapper
-	var err error
+	pubConn, err := connectAMQP(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	subConn, err := connectAMQP(ctx, cfg, log)
+	if err != nil {
+		_ = pubConn.Close()
+		return nil, err
+	}
+	return &amqpTransport{url: url, instance: uuid.NewString()[:8], subConn: subConn,
+		pub: newConfirmPublisher(pubConn, cfg), log: log}, nil
+}
+
+// connectAMQP opens one connection, retrying until ctx ends.
+func connectAMQP(ctx context.Context, cfg wamqp.Config, log watermill.LoggerAdapter) (*wamqp.ConnectionWrapper, error) {
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		if conn, err = wamqp.NewConnection(cfg.Connection, log); err == nil {
-			break
+		conn, err := wamqp.NewConnection(cfg.Connection, log)
+		if err == nil {
+			return conn, nil
 		}
 		// Its text only: the error's stack trace would bury the one line that matters.
 		log.Info("cannot connect to RabbitMQ yet, retrying", watermill.LogFields{"retry_in": delay.String(), "error": err.Error()})
@@ -99,12 +117,6 @@ func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Tran
 		case <-time.After(delay):
 		}
 	}
-	pub, err := wamqp.NewPublisherWithConnection(cfg, log, conn)
-	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("bus: AMQP publisher: %w", err)
-	}
-	return &amqpTransport{url: url, instance: uuid.NewString()[:8], conn: conn, pub: pub, log: log}, nil
 }
 
 func amqpConfig(url, queue string) wamqp.Config {
@@ -119,16 +131,18 @@ func amqpConfig(url, queue string) wamqp.Config {
 	return cfg
 }
 
+// Publish returns once the broker confirmed every message, or fails at the
+// first message's context deadline (DefaultConfirmTimeout without one).
 func (a *amqpTransport) Publish(topic string, msgs ...*message.Message) error {
 	return a.pub.Publish(topic, msgs...)
 }
 
 func (a *amqpTransport) Subscriber(name string) (message.Subscriber, error) {
-	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.conn)
+	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.subConn)
 }
 
 func (a *amqpTransport) Declare(queue, topic string) error {
-	sub, err := wamqp.NewSubscriberWithConnection(amqpConfig(a.url, queue), a.log, a.conn)
+	sub, err := wamqp.NewSubscriberWithConnection(amqpConfig(a.url, queue), a.log, a.subConn)
 	if err != nil {
 		return err
 	}
@@ -140,12 +154,15 @@ func (a *amqpTransport) Broadcast(name string) (message.Subscriber, error) {
 	cfg := amqpConfig(a.url, name+"."+a.instance)
 	cfg.Queue.Durable, cfg.Queue.AutoDelete, cfg.Queue.Exclusive = false, true, true
 	cfg.Queue.Arguments = nil // private to this process: one consumer anyway
-	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.conn)
+	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.subConn)
 }
 
 func (a *amqpTransport) Ping(context.Context) error {
-	if !a.conn.IsConnected() {
-		return errors.New("not connected to RabbitMQ")
+	switch {
+	case !a.pub.conn.IsConnected():
+		return errors.New("publishing connection to RabbitMQ down")
+	case !a.subConn.IsConnected():
+		return errors.New("consuming connection to RabbitMQ down")
 	}
 	return nil
 }
@@ -153,7 +170,7 @@ func (a *amqpTransport) Ping(context.Context) error {
 func (a *amqpTransport) Driver() string { return "amqp" }
 
 func (a *amqpTransport) Close() error {
-	return errors.Join(a.pub.Close(), a.conn.Close())
+	return errors.Join(a.pub.Close(), a.subConn.Close())
 }
 
 // Drivers lists the transports NewTransport accepts.

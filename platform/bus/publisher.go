@@ -1,0 +1,185 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
+	"github.com/ThreeDotsLabs/watermill/message"
+	amqp091 "github.com/rabbitmq/amqp091-go"
+)
+
+// ErrNotConfirmed is returned by an AMQP publish whose confirm did not come
+// before its deadline: the broker may or may not have the message, so the
+// relay keeps the outbox row and publishes it again later (consumers' inboxes
+// absorb a repeat).
+var ErrNotConfirmed = errors.New("bus: RabbitMQ did not confirm the publish in time")
+
+// DefaultConfirmTimeout bounds a publish and its confirm when the message's
+// context has no deadline of its own.
+const DefaultConfirmTimeout = 10 * time.Second
+
+// confirmPublisher publishes in confirm mode and waits for each confirm no
+// longer than the message's context allows. Watermill's AMQP publisher
+// checks the context only before sending and then waits for the confirm
+// without a deadline, so a broker that stops confirming (a memory or disk
+// alarm blocks publishers) would hang the relay, and its outbox leader lock
+// with it.
+type confirmPublisher struct {
+	conn     *wamqp.ConnectionWrapper // its own: RabbitMQ blocks publishing connections under an alarm
+	cfg      wamqp.Config
+	idle     chan *amqp091.Channel // confirm-mode channels between publishes
+	mu       sync.Mutex
+	declared map[string]bool // exchanges declared (durable: they outlive reconnects)
+	closed   atomic.Bool
+}
+
+func newConfirmPublisher(conn *wamqp.ConnectionWrapper, cfg wamqp.Config) *confirmPublisher {
+	return &confirmPublisher{conn: conn, cfg: cfg, idle: make(chan *amqp091.Channel, cfg.Publish.ChannelPoolSize),
+		declared: map[string]bool{}}
+}
+
+// Publish publishes msgs to topic's exchange in order, each confirmed by the
+// broker within its context's deadline (DefaultConfirmTimeout when it has
+// none). It stops at the first failure.
+func (p *confirmPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if p.closed.Load() {
+		return errors.New("bus: AMQP publisher closed")
+	}
+	if !p.conn.IsConnected() {
+		return errors.New("bus: not connected to RabbitMQ")
+	}
+	ch, err := p.channel()
+	if err != nil {
+		return fmt.Errorf("bus: open an AMQP channel: %w", err)
+	}
+	for _, msg := range msgs {
+		if err := p.publishOne(ch, topic, msg); err != nil {
+			p.discard(ch)
+			return err
+		}
+	}
+	p.put(ch)
+	return nil
+}
+
+func (p *confirmPublisher) publishOne(ch *amqp091.Channel, topic string, msg *message.Message) error {
+	ctx := msg.Context()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultConfirmTimeout)
+		defer cancel()
+	}
+	exchange := p.cfg.Exchange.GenerateName(topic)
+	if err := p.declare(ctx, ch, exchange); err != nil {
+		return err
+	}
+	publishing, err := p.cfg.Marshaler.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("bus: marshal message %s: %w", msg.UUID, err)
+	}
+	confirm, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, p.cfg.Publish.GenerateRoutingKey(topic),
+		p.cfg.Publish.Mandatory, p.cfg.Publish.Immediate, publishing)
+	if err != nil {
+		return fmt.Errorf("bus: publish message %s: %w", msg.UUID, err)
+	}
+	acked, err := confirm.WaitContext(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w (message %s): %w", ErrNotConfirmed, msg.UUID, err)
+	case !acked:
+		return fmt.Errorf("bus: RabbitMQ refused message %s (nack, or its channel closed)", msg.UUID)
+	}
+	return nil
+}
+
+// declare declares exchange once, within ctx: the declaration waits for the
+// broker's answer, which a stuck broker never sends.
+func (p *confirmPublisher) declare(ctx context.Context, ch *amqp091.Channel, exchange string) error {
+	p.mu.Lock()
+	done := p.declared[exchange]
+	p.mu.Unlock()
+	if done || exchange == "" {
+		return nil
+	}
+	result := make(chan error, 1)
+	go func() { result <- p.cfg.TopologyBuilder.ExchangeDeclare(ch, exchange, p.cfg) }()
+	select {
+	case err := <-result:
+		if err != nil {
+			return fmt.Errorf("bus: declare exchange %s: %w", exchange, err)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("bus: declare exchange %s: %w", exchange, ctx.Err())
+	}
+	p.mu.Lock()
+	p.declared[exchange] = true
+	p.mu.Unlock()
+	return nil
+}
+
+// channel returns an idle channel, or opens one in confirm mode.
+func (p *confirmPublisher) channel() (*amqp091.Channel, error) {
+	for {
+		select {
+		case ch := <-p.idle:
+			if !ch.IsClosed() {
+				return ch, nil
+			}
+			continue // closed by a reconnect or a channel error: open another
+		default:
+		}
+		conn := p.conn.Connection()
+		if conn == nil {
+			return nil, errors.New("not connected")
+		}
+		ch, err := conn.Channel()
+		if err != nil {
+			return nil, err
+		}
+		if err := ch.Confirm(false); err != nil {
+			p.discard(ch)
+			return nil, err
+		}
+		return ch, nil
+	}
+}
+
+func (p *confirmPublisher) put(ch *amqp091.Channel) {
+	if p.closed.Load() {
+		p.discard(ch)
+		return
+	}
+	select {
+	case p.idle <- ch:
+	default:
+		p.discard(ch)
+	}
+}
+
+// discard closes ch without waiting: closing waits for the broker's answer,
+// which a stuck broker never sends (the close then ends with the
+// connection). A channel whose publish failed is never reused, so a late
+// confirm cannot be taken for another message's.
+func (p *confirmPublisher) discard(ch *amqp091.Channel) {
+	go func() { _ = ch.Close() }()
+}
+
+// Close closes the idle channels and the connection.
+func (p *confirmPublisher) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	for {
+		select {
+		case ch := <-p.idle:
+			p.discard(ch)
+		default:
+			return p.conn.Close()
+		}
+	}
+}
