@@ -3,11 +3,6 @@ package bus_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,107 +15,15 @@ import (
 	"github.com/modmono/shop/platform/bus"
 )
 
-// brokerProxy sits between a transport and RabbitMQ. It counts the
-// connections it is asked for, and can hold back everything the broker
-// says: a publish then reaches the broker but its confirm never comes back,
-// as under a memory or disk alarm.
-type brokerProxy struct {
-	ln       net.Listener
-	accepted atomic.Int32
-	mu       sync.Mutex
-	held     bool
-	release  chan struct{}
-}
-
-func newBrokerProxy(t *testing.T, brokerURL string) (proxy *brokerProxy, proxiedURL string) {
-	t.Helper()
-	u, err := url.Parse(brokerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &brokerProxy{ln: ln, release: make(chan struct{})}
-	var conns sync.WaitGroup
-	var open []net.Conn
-	var openMu sync.Mutex
-	t.Cleanup(func() {
-		ln.Close()
-		p.hold(false)
-		openMu.Lock()
-		for _, c := range open {
-			c.Close()
-		}
-		openMu.Unlock()
-		conns.Wait()
-	})
-	target := u.Host
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.accepted.Add(1)
-			openMu.Lock()
-			open = append(open, c, up)
-			openMu.Unlock()
-			conns.Go(func() { _, _ = io.Copy(up, c); up.Close() })
-			conns.Go(func() { p.copyReplies(c, up); c.Close() })
-		}
-	}()
-	u.Host = ln.Addr().String()
-	return p, u.String()
-}
-
-// copyReplies copies from the broker to the client, waiting while held.
-func (p *brokerProxy) copyReplies(client, broker net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := broker.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			held, release := p.held, p.release
-			p.mu.Unlock()
-			if held {
-				<-release
-			}
-			if _, werr := client.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *brokerProxy) hold(on bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.held && !on {
-		close(p.release)
-		p.release = make(chan struct{})
-	}
-	p.held = on
-}
-
 // A publish whose confirm never comes gives up at its context's deadline
 // (the relay's publish timeout), instead of hanging the relay while it holds
 // the outbox's leader lock.
 func TestPublishGivesUpWhenTheConfirmNeverComes(t *testing.T) {
 	t.Parallel()
-	proxy, proxied := newBrokerProxy(t, amqptest.NewVHost(t))
+	proxy := amqptest.NewProxy(t, amqptest.NewVHost(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	tr, err := bus.NewAMQP(ctx, proxied, watermill.NopLogger{})
+	tr, err := bus.NewAMQP(ctx, proxy.URL, watermill.NopLogger{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +32,7 @@ func TestPublishGivesUpWhenTheConfirmNeverComes(t *testing.T) {
 		t.Fatalf("publish before the alarm: %v", err)
 	}
 
-	proxy.hold(true)
+	proxy.Hold(true)
 	msg := message.NewMessage(uuid.NewString(), []byte("{}"))
 	pubCtx, cancelPub := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancelPub()
@@ -142,11 +45,11 @@ func TestPublishGivesUpWhenTheConfirmNeverComes(t *testing.T) {
 			t.Fatalf("publish without a confirm: %v, want the deadline exceeded", err)
 		}
 	case <-time.After(5 * time.Second):
-		proxy.hold(false)
+		proxy.Hold(false)
 		t.Fatal("publish still waiting for its confirm 5 s after its 300 ms deadline")
 	}
 
-	proxy.hold(false)
+	proxy.Hold(false)
 	if err := tr.Publish("confirm.test", message.NewMessage(uuid.NewString(), []byte("{}"))); err != nil {
 		t.Fatalf("publish once the broker answers again: %v", err)
 	}
@@ -157,10 +60,10 @@ func TestPublishGivesUpWhenTheConfirmNeverComes(t *testing.T) {
 // it could then not drain the queues that would end the alarm.
 func TestPublisherAndConsumersHaveTheirOwnConnections(t *testing.T) {
 	t.Parallel()
-	proxy, proxied := newBrokerProxy(t, amqptest.NewVHost(t))
+	proxy := amqptest.NewProxy(t, amqptest.NewVHost(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	tr, err := bus.NewAMQP(ctx, proxied, watermill.NopLogger{})
+	tr, err := bus.NewAMQP(ctx, proxy.URL, watermill.NopLogger{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +85,7 @@ func TestPublisherAndConsumersHaveTheirOwnConnections(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the message never arrived")
 	}
-	if n := proxy.accepted.Load(); n != 2 {
+	if n := proxy.Accepted(); n != 2 {
 		t.Fatalf("%d connections to the broker, want 2 (one to publish, one to consume)", n)
 	}
 }
@@ -193,7 +96,7 @@ func TestStuckRelayHandsOverItsLeaderLock(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "amqp")
 	vhost := amqptest.NewVHost(t)
-	proxy, proxied := newBrokerProxy(t, vhost)
+	proxy := amqptest.NewProxy(t, vhost)
 	startRelay := func(url string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -208,7 +111,7 @@ func TestStuckRelayHandsOverItsLeaderLock(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			proxy.hold(false) // else the stuck relay's stop would wait for it
+			proxy.Hold(false) // else the stuck relay's stop would wait for it
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			_ = b.Stop(ctx)
@@ -222,11 +125,11 @@ func TestStuckRelayHandsOverItsLeaderLock(t *testing.T) {
 		return n
 	}
 
-	startRelay(proxied) // the leader: it takes the lock at once, the outbox being empty
+	startRelay(proxy.URL) // the leader: it takes the lock at once, the outbox being empty
 	w.emit(t, "a", 1)
 	waitFor(t, "the leader to relay", func() bool { return depth() == 0 })
 
-	proxy.hold(true) // the leader's broker stops answering
+	proxy.Hold(true) // the leader's broker stops answering
 	w.emit(t, "a", 2)
 	startRelay(vhost) // a standby with a working connection
 	deadline := time.Now().Add(15 * time.Second)

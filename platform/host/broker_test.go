@@ -6,9 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,63 +18,11 @@ import (
 	"github.com/modmono/shop/platform/host"
 )
 
-// brokerProxy forwards TCP connections to the broker until cut, which closes
-// them all and refuses new ones: a broker outage seen from this process only
-// (the shared RabbitMQ keeps running for everyone else).
-type brokerProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newBrokerProxy(t *testing.T, target string) *brokerProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &brokerProxy{ln: ln}
-	t.Cleanup(p.cut)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *brokerProxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // A broker outage degrades the process but leaves it ready: the outbox holds
 // the events until the broker is back (SPEC §10), and unreadying every pod
 // would turn a delay into an outage. bus_broker_up says it instead.
 func TestBrokerOutageDegradesButStaysReady(t *testing.T) {
-	u, err := url.Parse(amqptest.NewVHost(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newBrokerProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
+	proxy := amqptest.NewProxy(t, amqptest.NewVHost(t))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +31,7 @@ func TestBrokerOutageDegradesButStaysReady(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"APP_HTTP_ADDR": addr, "APP_MODULES": "none", "APP_BUS": "amqp", "AMQP_URL": u.String()}[k]
+		return map[string]string{"APP_HTTP_ADDR": addr, "APP_MODULES": "none", "APP_BUS": "amqp", "AMQP_URL": proxy.URL}[k]
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +76,7 @@ func TestBrokerOutageDegradesButStaysReady(t *testing.T) {
 		t.Fatalf("before the outage: %s", got)
 	}
 
-	proxy.cut()
+	proxy.Cut()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, body := ready()
