@@ -13,10 +13,10 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
-// ErrNotConfirmed is returned by an AMQP publish whose confirm did not come
-// before its deadline: the broker may or may not have the message, so the
-// relay keeps the outbox row and publishes it again later (consumers' inboxes
-// absorb a repeat).
+// ErrNotConfirmed is returned by an AMQP publish that did not get its confirm
+// (or could not even start) before its deadline: the broker may or may not
+// have the message, so the relay keeps the outbox row and publishes it again
+// later (consumers' inboxes absorb a repeat).
 var ErrNotConfirmed = errors.New("bus: RabbitMQ did not confirm the publish in time")
 
 // DefaultConfirmTimeout bounds a publish and its confirm when the message's
@@ -30,17 +30,33 @@ const DefaultConfirmTimeout = 10 * time.Second
 // alarm blocks publishers) would hang the relay, and its outbox leader lock
 // with it.
 type confirmPublisher struct {
-	conn     *wamqp.ConnectionWrapper // its own: RabbitMQ blocks publishing connections under an alarm
-	cfg      wamqp.Config
-	idle     chan *amqp091.Channel // confirm-mode channels between publishes
+	conn *wamqp.ConnectionWrapper // its own: RabbitMQ blocks publishing connections under an alarm
+	cfg  wamqp.Config
+	// slots bounds concurrent publishes to cfg.Publish.ChannelPoolSize and
+	// keeps their confirm-mode channels between publishes: each slot holds
+	// an open channel, or nil until one is needed.
+	slots    chan *amqp091.Channel
 	mu       sync.Mutex
 	declared map[string]bool // exchanges declared (durable: they outlive reconnects)
 	closed   atomic.Bool
 }
 
 func newConfirmPublisher(conn *wamqp.ConnectionWrapper, cfg wamqp.Config) *confirmPublisher {
-	return &confirmPublisher{conn: conn, cfg: cfg, idle: make(chan *amqp091.Channel, cfg.Publish.ChannelPoolSize),
+	p := &confirmPublisher{conn: conn, cfg: cfg, slots: make(chan *amqp091.Channel, max(cfg.Publish.ChannelPoolSize, 1)),
 		declared: map[string]bool{}}
+	for range cap(p.slots) {
+		p.slots <- nil
+	}
+	return p
+}
+
+// withDeadline returns ctx bounded by DefaultConfirmTimeout when it has no
+// deadline of its own.
+func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, DefaultConfirmTimeout)
 }
 
 // Publish publishes msgs to topic's exchange in order, each confirmed by the
@@ -50,30 +66,41 @@ func (p *confirmPublisher) Publish(topic string, msgs ...*message.Message) error
 	if p.closed.Load() {
 		return errors.New("bus: AMQP publisher closed")
 	}
+	if len(msgs) == 0 {
+		return nil
+	}
 	if !p.conn.IsConnected() {
 		return errors.New("bus: not connected to RabbitMQ")
 	}
-	ch, err := p.channel()
-	if err != nil {
-		return fmt.Errorf("bus: open an AMQP channel: %w", err)
+	ctx, cancel := withDeadline(msgs[0].Context())
+	defer cancel()
+	var ch *amqp091.Channel
+	select {
+	case ch = <-p.slots:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: every AMQP channel is busy: %w", ErrNotConfirmed, ctx.Err())
+	}
+	if ch == nil || ch.IsClosed() { // closed by a reconnect or a channel error
+		var err error
+		if ch, err = p.open(ctx); err != nil {
+			p.slots <- nil
+			return fmt.Errorf("bus: open an AMQP channel: %w", err)
+		}
 	}
 	for _, msg := range msgs {
 		if err := p.publishOne(ch, topic, msg); err != nil {
 			p.discard(ch)
+			p.slots <- nil
 			return err
 		}
 	}
-	p.put(ch)
+	p.slots <- ch
 	return nil
 }
 
 func (p *confirmPublisher) publishOne(ch *amqp091.Channel, topic string, msg *message.Message) error {
-	ctx := msg.Context()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultConfirmTimeout)
-		defer cancel()
-	}
+	ctx, cancel := withDeadline(msg.Context())
+	defer cancel()
 	exchange := p.cfg.Exchange.GenerateName(topic)
 	if err := p.declare(ctx, ch, exchange); err != nil {
 		return err
@@ -122,42 +149,38 @@ func (p *confirmPublisher) declare(ctx context.Context, ch *amqp091.Channel, exc
 	return nil
 }
 
-// channel returns an idle channel, or opens one in confirm mode.
-func (p *confirmPublisher) channel() (*amqp091.Channel, error) {
-	for {
-		select {
-		case ch := <-p.idle:
-			if !ch.IsClosed() {
-				return ch, nil
-			}
-			continue // closed by a reconnect or a channel error: open another
-		default:
-		}
-		conn := p.conn.Connection()
-		if conn == nil {
-			return nil, errors.New("not connected")
-		}
+// open opens a channel in confirm mode within ctx: opening waits for the
+// broker's answer, which a stuck broker never sends (a channel that opens
+// too late is closed).
+func (p *confirmPublisher) open(ctx context.Context) (*amqp091.Channel, error) {
+	conn := p.conn.Connection()
+	if conn == nil {
+		return nil, errors.New("not connected")
+	}
+	type opened struct {
+		ch  *amqp091.Channel
+		err error
+	}
+	result := make(chan opened, 1)
+	go func() {
 		ch, err := conn.Channel()
-		if err != nil {
-			return nil, err
+		if err == nil {
+			if err = ch.Confirm(false); err != nil {
+				p.discard(ch)
+			}
 		}
-		if err := ch.Confirm(false); err != nil {
-			p.discard(ch)
-			return nil, err
-		}
-		return ch, nil
-	}
-}
-
-func (p *confirmPublisher) put(ch *amqp091.Channel) {
-	if p.closed.Load() {
-		p.discard(ch)
-		return
-	}
+		result <- opened{ch, err}
+	}()
 	select {
-	case p.idle <- ch:
-	default:
-		p.discard(ch)
+	case r := <-result:
+		return r.ch, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-result; r.err == nil {
+				p.discard(r.ch)
+			}
+		}()
+		return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
 	}
 }
 
@@ -176,8 +199,10 @@ func (p *confirmPublisher) Close() error {
 	}
 	for {
 		select {
-		case ch := <-p.idle:
-			p.discard(ch)
+		case ch := <-p.slots:
+			if ch != nil {
+				p.discard(ch)
+			}
 		default:
 			return p.conn.Close()
 		}
