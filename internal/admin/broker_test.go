@@ -20,9 +20,19 @@ func TestBrokerOutageShowsDegraded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole application against Postgres and RabbitMQ")
 	}
+	if raceDetector {
+		// watermill-amqp v3.1.0's ConnectionWrapper replaces its "connected"
+		// channel on a lost connection without synchronisation, and its
+		// subscribers read it: a race inside the library whenever a consumer's
+		// connection drops, which this test does on purpose. (The publisher,
+		// ours, does not use it; platform/host's outage test, without
+		// consumers, runs under -race.)
+		t.Skip("a lost consumer connection trips a data race inside watermill-amqp")
+	}
 	proxy := amqptest.NewProxy(t, amqptest.NewVHost(t))
 	var h *host.HTTP
 	apptest.Start(t, map[string]string{"APP_JWT_SECRET": jwtSecret, "APP_BUS": "amqp", "AMQP_URL": proxy.URL}, &h)
+	t.Cleanup(proxy.Heal) // before the application stops: see amqptest.NewProxy
 	srv := httptest.NewServer(h.Root)
 	t.Cleanup(srv.Close)
 	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)

@@ -21,10 +21,16 @@ type Proxy struct {
 	conns    []net.Conn
 	held     bool
 	release  chan struct{}
+	cut      bool
 }
 
 // NewProxy forwards connections to the broker of brokerURL until the test
 // ends.
+//
+// A test that cuts the broker off should Heal it before its process stops
+// (t.Cleanup(proxy.Heal) after starting it): Watermill's reconnect loop logs
+// one more failure after its connection is closed, and a test logger panics
+// when a log comes after the test.
 func NewProxy(tb testing.TB, brokerURL string) *Proxy {
 	tb.Helper()
 	u, err := url.Parse(brokerURL)
@@ -39,6 +45,7 @@ func NewProxy(tb testing.TB, brokerURL string) *Proxy {
 	u.Host = ln.Addr().String()
 	p := &Proxy{URL: u.String(), ln: ln, release: make(chan struct{})}
 	tb.Cleanup(func() {
+		ln.Close()
 		p.Cut()
 		p.wg.Wait()
 	})
@@ -53,8 +60,14 @@ func NewProxy(tb testing.TB, brokerURL string) *Proxy {
 				client.Close()
 				continue
 			}
-			p.accepted.Add(1)
 			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				client.Close()
+				broker.Close()
+				continue
+			}
+			p.accepted.Add(1)
 			p.conns = append(p.conns, client, broker)
 			p.mu.Unlock()
 			p.wg.Go(func() { _, _ = io.Copy(broker, client); broker.Close() })
@@ -80,16 +93,24 @@ func (p *Proxy) Hold(on bool) {
 	p.held = on
 }
 
-// Cut closes every connection and refuses new ones: the broker is gone.
+// Cut closes every connection and refuses new ones until Heal: the broker
+// is gone.
 func (p *Proxy) Cut() {
-	p.ln.Close()
 	p.Hold(false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.cut = true
 	for _, c := range p.conns {
 		c.Close()
 	}
 	p.conns = nil
+}
+
+// Heal accepts connections again after Cut: the broker is back.
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
 }
 
 // copyReplies copies from the broker to the client, waiting while held.

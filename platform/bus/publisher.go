@@ -30,7 +30,7 @@ const DefaultConfirmTimeout = 10 * time.Second
 // alarm blocks publishers) would hang the relay, and its outbox leader lock
 // with it.
 type confirmPublisher struct {
-	conn *wamqp.ConnectionWrapper // its own: RabbitMQ blocks publishing connections under an alarm
+	conn *amqpConn // its own: RabbitMQ blocks publishing connections under an alarm
 	cfg  wamqp.Config
 	// slots bounds concurrent publishes to cfg.Publish.ChannelPoolSize and
 	// keeps their confirm-mode channels between publishes: each slot holds
@@ -41,7 +41,7 @@ type confirmPublisher struct {
 	closed   atomic.Bool
 }
 
-func newConfirmPublisher(conn *wamqp.ConnectionWrapper, cfg wamqp.Config) *confirmPublisher {
+func newConfirmPublisher(conn *amqpConn, cfg wamqp.Config) *confirmPublisher {
 	p := &confirmPublisher{conn: conn, cfg: cfg, slots: make(chan *amqp091.Channel, max(cfg.Publish.ChannelPoolSize, 1)),
 		declared: map[string]bool{}}
 	for range cap(p.slots) {
@@ -68,9 +68,6 @@ func (p *confirmPublisher) Publish(topic string, msgs ...*message.Message) error
 	}
 	if len(msgs) == 0 {
 		return nil
-	}
-	if !p.conn.IsConnected() {
-		return errors.New("bus: not connected to RabbitMQ")
 	}
 	ctx, cancel := withDeadline(msgs[0].Context())
 	defer cancel()
@@ -153,44 +150,13 @@ func (p *confirmPublisher) declare(ctx context.Context, ch *amqp091.Channel, exc
 // broker's answer, which a stuck broker never sends (a channel that opens
 // too late is closed).
 func (p *confirmPublisher) open(ctx context.Context) (*amqp091.Channel, error) {
-	conn := p.conn.Connection()
-	if conn == nil {
-		return nil, errors.New("not connected")
-	}
-	type opened struct {
-		ch  *amqp091.Channel
-		err error
-	}
-	result := make(chan opened, 1)
-	go func() {
-		ch, err := conn.Channel()
-		if err == nil {
-			if err = ch.Confirm(false); err != nil {
-				p.discard(ch)
-			}
-		}
-		result <- opened{ch, err}
-	}()
-	select {
-	case r := <-result:
-		return r.ch, r.err
-	case <-ctx.Done():
-		go func() {
-			if r := <-result; r.err == nil {
-				p.discard(r.ch)
-			}
-		}()
-		return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
-	}
+	return p.conn.channel(ctx, func(ch *amqp091.Channel) error { return ch.Confirm(false) })
 }
 
-// discard closes ch without waiting: closing waits for the broker's answer,
-// which a stuck broker never sends (the close then ends with the
-// connection). A channel whose publish failed is never reused, so a late
-// confirm cannot be taken for another message's.
-func (p *confirmPublisher) discard(ch *amqp091.Channel) {
-	go func() { _ = ch.Close() }()
-}
+// discard closes a channel that is not to be reused: a channel whose
+// publish failed might still get a late confirm, never to be taken for
+// another message's.
+func (p *confirmPublisher) discard(ch *amqp091.Channel) { closeLater(ch) }
 
 // Close closes the idle channels and the connection.
 func (p *confirmPublisher) Close() error {
@@ -204,7 +170,7 @@ func (p *confirmPublisher) Close() error {
 				p.discard(ch)
 			}
 		default:
-			return p.conn.Close()
+			return p.conn.close()
 		}
 	}
 }

@@ -86,34 +86,43 @@ type amqpTransport struct {
 }
 
 // NewAMQP connects to RabbitMQ at url. The first connections are retried until
-// ctx ends (Watermill reconnects by itself only after a first success).
+// ctx ends (Watermill reconnects by itself only after a first success; the
+// publisher's connection redials on its next use).
 func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Transport, error) {
 	cfg := amqpConfig(url, "")
-	pubConn, err := connectAMQP(ctx, cfg, log)
-	if err != nil {
+	pubConn := &amqpConn{url: url}
+	if err := retryConnect(ctx, log, pubConn.ping); err != nil {
 		return nil, err
 	}
-	subConn, err := connectAMQP(ctx, cfg, log)
+	var subConn *wamqp.ConnectionWrapper
+	err := retryConnect(ctx, log, func(context.Context) (err error) {
+		subConn, err = wamqp.NewConnection(cfg.Connection, log)
+		return err
+	})
 	if err != nil {
-		_ = pubConn.Close()
+		_ = pubConn.close()
 		return nil, err
 	}
 	return &amqpTransport{url: url, instance: uuid.NewString()[:8], subConn: subConn,
 		pub: newConfirmPublisher(pubConn, cfg), log: log}, nil
 }
 
-// connectAMQP opens one connection, retrying until ctx ends.
-func connectAMQP(ctx context.Context, cfg wamqp.Config, log watermill.LoggerAdapter) (*wamqp.ConnectionWrapper, error) {
+// retryConnect calls connect until it succeeds or ctx ends.
+func retryConnect(ctx context.Context, log watermill.LoggerAdapter, connect func(context.Context) error) error {
+	var cause error // the last failure that was not the deadline itself, which says why
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		conn, err := wamqp.NewConnection(cfg.Connection, log)
+		err := connect(ctx)
 		if err == nil {
-			return conn, nil
+			return nil
+		}
+		if cause == nil || ctx.Err() == nil {
+			cause = err
 		}
 		// Its text only: the error's stack trace would bury the one line that matters.
 		log.Info("cannot connect to RabbitMQ yet, retrying", watermill.LogFields{"retry_in": delay.String(), "error": err.Error()})
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("bus: connect to RabbitMQ: %w", errors.Join(err, ctx.Err()))
+			return fmt.Errorf("bus: connect to RabbitMQ: %w", errors.Join(cause, ctx.Err()))
 		case <-time.After(delay):
 		}
 	}
@@ -141,13 +150,23 @@ func (a *amqpTransport) Subscriber(name string) (message.Subscriber, error) {
 	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.subConn)
 }
 
+// Declare declares queue bound to topic's exchange on the publisher's
+// connection (the relay calls it before publishing), within
+// DefaultConfirmTimeout: a stuck broker never answers a declaration.
 func (a *amqpTransport) Declare(queue, topic string) error {
-	sub, err := wamqp.NewSubscriberWithConnection(amqpConfig(a.url, queue), a.log, a.subConn)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultConfirmTimeout)
+	defer cancel()
+	cfg := amqpConfig(a.url, queue)
+	params := wamqp.BuildTopologyParams{Topic: topic, QueueName: cfg.Queue.GenerateName(topic),
+		ExchangeName: cfg.Exchange.GenerateName(topic), RoutingKey: cfg.QueueBind.GenerateRoutingKey(topic)}
+	ch, err := a.pub.conn.channel(ctx, func(ch *amqp091.Channel) error {
+		return cfg.TopologyBuilder.BuildTopology(ch, params, cfg, a.log)
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("declare queue %s: %w", params.QueueName, err)
 	}
-	defer sub.Close()
-	return sub.SubscribeInitialize(topic)
+	closeLater(ch)
+	return nil
 }
 
 func (a *amqpTransport) Broadcast(name string) (message.Subscriber, error) {
@@ -157,14 +176,11 @@ func (a *amqpTransport) Broadcast(name string) (message.Subscriber, error) {
 	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.subConn)
 }
 
-func (a *amqpTransport) Ping(context.Context) error {
-	switch {
-	case !a.pub.conn.IsConnected():
-		return errors.New("publishing connection to RabbitMQ down")
-	case !a.subConn.IsConnected():
-		return errors.New("consuming connection to RabbitMQ down")
-	}
-	return nil
+// Ping reports whether the broker can be reached, through the publisher's
+// connection (redialled if it closed). The consumers' connection reconnects
+// by itself; Watermill gives no race-free way to read its state.
+func (a *amqpTransport) Ping(ctx context.Context) error {
+	return a.pub.conn.ping(ctx)
 }
 
 func (a *amqpTransport) Driver() string { return "amqp" }

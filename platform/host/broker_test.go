@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/modmono/shop/platform/amqptest"
@@ -36,11 +37,12 @@ func TestBrokerOutageDegradesButStaysReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), fx.Invoke(host.Run), fx.Invoke(host.Serve))
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), nil), fx.Invoke(host.Run), fx.Invoke(host.Serve))
 	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Stop(context.Background()) })
+	t.Cleanup(proxy.Heal) // before the stop: see amqptest.NewProxy
 
 	ready := func() (int, map[string]any) {
 		resp, err := http.Get("http://" + addr + "/health/ready")
