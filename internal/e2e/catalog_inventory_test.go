@@ -158,6 +158,8 @@ func TestProductionRefusesUnsafeSettings(t *testing.T) {
 	}{
 		"defaults":     {nil, "APP_JWT_SECRET must be set"},
 		"short secret": {[]string{"APP_JWT_SECRET=short", "APP_ADMIN_PASSWORD=correct-horse-battery"}, "APP_JWT_SECRET must be set, at least 32"},
+		"pprof off loopback": {[]string{"APP_JWT_SECRET=" + strings.Repeat("s", 32), "APP_ADMIN_PASSWORD=correct-horse-battery",
+			"APP_DEBUG_ADDR=:6060"}, "APP_DEBUG_ADDR \":6060\": in prod it must be a loopback address"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(appBinary)

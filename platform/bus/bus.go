@@ -29,6 +29,7 @@ type Config struct {
 	RelayPoll      time.Duration // relay wake-up when no NOTIFY arrives; default 1s
 	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
 	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
+	PublishTimeout time.Duration // one relay publish with its broker confirm; default 10s
 
 	// Topology lists every durable consumer of the whole system, including
 	// those of modules running elsewhere. When set, a relay declares the
@@ -62,6 +63,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = 10 * time.Second
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = DefaultConfirmTimeout
 	}
 	if c.InboxRetention == 0 {
 		c.InboxRetention = 7 * 24 * time.Hour
@@ -97,6 +101,9 @@ func New(cfg Config, transport Transport, log *zap.Logger, reg prometheus.Regist
 		log = zap.NewNop()
 	}
 	log = log.Named("bus")
+	if reg != nil && transport != nil {
+		reg.MustRegister(newBrokerUp(transport))
+	}
 	return &Bus{cfg: cfg, log: log, wlog: WatermillLogger(log), metrics: newMetrics(reg),
 		transport: transport, consumers: map[string]Consumer{}}
 }

@@ -9,9 +9,13 @@
 //     on another instance is woken by NOTIFY), which publishes pending rows
 //     through the transport (Watermill GoChannel in one process, RabbitMQ
 //     between processes) and deletes them only once the transport confirmed
-//     delivery. One relay per module schema is active at a time (a Postgres
-//     advisory lock elects it), so several instances of a module never
-//     publish the same row twice in the normal case. Each event type is
+//     delivery. With RabbitMQ the confirm is awaited within the relay's
+//     publish timeout, on a connection apart from the consumers' (an alarm
+//     blocks publishing connections). One relay per module schema is active
+//     at a time (a Postgres advisory lock elects it), so several instances
+//     of a module never publish the same row twice in the normal case; a
+//     relay whose publish goes unconfirmed ends its session, which releases
+//     the lock for another instance. Each event type is
 //     spread over Partitions ordered lanes by aggregate: events of one
 //     aggregate keep their order, different aggregates go in parallel.
 //  3. Each consumer runs its handler in a transaction that first records the

@@ -37,17 +37,15 @@ type relay struct {
 	poll      time.Duration // fallback wake-up when no signal comes
 	wake      chan struct{} // a commit in this process; buffered, 1
 	retention time.Duration // how long the inbox remembers a message
+	timeout   time.Duration // one publish with its confirm
 	pruned    time.Time     // last inbox pruning
 }
 
-const (
-	relayBatch     = 256
-	publishTimeout = 10 * time.Second // one broker round trip with its confirm
-)
+const relayBatch = 256
 
 func newRelay(db *pgxdb.DB, pub message.Publisher, log *zap.Logger, m *metrics, cfg Config) *relay {
 	r := &relay{db: db, pub: pub, log: log, metrics: m, batchSize: relayBatch, poll: cfg.RelayPoll,
-		retention: cfg.InboxRetention, wake: make(chan struct{}, 1)}
+		retention: cfg.InboxRetention, timeout: cfg.PublishTimeout, wake: make(chan struct{}, 1)}
 	db.OnCommit(func() {
 		select {
 		case r.wake <- struct{}{}:
@@ -69,7 +67,17 @@ func (r *relay) run(ctx context.Context) {
 		if time.Since(started) > time.Minute {
 			delay = 100 * time.Millisecond // it had been working: retry quickly
 		}
-		r.log.Warn("outbox relay interrupted, restarting", zap.Error(err), zap.Duration("retry_in", delay))
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A publish went unconfirmed (a broker under a memory or disk
+			// alarm, a half-dead connection): the session ended, releasing
+			// the leader lock. Stand back for two polls so another instance,
+			// whose broker connection may be fine, can take the lock.
+			delay = max(delay, 2*r.poll)
+			r.log.Warn("outbox relay gave up its leader lock: the broker did not confirm a publish in time",
+				zap.Error(err), zap.Duration("publish_timeout", r.timeout), zap.Duration("retry_in", delay))
+		} else {
+			r.log.Warn("outbox relay interrupted, restarting", zap.Error(err), zap.Duration("retry_in", delay))
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -286,7 +294,7 @@ func (r *relay) publishOne(ctx context.Context, p pending) (err error) {
 	if tp := telemetry.Traceparent(sctx); tp != "" {
 		msg.Metadata.Set(telemetry.TraceparentHeader, tp)
 	}
-	pubCtx, cancel := context.WithTimeout(sctx, publishTimeout)
+	pubCtx, cancel := context.WithTimeout(sctx, r.timeout)
 	defer cancel()
 	msg.SetContext(pubCtx)
 	return r.pub.Publish(WireTopic(p.topic, p.partition), msg)

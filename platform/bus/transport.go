@@ -73,38 +73,59 @@ func (g *goChannel) Driver() string                                { return "goc
 
 // amqpTransport publishes to one durable fanout exchange per topic with
 // publisher confirms; each consumer reads its own durable queue bound to it.
+//
+// Publishing and consuming use separate connections: under a memory or disk
+// alarm RabbitMQ blocks the connections that publish, and consumers sharing
+// one would stop draining the queues whose backlog raised the alarm.
 type amqpTransport struct {
 	url      string
-	instance string // names this process's broadcast queues
-	conn     *wamqp.ConnectionWrapper
-	pub      *wamqp.Publisher
+	instance string                   // names this process's broadcast queues
+	subConn  *wamqp.ConnectionWrapper // consumers'
+	pub      *confirmPublisher        // on a connection of its own
 	log      watermill.LoggerAdapter
 }
 
-// NewAMQP connects to RabbitMQ at url. The first connection is retried until
-// ctx ends (Watermill reconnects by itself only after a first success).
+// NewAMQP connects to RabbitMQ at url. The first connections are retried until
+// ctx ends (Watermill reconnects by itself only after a first success; the
+// publisher's connection redials on its next use).
 func NewAMQP(ctx context.Context, url string, log watermill.LoggerAdapter) (Transport, error) {
 	cfg := amqpConfig(url, "")
-	var conn *wamqp.ConnectionWrapper
-	var err error
+	pubConn := &amqpConn{url: url}
+	if err := retryConnect(ctx, log, pubConn.ping); err != nil {
+		return nil, err
+	}
+	var subConn *wamqp.ConnectionWrapper
+	err := retryConnect(ctx, log, func(context.Context) (err error) {
+		subConn, err = wamqp.NewConnection(cfg.Connection, log)
+		return err
+	})
+	if err != nil {
+		_ = pubConn.close()
+		return nil, err
+	}
+	return &amqpTransport{url: url, instance: uuid.NewString()[:8], subConn: subConn,
+		pub: newConfirmPublisher(pubConn, cfg), log: log}, nil
+}
+
+// retryConnect calls connect until it succeeds or ctx ends.
+func retryConnect(ctx context.Context, log watermill.LoggerAdapter, connect func(context.Context) error) error {
+	var cause error // the last failure that was not the deadline itself, which says why
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		if conn, err = wamqp.NewConnection(cfg.Connection, log); err == nil {
-			break
+		err := connect(ctx)
+		if err == nil {
+			return nil
+		}
+		if cause == nil || ctx.Err() == nil {
+			cause = err
 		}
 		// Its text only: the error's stack trace would bury the one line that matters.
 		log.Info("cannot connect to RabbitMQ yet, retrying", watermill.LogFields{"retry_in": delay.String(), "error": err.Error()})
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("bus: connect to RabbitMQ: %w", errors.Join(err, ctx.Err()))
+			return fmt.Errorf("bus: connect to RabbitMQ: %w", errors.Join(cause, ctx.Err()))
 		case <-time.After(delay):
 		}
 	}
-	pub, err := wamqp.NewPublisherWithConnection(cfg, log, conn)
-	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("bus: AMQP publisher: %w", err)
-	}
-	return &amqpTransport{url: url, instance: uuid.NewString()[:8], conn: conn, pub: pub, log: log}, nil
 }
 
 func amqpConfig(url, queue string) wamqp.Config {
@@ -119,41 +140,53 @@ func amqpConfig(url, queue string) wamqp.Config {
 	return cfg
 }
 
+// Publish returns once the broker confirmed every message, or fails at the
+// first message's context deadline (DefaultConfirmTimeout without one).
 func (a *amqpTransport) Publish(topic string, msgs ...*message.Message) error {
 	return a.pub.Publish(topic, msgs...)
 }
 
 func (a *amqpTransport) Subscriber(name string) (message.Subscriber, error) {
-	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.conn)
+	return wamqp.NewSubscriberWithConnection(amqpConfig(a.url, name), a.log, a.subConn)
 }
 
+// Declare declares queue bound to topic's exchange on the publisher's
+// connection (the relay calls it before publishing), within
+// DefaultConfirmTimeout: a stuck broker never answers a declaration.
 func (a *amqpTransport) Declare(queue, topic string) error {
-	sub, err := wamqp.NewSubscriberWithConnection(amqpConfig(a.url, queue), a.log, a.conn)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultConfirmTimeout)
+	defer cancel()
+	cfg := amqpConfig(a.url, queue)
+	params := wamqp.BuildTopologyParams{Topic: topic, QueueName: cfg.Queue.GenerateName(topic),
+		ExchangeName: cfg.Exchange.GenerateName(topic), RoutingKey: cfg.QueueBind.GenerateRoutingKey(topic)}
+	ch, err := a.pub.conn.channel(ctx, func(ch *amqp091.Channel) error {
+		return cfg.TopologyBuilder.BuildTopology(ch, params, cfg, a.log)
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("declare queue %s: %w", params.QueueName, err)
 	}
-	defer sub.Close()
-	return sub.SubscribeInitialize(topic)
+	closeLater(ch)
+	return nil
 }
 
 func (a *amqpTransport) Broadcast(name string) (message.Subscriber, error) {
 	cfg := amqpConfig(a.url, name+"."+a.instance)
 	cfg.Queue.Durable, cfg.Queue.AutoDelete, cfg.Queue.Exclusive = false, true, true
 	cfg.Queue.Arguments = nil // private to this process: one consumer anyway
-	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.conn)
+	return wamqp.NewSubscriberWithConnection(cfg, a.log, a.subConn)
 }
 
-func (a *amqpTransport) Ping(context.Context) error {
-	if !a.conn.IsConnected() {
-		return errors.New("not connected to RabbitMQ")
-	}
-	return nil
+// Ping reports whether the broker can be reached, through the publisher's
+// connection (redialled if it closed). The consumers' connection reconnects
+// by itself; Watermill gives no race-free way to read its state.
+func (a *amqpTransport) Ping(ctx context.Context) error {
+	return a.pub.conn.ping(ctx)
 }
 
 func (a *amqpTransport) Driver() string { return "amqp" }
 
 func (a *amqpTransport) Close() error {
-	return errors.Join(a.pub.Close(), a.conn.Close())
+	return errors.Join(a.pub.Close(), a.subConn.Close())
 }
 
 // Drivers lists the transports NewTransport accepts.

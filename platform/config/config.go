@@ -40,7 +40,7 @@ type Config struct {
 	LoginRate      int                 // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
 	RegisterRate   int                 // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
 	OrderRate      int                 // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
-	DebugAddr      string              // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (keep it on loopback)
+	DebugAddr      string              // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
 	TracingOff     bool                // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
 	TraceExport    bool                // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
 }
@@ -132,8 +132,11 @@ func (c Config) validate(known []string) []error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		add("APP_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr)
 	}
-	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+	if host, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
 		add("APP_DEBUG_ADDR %q: want host:port", c.DebugAddr)
+	} else if c.DebugAddr != "" && c.Env == "prod" && !loopback(host) {
+		// pprof has no authentication and its profiles reveal memory contents.
+		add("APP_DEBUG_ADDR %q: in prod it must be a loopback address (127.0.0.1:port, [::1]:port or localhost:port)", c.DebugAddr)
 	}
 	switch c.Env {
 	case "dev", "prod":
@@ -341,4 +344,14 @@ func splitList(v string) []string {
 // FromEnv loads the configuration from the process environment.
 func FromEnv(known []string, linked ...string) (Config, error) {
 	return Load(os.Getenv, known, linked...)
+}
+
+// loopback reports whether host (an address's host part) names this machine
+// only: a loopback IP or "localhost". An empty host means every interface.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -75,6 +75,15 @@ func TestValid(t *testing.T) {
 				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},
 			check: func(c config.Config) bool { return !c.SeedDemo && c.LogFormat == "json" },
 		},
+		"prod, pprof on loopback": {
+			env: map[string]string{"APP_ENV": "prod", "DATABASE_URL": "postgres://u@h/db", "APP_DEBUG_ADDR": "127.0.0.1:6060",
+				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},
+			check: func(c config.Config) bool { return c.DebugAddr == "127.0.0.1:6060" },
+		},
+		"dev, pprof anywhere": {
+			env:   map[string]string{"APP_DEBUG_ADDR": ":6060"},
+			check: func(c config.Config) bool { return c.DebugAddr == ":6060" },
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -113,6 +122,12 @@ func TestInvalid(t *testing.T) {
 		"bad database url":     {map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
 		"prod without secrets": {map[string]string{"APP_ENV": "prod"}, "APP_JWT_SECRET"},
 		"bad env":              {map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+		"prod, pprof on every interface": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
+			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": ":6060"}, "APP_DEBUG_ADDR"},
+		"prod, pprof on a public address": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
+			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": "10.0.0.7:6060"}, "loopback"},
+		"prod, pprof on a host name": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
+			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": "debug.internal:6060"}, "loopback"},
 		"prod, a module without database": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
 			"APP_ADMIN_PASSWORD": "a-long-password", "INVENTORY_DATABASE_URL": "postgres://u@h/inv"}, "CATALOG_DATABASE_URL"},
 	} {

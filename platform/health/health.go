@@ -20,6 +20,11 @@ const DefaultCheckTimeout = 2 * time.Second
 type Check struct {
 	Name string
 	Run  func(ctx context.Context) error
+	// Degrades marks a dependency whose outage the process absorbs (the
+	// broker, behind the outbox): its failure shows as "degraded" and the
+	// process stays ready, since pulling it out of rotation would turn a
+	// delay into an outage. Default: false, a failure unreadies.
+	Degrades bool
 }
 
 // Registry holds the readiness checks. Its zero value is ready to use and it
@@ -59,7 +64,17 @@ type HandlerOptions struct {
 	// Logger, when set, receives failing checks at Warn, so the reason is
 	// recorded even when the response hides it. Default: none.
 	Logger *zap.Logger
+	// CacheFor is how long a result answers later probes; concurrent probes
+	// share one run. Default: DefaultCacheFor; negative: every probe runs
+	// the checks.
+	CacheFor time.Duration
 }
+
+// DefaultCacheFor is how long a readiness result answers later probes when
+// HandlerOptions.CacheFor is not set: short enough for an orchestrator's
+// probe period, long enough that a flood of probes does not ping every pool
+// and the broker each time.
+const DefaultCacheFor = time.Second
 
 type readiness struct {
 	Status string            `json:"status"`
@@ -67,10 +82,22 @@ type readiness struct {
 	Errors map[string]string `json:"errors,omitempty"`
 }
 
+// result is one run of the checks, as answered.
+type result struct {
+	status int
+	body   readiness
+	at     time.Time
+}
+
 // Handler serves /health/ready: it runs every check in reg concurrently and
 // answers 200 {"status":"ok","checks":{"name":"ok"}} when all pass, or 503
 // {"status":"unavailable","checks":{"name":"fail"}} when any fails or times
-// out, with "errors" added when o.Verbose is set.
+// out, with "errors" added when o.Verbose is set. A failing check marked
+// Degrades shows as "degraded" and, when no other check fails, the answer is
+// 200 {"status":"degraded"}: the process still serves.
+//
+// A result answers every probe for o.CacheFor, and probes that arrive while
+// the checks run wait for that run instead of starting their own.
 func Handler(reg *Registry, o HandlerOptions) http.Handler {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultCheckTimeout
@@ -78,34 +105,82 @@ func Handler(reg *Registry, o HandlerOptions) http.Handler {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
+	if o.CacheFor == 0 {
+		o.CacheFor = DefaultCacheFor
+	}
+	var (
+		mu      sync.Mutex
+		last    *result
+		running chan struct{} // closed when the run under way ends; nil when none
+	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		checks := reg.snapshot()
-		errs := make([]error, len(checks))
-		var wg sync.WaitGroup
-		for i, c := range checks {
-			wg.Go(func() { errs[i] = run(r.Context(), c, o.Timeout) })
-		}
-		wg.Wait()
-
-		res := readiness{Status: "ok", Checks: make(map[string]string, len(checks))}
-		status := http.StatusOK
-		for i, c := range checks {
-			if errs[i] == nil {
-				res.Checks[c.Name] = "ok"
-				continue
+		mu.Lock()
+		for last == nil || o.CacheFor < 0 || time.Since(last.at) >= o.CacheFor {
+			if running == nil {
+				done := make(chan struct{})
+				running = done
+				mu.Unlock()
+				// Not the request's context: other probes wait for this run,
+				// and each check is bounded by o.Timeout anyway.
+				res := check(context.WithoutCancel(r.Context()), reg, o)
+				mu.Lock()
+				last, running = &res, nil
+				close(done)
+				break
 			}
-			res.Status, res.Checks[c.Name], status = "unavailable", "fail", http.StatusServiceUnavailable
-			o.Logger.Warn("readiness check failed", zap.String("check", c.Name), zap.Error(errs[i]))
-			if o.Verbose {
-				if res.Errors == nil {
-					res.Errors = map[string]string{}
-				}
-				res.Errors[c.Name] = errs[i].Error()
+			wait := running
+			mu.Unlock()
+			select {
+			case <-wait:
+			case <-r.Context().Done():
+				return // the prober gave up
+			}
+			mu.Lock()
+			if last != nil {
+				break // the run it waited for is fresh enough for this probe
 			}
 		}
+		res := *last
+		mu.Unlock()
 		w.Header().Set("Cache-Control", "no-store")
-		httpx.WriteJSON(w, status, res)
+		httpx.WriteJSON(w, res.status, res.body)
 	})
+}
+
+// check runs every check of reg concurrently and reports their results.
+func check(ctx context.Context, reg *Registry, o HandlerOptions) result {
+	checks := reg.snapshot()
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Go(func() { errs[i] = run(ctx, c, o.Timeout) })
+	}
+	wg.Wait()
+
+	res := result{status: http.StatusOK, body: readiness{Status: "ok", Checks: make(map[string]string, len(checks))}, at: time.Now()}
+	for i, c := range checks {
+		if errs[i] == nil {
+			res.body.Checks[c.Name] = "ok"
+			continue
+		}
+		if c.Degrades {
+			res.body.Checks[c.Name] = "degraded"
+			if res.status == http.StatusOK {
+				res.body.Status = "degraded"
+			}
+			o.Logger.Warn("readiness check failed: the process stays ready, degraded", zap.String("check", c.Name), zap.Error(errs[i]))
+		} else {
+			res.body.Status, res.body.Checks[c.Name], res.status = "unavailable", "fail", http.StatusServiceUnavailable
+			o.Logger.Warn("readiness check failed", zap.String("check", c.Name), zap.Error(errs[i]))
+		}
+		if o.Verbose {
+			if res.body.Errors == nil {
+				res.body.Errors = map[string]string{}
+			}
+			res.body.Errors[c.Name] = errs[i].Error()
+		}
+	}
+	return res
 }
 
 // run runs c under timeout. It returns when the deadline passes even if the

@@ -145,7 +145,9 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 	if err != nil {
 		return nil, err
 	}
-	hr.Add(health.Check{Name: "bus:" + cfg.Bus, Run: tr.Ping}) // the name says which transport: a guide checks for bus:amqp
+	// The name says which transport (a guide checks for bus:amqp). A broker
+	// outage degrades but does not unready: the outbox holds the events.
+	hr.Add(health.Check{Name: "bus:" + cfg.Bus, Run: tr.Ping, Degrades: true})
 	return bus.New(bus.Config{Topology: topology}, tr, log, reg), nil
 }
 
