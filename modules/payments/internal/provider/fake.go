@@ -129,6 +129,9 @@ func (f *Fake) Void(ctx context.Context, key uuid.UUID) (domain.Outcome, error) 
 	return domain.Outcome{Ref: "void_" + key.String()}, nil
 }
 
+// Ping answers at once: the fake is always up. Its slowness is per token.
+func (f *Fake) Ping(ctx context.Context) error { return ctx.Err() }
+
 // Captures counts the captures that took money for key: at most 1.
 func (f *Fake) Captures(key uuid.UUID) int {
 	f.mu.Lock()
