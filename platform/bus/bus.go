@@ -29,6 +29,9 @@ type Config struct {
 	RelayPoll      time.Duration // relay wake-up when no NOTIFY arrives; default 1s
 	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
 	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
+	// DeadLetterRetention is how long a dead letter is kept for inspection
+	// and replay before the relay deletes it; default 30 days.
+	DeadLetterRetention time.Duration
 
 	// Topology lists every durable consumer of the whole system, including
 	// those of modules running elsewhere. When set, a relay declares the
@@ -65,6 +68,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.InboxRetention == 0 {
 		c.InboxRetention = 7 * 24 * time.Hour
+	}
+	if c.DeadLetterRetention == 0 {
+		c.DeadLetterRetention = 30 * 24 * time.Hour
 	}
 }
 
@@ -159,6 +165,7 @@ func (b *Bus) Relay(db *pgxdb.DB) {
 	// Present from the start, at 0, so a rate or an alert sees them.
 	b.metrics.relayFailures.WithLabelValues(db.Module)
 	b.metrics.relayBatches.WithLabelValues(db.Module)
+	b.metrics.deadPruned.WithLabelValues(db.Module)
 }
 
 // Start subscribes every consumer, waits until they are receiving, and only

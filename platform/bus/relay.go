@@ -38,6 +38,9 @@ type relay struct {
 	wake      chan struct{} // a commit in this process; buffered, 1
 	retention time.Duration // how long the inbox remembers a message
 	pruned    time.Time     // last inbox pruning
+
+	deadRetention time.Duration // how long a dead letter is kept
+	deadPruned    time.Time     // last dead-letter pruning
 }
 
 const (
@@ -47,7 +50,7 @@ const (
 
 func newRelay(db *pgxdb.DB, pub message.Publisher, log *zap.Logger, m *metrics, cfg Config) *relay {
 	r := &relay{db: db, pub: pub, log: log, metrics: m, batchSize: relayBatch, poll: cfg.RelayPoll,
-		retention: cfg.InboxRetention, wake: make(chan struct{}, 1)}
+		retention: cfg.InboxRetention, deadRetention: cfg.DeadLetterRetention, wake: make(chan struct{}, 1)}
 	db.OnCommit(func() {
 		select {
 		case r.wake <- struct{}{}:
@@ -110,6 +113,9 @@ func (r *relay) session(ctx context.Context) error {
 				return err
 			}
 			if err := r.pruneInbox(ctx); err != nil {
+				return err
+			}
+			if err := r.pruneDeadLetters(ctx); err != nil {
 				return err
 			}
 		}

@@ -146,7 +146,7 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 		return nil, err
 	}
 	hr.Add(health.Check{Name: "bus:" + cfg.Bus, Run: tr.Ping}) // the name says which transport: a guide checks for bus:amqp
-	return bus.New(bus.Config{Topology: topology}, tr, log, reg), nil
+	return bus.New(bus.Config{Topology: topology, DeadLetterRetention: cfg.DeadLetterRetention}, tr, log, reg), nil
 }
 
 func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Registry, reg prometheus.Registerer) *Databases {
