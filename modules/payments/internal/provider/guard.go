@@ -48,6 +48,9 @@ const windowBuckets = 6
 // timeouts (one customer's tok_slow orders) costs one Ping, not one each.
 const probeFresh = time.Second
 
+// probeTimeout bounds a Ping.
+const probeTimeout = time.Second
+
 // BreakerMetric is the gauge of the breaker's state: 0 closed, 1 half-open,
 // 2 open.
 const BreakerMetric = "payments_provider_breaker_state"
@@ -160,9 +163,11 @@ type notTheProvider struct{ err error }
 func (e notTheProvider) Error() string { return e.err.Error() }
 func (e notTheProvider) Unwrap() error { return e.err }
 
-// Ping checks the provider under the call timeout, outside the breaker.
+// Ping checks the provider, outside the breaker, within the call timeout
+// and at most probeTimeout: a status check answers fast or not at all, and a
+// caller whose call just timed out waits for it.
 func (g *Guard) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, min(g.timeout, probeTimeout))
 	defer cancel()
 	return g.next.Ping(ctx)
 }
