@@ -30,6 +30,9 @@ type Config struct {
 	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
 	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
 	PublishTimeout time.Duration // one relay publish with its broker confirm; default 10s
+	// DeadLetterRetention is how long a dead letter is kept for inspection
+	// and replay before the relay deletes it; default 30 days.
+	DeadLetterRetention time.Duration
 
 	// Topology lists every durable consumer of the whole system, including
 	// those of modules running elsewhere. When set, a relay declares the
@@ -69,6 +72,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.InboxRetention == 0 {
 		c.InboxRetention = 7 * 24 * time.Hour
+	}
+	if c.DeadLetterRetention == 0 {
+		c.DeadLetterRetention = 30 * 24 * time.Hour
 	}
 }
 
@@ -166,6 +172,7 @@ func (b *Bus) Relay(db *pgxdb.DB) {
 	// Present from the start, at 0, so a rate or an alert sees them.
 	b.metrics.relayFailures.WithLabelValues(db.Module)
 	b.metrics.relayBatches.WithLabelValues(db.Module)
+	b.metrics.deadPruned.WithLabelValues(db.Module)
 }
 
 // Start subscribes every consumer, waits until they are receiving, and only

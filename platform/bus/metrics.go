@@ -10,6 +10,7 @@ type metrics struct {
 	handled       *prometheus.CounterVec
 	handleTime    *prometheus.HistogramVec
 	deadLettered  *prometheus.CounterVec
+	deadPruned    *prometheus.CounterVec
 	stores        *storeCollector
 }
 
@@ -38,10 +39,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bus_dead_letters_total", Help: "Messages moved to the dead-letter store, by handler.",
 		}, []string{"handler"}),
+		deadPruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_dead_letters_pruned_total", Help: "Dead letters deleted for being older than the retention, by module.",
+		}, []string{"module"}),
 		stores: newStoreCollector(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered, m.stores)
+		reg.MustRegister(m.deadPruned)
 	}
 	return m
 }

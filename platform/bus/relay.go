@@ -39,13 +39,17 @@ type relay struct {
 	retention time.Duration // how long the inbox remembers a message
 	timeout   time.Duration // one publish with its confirm
 	pruned    time.Time     // last inbox pruning
+
+	deadRetention time.Duration // how long a dead letter is kept
+	deadPruned    time.Time     // last dead-letter pruning
 }
 
 const relayBatch = 256
 
 func newRelay(db *pgxdb.DB, pub message.Publisher, log *zap.Logger, m *metrics, cfg Config) *relay {
 	r := &relay{db: db, pub: pub, log: log, metrics: m, batchSize: relayBatch, poll: cfg.RelayPoll,
-		retention: cfg.InboxRetention, timeout: cfg.PublishTimeout, wake: make(chan struct{}, 1)}
+		retention: cfg.InboxRetention, timeout: cfg.PublishTimeout, deadRetention: cfg.DeadLetterRetention,
+		wake: make(chan struct{}, 1)}
 	db.OnCommit(func() {
 		select {
 		case r.wake <- struct{}{}:
@@ -118,6 +122,9 @@ func (r *relay) session(ctx context.Context) error {
 				return err
 			}
 			if err := r.pruneInbox(ctx); err != nil {
+				return err
+			}
+			if err := r.pruneDeadLetters(ctx); err != nil {
 				return err
 			}
 		}

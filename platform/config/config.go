@@ -33,16 +33,19 @@ type Config struct {
 	AdminPassword  string              // APP_ADMIN_PASSWORD; dev: generated and printed
 	SeedDemo       bool                // APP_SEED_DEMO; default true in dev, false in prod
 	PaymentTimeout time.Duration       // APP_PAYMENT_TIMEOUT, default 5s
-	DataDir        string              // APP_DATA_DIR, default ".data": dev Postgres and secrets
-	LogLevel       string              // APP_LOG_LEVEL: debug, info, warn, error; default info
-	LogFormat      string              // APP_LOG_FORMAT: json or console; default console in dev, json in prod
-	ShutdownGrace  time.Duration       // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
-	LoginRate      int                 // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
-	RegisterRate   int                 // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
-	OrderRate      int                 // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
-	DebugAddr      string              // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
-	TracingOff     bool                // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
-	TraceExport    bool                // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
+	// DeadLetterRetention is APP_DEAD_LETTER_RETENTION: how long a dead
+	// letter is kept before the relay deletes it; default 720h (30 days).
+	DeadLetterRetention time.Duration
+	DataDir             string        // APP_DATA_DIR, default ".data": dev Postgres and secrets
+	LogLevel            string        // APP_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat           string        // APP_LOG_FORMAT: json or console; default console in dev, json in prod
+	ShutdownGrace       time.Duration // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
+	LoginRate           int           // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
+	RegisterRate        int           // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
+	OrderRate           int           // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
+	DebugAddr           string        // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
+	TracingOff          bool          // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
+	TraceExport         bool          // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
 }
 
 // Dev reports whether this is a development process.
@@ -72,24 +75,25 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 	}
 	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:       r.str("APP_HTTP_ADDR", ":8080"),
-		DatabaseURL:    r.str("DATABASE_URL", ""),
-		Bus:            r.str("APP_BUS", "gochannel"),
-		AMQPURL:        r.str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-		JWTSecret:      r.str("APP_JWT_SECRET", ""),
-		Env:            r.str("APP_ENV", "dev"),
-		AdminEmail:     r.str("APP_ADMIN_EMAIL", "admin@example.com"),
-		AdminPassword:  r.str("APP_ADMIN_PASSWORD", ""),
-		PaymentTimeout: r.duration("APP_PAYMENT_TIMEOUT", 5*time.Second),
-		DataDir:        r.str("APP_DATA_DIR", ".data"),
-		LogLevel:       r.str("APP_LOG_LEVEL", "info"),
-		ShutdownGrace:  r.duration("APP_SHUTDOWN_TIMEOUT", 10*time.Second),
-		LoginRate:      r.integer("APP_RATE_LIMIT_LOGIN", 10),
-		RegisterRate:   r.integer("APP_RATE_LIMIT_REGISTER", 20),
-		OrderRate:      r.integer("APP_RATE_LIMIT_ORDERS", 60),
-		DebugAddr:      r.str("APP_DEBUG_ADDR", ""),
-		ModuleDBURLs:   map[string]string{},
-		Remotes:        map[string][]string{},
+		HTTPAddr:            r.str("APP_HTTP_ADDR", ":8080"),
+		DatabaseURL:         r.str("DATABASE_URL", ""),
+		Bus:                 r.str("APP_BUS", "gochannel"),
+		AMQPURL:             r.str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+		JWTSecret:           r.str("APP_JWT_SECRET", ""),
+		Env:                 r.str("APP_ENV", "dev"),
+		AdminEmail:          r.str("APP_ADMIN_EMAIL", "admin@example.com"),
+		AdminPassword:       r.str("APP_ADMIN_PASSWORD", ""),
+		PaymentTimeout:      r.duration("APP_PAYMENT_TIMEOUT", 5*time.Second),
+		DeadLetterRetention: r.duration("APP_DEAD_LETTER_RETENTION", 30*24*time.Hour),
+		DataDir:             r.str("APP_DATA_DIR", ".data"),
+		LogLevel:            r.str("APP_LOG_LEVEL", "info"),
+		ShutdownGrace:       r.duration("APP_SHUTDOWN_TIMEOUT", 10*time.Second),
+		LoginRate:           r.integer("APP_RATE_LIMIT_LOGIN", 10),
+		RegisterRate:        r.integer("APP_RATE_LIMIT_REGISTER", 20),
+		OrderRate:           r.integer("APP_RATE_LIMIT_ORDERS", 60),
+		DebugAddr:           r.str("APP_DEBUG_ADDR", ""),
+		ModuleDBURLs:        map[string]string{},
+		Remotes:             map[string][]string{},
 	}
 	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
 	// As the OpenTelemetry specification reads its booleans: only "true",
@@ -189,6 +193,10 @@ func (c Config) validate(known []string) []error {
 	}
 	if c.PaymentTimeout <= 0 {
 		add("APP_PAYMENT_TIMEOUT must be positive")
+	}
+	if c.DeadLetterRetention < time.Hour {
+		// Shorter would delete dead letters before anyone could look.
+		add("APP_DEAD_LETTER_RETENTION %s: want at least 1h", c.DeadLetterRetention)
 	}
 	if c.ShutdownGrace <= 0 {
 		add("APP_SHUTDOWN_TIMEOUT must be positive")

@@ -148,7 +148,7 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 	// The name says which transport (a guide checks for bus:amqp). A broker
 	// outage degrades but does not unready: the outbox holds the events.
 	hr.Add(health.Check{Name: "bus:" + cfg.Bus, Run: tr.Ping, Degrades: true})
-	return bus.New(bus.Config{Topology: topology}, tr, log, reg), nil
+	return bus.New(bus.Config{Topology: topology, DeadLetterRetention: cfg.DeadLetterRetention}, tr, log, reg), nil
 }
 
 func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Registry, reg prometheus.Registerer) *Databases {

@@ -876,7 +876,7 @@ function drawSaga(s) {
         return el('li', { class: outcomeClass(st.outcome), 'data-testid': 'saga-step', 'data-step': st.step, 'data-outcome': st.outcome },
           el('span', { class: 'mark', 'aria-hidden': 'true' }),
           el('div', { class: 'step', text: String(st.step).replace(/_/g, ' ') }),
-          el('div', {}, el('span', { class: 'outcome', text: st.outcome }), ' ', el('span', { class: 'when', text: `${clock(st.at)}${dt > 0 ? ` (+${duration(dt / 1000)})` : ''}` })),
+          el('div', {}, el('span', { class: 'outcome', text: st.repeats > 1 ? `${st.outcome} ×${st.repeats}` : st.outcome }), ' ', el('span', { class: 'when', text: `${clock(st.at)}${dt > 0 ? ` (+${duration(dt / 1000)})` : ''}` })),
           st.detail ? el('div', { class: 'when', text: st.detail }) : null);
       }))
       : el('p', { class: 'empty', text: 'The saga has no step yet.' }),

@@ -211,3 +211,37 @@ func TestCancellingAConfirmedOrderRefundsAndRestocks(t *testing.T) {
 		t.Fatalf("timeline %v %v", timeline, err)
 	}
 }
+
+// A step retried again and again (a compensation retries forever) adds one
+// timeline entry whose count goes up, not a row per attempt: saga_log stays
+// bounded however long a dependency is down.
+func TestRepeatedRetriesAreOneTimelineEntry(t *testing.T) {
+	t.Parallel()
+	c := &calls{}
+	w := newWorld(t, &fakeInventory{calls: c, failFirst: 4}, &fakePayments{calls: c})
+	o := w.place(t)
+	if o.Status != orderingapi.StatusConfirmed {
+		t.Fatalf("%s after %q", o.Status, c)
+	}
+	timeline, err := w.svc.Timeline(context.Background(), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retries []pg.Entry
+	for _, e := range timeline {
+		if e.Outcome == "retry" {
+			retries = append(retries, e)
+		}
+	}
+	if len(retries) != 1 {
+		t.Fatalf("%d retry entries, want 1 for 4 failed attempts of commit: %+v", len(retries), timeline)
+	}
+	if r := retries[0]; r.Repeats != 4 || r.LastAt == nil || !r.LastAt.After(r.At) || r.Detail != "inventory is down" {
+		t.Fatalf("retry entry %+v, want 4 repeats from at to a later last_at", r)
+	}
+	for _, e := range timeline {
+		if e.Outcome != "retry" && (e.Repeats != 1 || e.LastAt != nil) {
+			t.Fatalf("entry %+v: want 1 repeat and no last_at", e)
+		}
+	}
+}

@@ -687,7 +687,7 @@ func TestBreakerOpensAfterFailuresAndFailsFast(t *testing.T) {
 	bad := &flaky{}
 	bad.failing.Store(true)
 	e := newEnv(t, options{
-		guard: provider.GuardConfig{MaxFailures: 3, OpenFor: 300 * time.Millisecond},
+		guard: provider.GuardConfig{MinRequests: 3, OpenFor: 300 * time.Millisecond},
 		inner: func(f *provider.Fake) domain.Provider { bad.Provider = f; return bad },
 	})
 	if got := e.breakerState(t); got != 0 {
@@ -727,7 +727,7 @@ func TestBreakerOpensAfterFailuresAndFailsFast(t *testing.T) {
 // saga's charge deadline is the payment timeout itself.)
 func TestCallerCancellationDoesNotTripTheBreaker(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, options{guard: provider.GuardConfig{MaxFailures: 1}})
+	e := newEnv(t, options{guard: provider.GuardConfig{MinRequests: 1}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	time.AfterFunc(300*time.Millisecond, cancel)
@@ -737,5 +737,96 @@ func TestCallerCancellationDoesNotTripTheBreaker(t *testing.T) {
 	}
 	if got := e.breakerState(t); got != 0 {
 		t.Fatalf("breaker %v, want 0 (closed)", got)
+	}
+}
+
+// A customer's own input must not open the breaker for everyone: tok_slow
+// charges time out and tok_decline charges are declined, many in a row, yet
+// the breaker stays closed and the next good charge goes through.
+func TestInputCausedFailuresDoNotTripTheBreaker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, options{guard: provider.GuardConfig{Timeout: 50 * time.Millisecond}})
+	for i := range 12 {
+		token := paymentsapi.TokenSlow
+		if i >= 8 {
+			token = paymentsapi.TokenDecline
+		}
+		_, err := e.svc.Charge(ctx, chargeInput(token))
+		if errors.Is(err, paymentsapi.ErrProviderDown) {
+			t.Fatalf("charge %d (%s): the breaker opened: %v", i, token, err)
+		}
+	}
+	if got := e.breakerState(t); got != 0 {
+		t.Fatalf("after slow and declined charges the breaker is %v, want 0 (closed)", got)
+	}
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatalf("a good charge after them: %v", err)
+	}
+}
+
+// hung stands for a provider that stopped answering: every call, Ping
+// included, waits until its context ends.
+type hung struct{ domain.Provider }
+
+func (hung) Authorize(ctx context.Context, _ uuid.UUID, _ string, _ domain.Money) (domain.Outcome, error) {
+	<-ctx.Done()
+	return domain.Outcome{}, ctx.Err()
+}
+
+func (hung) Ping(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Timeouts of a provider that answers nothing, Ping included, are its own
+// failures: they open the breaker once enough calls were counted.
+func TestHungProviderOpensTheBreaker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, options{
+		guard: provider.GuardConfig{Timeout: 50 * time.Millisecond, MinRequests: 4, FailureRatio: 0.5},
+		inner: func(f *provider.Fake) domain.Provider { return hung{f} },
+	})
+	for i := range 4 {
+		if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); !errors.Is(err, paymentsapi.ErrProviderTimeout) {
+			t.Fatalf("charge %d: %v, want a timeout", i, err)
+		}
+		if got := e.breakerState(t); (i < 3) != (got == 0) {
+			t.Fatalf("after %d timeouts the breaker is %v", i+1, got)
+		}
+	}
+	if got := e.breakerState(t); got != 2 {
+		t.Fatalf("breaker %v, want 2 (open)", got)
+	}
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); !errors.Is(err, paymentsapi.ErrProviderDown) {
+		t.Fatalf("open breaker: %v, want ErrProviderDown", err)
+	}
+}
+
+// The breaker trips on a ratio, not a streak: occasional provider errors
+// among good calls leave it closed, a majority of errors opens it.
+func TestBreakerTripsOnAFailureRatio(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bad := &flaky{}
+	e := newEnv(t, options{
+		guard: provider.GuardConfig{MinRequests: 6, FailureRatio: 0.5},
+		inner: func(f *provider.Fake) domain.Provider { bad.Provider = f; return bad },
+	})
+	// A good charge makes two calls (authorize, capture), a failing one one.
+	for i := range 8 { // 2 errors in 14 calls
+		bad.failing.Store(i%4 == 0)
+		_, _ = e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK))
+	}
+	if got := e.breakerState(t); got != 0 {
+		t.Fatalf("after 2 errors in 14 calls the breaker is %v, want 0 (closed)", got)
+	}
+	bad.failing.Store(true)
+	for range 12 { // now 14 errors in 26 calls: over half
+		_, _ = e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK))
+	}
+	if got := e.breakerState(t); got != 2 {
+		t.Fatalf("after most calls failed the breaker is %v, want 2 (open)", got)
 	}
 }

@@ -29,6 +29,11 @@ type Provider interface {
 	// the same key is declined. It is declined with DeclinedCaptured when
 	// the money was already captured.
 	Void(ctx context.Context, key uuid.UUID) (Outcome, error)
+	// Ping checks that the provider answers at all (a real provider's
+	// status endpoint). It tells a slow provider from a slow request: a
+	// call that timed out while Ping answers was slowed by its own input
+	// (its card, its issuer), not by the provider.
+	Ping(ctx context.Context) error
 }
 
 // Money is an amount in minor units of a currency.

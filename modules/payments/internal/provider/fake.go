@@ -5,6 +5,7 @@
 package provider
 
 import (
+	"container/list"
 	"context"
 	"sync"
 	"time"
@@ -23,15 +24,24 @@ import (
 // tok_slow answers after SlowDelay, or gives up when its context ends; any
 // other token is declined as invalid_token.
 //
-// Its ledger lives in memory. A key it has not seen (the process restarted
-// between an authorization and its capture) is treated as a real provider
-// would treat a key it remembers: capture and refund are accepted.
+// Its ledger lives in memory and holds at most DefaultMaxKeys keys, the
+// oldest forgotten first, so a long-running process does not grow without
+// bound. A key it has not seen (forgotten, or the process restarted between
+// an authorization and its capture) is treated as a real provider would
+// treat a key it remembers: capture and refund are accepted.
 type Fake struct {
 	slowDelay time.Duration
 
-	mu   sync.Mutex
-	keys map[uuid.UUID]*ledger
+	mu      sync.Mutex
+	maxKeys int
+	keys    map[uuid.UUID]*ledger
+	order   *list.List // of uuid.UUID, oldest first
 }
+
+// DefaultMaxKeys is how many keys the fake remembers unless told otherwise:
+// far more orders than a development session or a test suite makes, a few
+// megabytes at most.
+const DefaultMaxKeys = 50_000
 
 // ledger is what the provider remembers of one key.
 type ledger struct {
@@ -43,7 +53,7 @@ type ledger struct {
 // module gives it twice the payment timeout, so a slow charge always times
 // out.
 func NewFake(slowDelay time.Duration) *Fake {
-	return &Fake{slowDelay: slowDelay, keys: map[uuid.UUID]*ledger{}}
+	return &Fake{slowDelay: slowDelay, maxKeys: DefaultMaxKeys, keys: map[uuid.UUID]*ledger{}, order: list.New()}
 }
 
 var _ domain.Provider = (*Fake)(nil)
@@ -129,26 +139,55 @@ func (f *Fake) Void(ctx context.Context, key uuid.UUID) (domain.Outcome, error) 
 	return domain.Outcome{Ref: "void_" + key.String()}, nil
 }
 
+// Ping answers at once: the fake is always up. Its slowness is per token.
+func (f *Fake) Ping(ctx context.Context) error { return ctx.Err() }
+
+// SetMaxKeys sets how many keys the fake remembers (DefaultMaxKeys when
+// not called); n < 1 counts as 1. Call it before use.
+func (f *Fake) SetMaxKeys(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.maxKeys = max(n, 1)
+}
+
+// Keys counts the keys the fake remembers.
+func (f *Fake) Keys() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.keys)
+}
+
 // Captures counts the captures that took money for key: at most 1.
 func (f *Fake) Captures(key uuid.UUID) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.ledger(key).captures
+	if l, ok := f.keys[key]; ok {
+		return l.captures
+	}
+	return 0
 }
 
 // Refunds counts the refunds that returned money for key: at most 1.
 func (f *Fake) Refunds(key uuid.UUID) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.ledger(key).refunds
+	if l, ok := f.keys[key]; ok {
+		return l.refunds
+	}
+	return 0
 }
 
 // ledger returns key's record; f.mu must be held.
 func (f *Fake) ledger(key uuid.UUID) *ledger {
 	l, ok := f.keys[key]
 	if !ok {
+		for len(f.keys) >= f.maxKeys {
+			oldest := f.order.Front()
+			delete(f.keys, f.order.Remove(oldest).(uuid.UUID))
+		}
 		l = &ledger{}
 		f.keys[key] = l
+		f.order.PushBack(key)
 	}
 	return l
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,35 +18,67 @@ import (
 
 // GuardConfig tunes Guard. Zero values take the defaults in the comments.
 type GuardConfig struct {
-	Timeout     time.Duration // limit of each call; required (APP_PAYMENT_TIMEOUT)
-	MaxFailures uint32        // consecutive timeouts or errors that open the breaker; default 5
-	OpenFor     time.Duration // how long the breaker stays open before it lets one trial call through; default 30s
+	Timeout      time.Duration // limit of each call; required (APP_PAYMENT_TIMEOUT)
+	MinRequests  uint32        // calls counted in the window before the breaker may open; default 10
+	FailureRatio float64       // share of counted calls that failed at which it opens; default 0.5
+	Window       time.Duration // rolling window the calls are counted in; default 60s
+	OpenFor      time.Duration // how long the breaker stays open before it lets one trial call through; default 30s
 }
 
 func (c *GuardConfig) setDefaults() {
-	if c.MaxFailures == 0 {
-		c.MaxFailures = 5
+	if c.MinRequests == 0 {
+		c.MinRequests = 10
+	}
+	if c.FailureRatio <= 0 || c.FailureRatio > 1 {
+		c.FailureRatio = 0.5
+	}
+	if c.Window <= 0 {
+		c.Window = time.Minute
 	}
 	if c.OpenFor == 0 {
 		c.OpenFor = 30 * time.Second
 	}
 }
 
+// windowBuckets is how many steps the rolling window moves by: old calls
+// leave it gradually rather than all at once.
+const windowBuckets = 6
+
+// probeFresh is how long the answer of a Ping is reused: a burst of
+// timeouts (one customer's tok_slow orders) costs one Ping, not one each.
+const probeFresh = time.Second
+
+// probeTimeout bounds a Ping.
+const probeTimeout = time.Second
+
 // BreakerMetric is the gauge of the breaker's state: 0 closed, 1 half-open,
 // 2 open.
 const BreakerMetric = "payments_provider_breaker_state"
 
 // Guard wraps a provider: every call gets a timeout and goes through a
-// circuit breaker. A declined call is a success for the breaker (the
-// provider answered); a timeout or an error is a failure, and after
-// MaxFailures in a row the breaker opens and calls fail at once with
-// paymentsapi.ErrProviderDown until a trial call succeeds. A call whose
-// caller gave up (its context ended) counts for nothing. Safe for
-// concurrent use.
+// circuit breaker shared by every customer of the process, so only the
+// provider's own failures may open it — never what one request's input
+// causes, or one customer could stop everyone's checkout:
+//
+//   - a decline is a success (the provider answered);
+//   - an error is a provider failure;
+//   - a timeout is a provider failure only if the provider does not answer
+//     a Ping either; when it does, the request was slow for its own reasons
+//     (tok_slow, a slow issuer) and counts for nothing;
+//   - a call whose caller gave up (cancelled) counts for nothing.
+//
+// The breaker opens when, within a rolling Window, at least MinRequests
+// calls were counted and FailureRatio of them failed; then calls fail at
+// once with paymentsapi.ErrProviderDown until a trial call succeeds. Safe
+// for concurrent use.
 type Guard struct {
 	next    domain.Provider
 	timeout time.Duration
 	breaker *gobreaker.CircuitBreaker[domain.Outcome]
+
+	probeMu  sync.Mutex
+	probedAt time.Time
+	probeErr error
 }
 
 var _ domain.Provider = (*Guard)(nil)
@@ -62,11 +95,15 @@ func NewGuard(next domain.Provider, cfg GuardConfig, reg prometheus.Registerer, 
 	}
 	g := &Guard{next: next, timeout: cfg.Timeout}
 	g.breaker = gobreaker.NewCircuitBreaker[domain.Outcome](gobreaker.Settings{
-		Name:        "payment-provider",
-		MaxRequests: 1,
-		Timeout:     cfg.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= cfg.MaxFailures },
-		IsExcluded:  func(err error) bool { return errors.As(err, new(callerGone)) },
+		Name:         "payment-provider",
+		MaxRequests:  1,
+		Interval:     cfg.Window,
+		BucketPeriod: cfg.Window / windowBuckets,
+		Timeout:      cfg.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.Requests >= cfg.MinRequests && float64(c.TotalFailures) >= cfg.FailureRatio*float64(c.Requests)
+		},
+		IsExcluded: func(err error) bool { return errors.As(err, new(notTheProvider)) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			level := zap.InfoLevel
 			if to == gobreaker.StateOpen {
@@ -118,12 +155,39 @@ func (g *Guard) Void(ctx context.Context, key uuid.UUID) (domain.Outcome, error)
 	})
 }
 
-// callerGone marks a failure caused by the caller's context ending, which
-// says nothing about the provider's health.
-type callerGone struct{ err error }
+// notTheProvider marks a failure that says nothing about the provider's
+// health: the caller left, or the call was slow for its own input while the
+// provider answered. The breaker leaves it out of its counts.
+type notTheProvider struct{ err error }
 
-func (e callerGone) Error() string { return e.err.Error() }
-func (e callerGone) Unwrap() error { return e.err }
+func (e notTheProvider) Error() string { return e.err.Error() }
+func (e notTheProvider) Unwrap() error { return e.err }
+
+// Ping checks the provider, outside the breaker, within the call timeout
+// and at most probeTimeout: a status check answers fast or not at all, and a
+// caller whose call just timed out waits for it.
+func (g *Guard) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, min(g.timeout, probeTimeout))
+	defer cancel()
+	return g.next.Ping(ctx)
+}
+
+// providerAnswers pings the provider, or reuses a ping younger than
+// probeFresh. It runs apart from the caller's context, which may be over.
+func (g *Guard) providerAnswers(ctx context.Context) bool {
+	g.probeMu.Lock()
+	if time.Since(g.probedAt) < probeFresh {
+		err := g.probeErr
+		g.probeMu.Unlock()
+		return err == nil
+	}
+	g.probeMu.Unlock()
+	err := g.Ping(context.WithoutCancel(ctx))
+	g.probeMu.Lock()
+	g.probedAt, g.probeErr = time.Now(), err
+	g.probeMu.Unlock()
+	return err == nil
+}
 
 func (g *Guard) call(ctx context.Context, op string, fn func(context.Context) (domain.Outcome, error)) (domain.Outcome, error) {
 	out, err := g.breaker.Execute(func() (domain.Outcome, error) {
@@ -134,22 +198,24 @@ func (g *Guard) call(ctx context.Context, op string, fn func(context.Context) (d
 		case err == nil:
 			return out, nil
 		case errors.Is(ctx.Err(), context.Canceled):
-			// The caller left: says nothing about the provider. A caller's
-			// deadline does count: the saga's charge deadline equals ours,
-			// and a provider that keeps missing it must open the breaker.
-			return domain.Outcome{}, callerGone{err}
+			// The caller left: says nothing about the provider.
+			return domain.Outcome{}, notTheProvider{err}
 		case errors.Is(callCtx.Err(), context.DeadlineExceeded):
-			return domain.Outcome{}, paymentsapi.ErrProviderTimeout.Wrap(fmt.Errorf("%s after %s: %w", op, g.timeout, err))
+			timeout := paymentsapi.ErrProviderTimeout.Wrap(fmt.Errorf("%s after %s: %w", op, g.timeout, err))
+			if g.providerAnswers(ctx) {
+				return domain.Outcome{}, notTheProvider{timeout}
+			}
+			return domain.Outcome{}, timeout
 		default:
 			return domain.Outcome{}, paymentsapi.ErrProviderDown.Wrap(fmt.Errorf("%s: %w", op, err))
 		}
 	})
-	var gone callerGone
+	var excluded notTheProvider
 	switch {
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		return domain.Outcome{}, paymentsapi.ErrProviderDown.Wrap(fmt.Errorf("%s: %w", op, err))
-	case errors.As(err, &gone):
-		return domain.Outcome{}, gone.err
+	case errors.As(err, &excluded):
+		return domain.Outcome{}, excluded.err
 	}
 	return out, err
 }

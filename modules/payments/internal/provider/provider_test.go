@@ -115,3 +115,31 @@ func TestGuardTimesOut(t *testing.T) {
 		t.Fatalf("decline: %+v, %v", out, err)
 	}
 }
+
+// The fake remembers a bounded number of keys, the oldest forgotten first,
+// so a long-running development process does not grow without limit. A
+// forgotten key behaves as a remembered one would for capture and refund.
+func TestFakeRemembersABoundedNumberOfKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := provider.NewFake(time.Second)
+	f.SetMaxKeys(100)
+	first := uuid.New()
+	if _, err := f.Capture(ctx, first, eur); err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if _, err := f.Authorize(ctx, uuid.New(), paymentsapi.TokenOK, eur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.Keys(); n > 100 {
+		t.Fatalf("the fake remembers %d keys, over its limit of 100", n)
+	}
+	if f.Captures(first) != 0 {
+		t.Fatal("the oldest key was not forgotten")
+	}
+	if out, err := f.Refund(ctx, first, eur); err != nil || out.Ref == "" {
+		t.Fatalf("refund of a forgotten key: %+v, %v", out, err)
+	}
+}

@@ -97,7 +97,7 @@ func (s *Sagas) Retry(ctx context.Context, sg Saga, delay time.Duration, detail 
 			WHERE order_id = $1 AND lease_owner = $2 AND lease_until > now()`, delay.Seconds()); err != nil {
 			return err
 		}
-		return logStep(ctx, tx, sg.OrderID, sg.Step, "retry", detail)
+		return logRetry(ctx, tx, sg.OrderID, sg.Step, detail)
 	})
 }
 
@@ -193,17 +193,21 @@ func (s *Sagas) InFlight(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Entry is one line of a saga's timeline.
+// Entry is one line of a saga's timeline. Consecutive retries of one step
+// are one entry: Repeats counts them, At is the first, LastAt the latest and
+// Detail the latest error.
 type Entry struct {
-	Step    string    `json:"step"`
-	Outcome string    `json:"outcome"`
-	Detail  string    `json:"detail,omitempty"`
-	At      time.Time `json:"at"`
+	Step    string     `json:"step"`
+	Outcome string     `json:"outcome"`
+	Detail  string     `json:"detail,omitempty"`
+	At      time.Time  `json:"at"`
+	Repeats int        `json:"repeats"`
+	LastAt  *time.Time `json:"last_at,omitempty"`
 }
 
 // Timeline returns the steps an order's saga went through.
 func (s *Sagas) Timeline(ctx context.Context, orderID uuid.UUID) ([]Entry, error) {
-	rows, err := s.db.db.Pool.Query(ctx, `SELECT step, outcome, detail, at FROM saga_log WHERE order_id = $1 ORDER BY seq`, orderID)
+	rows, err := s.db.db.Pool.Query(ctx, `SELECT step, outcome, detail, at, repeats, last_at FROM saga_log WHERE order_id = $1 ORDER BY seq`, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,4 +238,19 @@ func (s *Sagas) fence(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, sql str
 func logStep(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, step domain.Step, outcome, detail string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO saga_log (order_id, step, outcome, detail) VALUES ($1, $2, $3, $4)`, orderID, step, outcome, detail)
 	return err
+}
+
+// logRetry records a failed attempt of step. When the saga's latest entry
+// is already a retry of that step, it counts one more there instead of
+// adding a row: a compensation retried for days adds one row, not
+// thousands. The caller's lease makes it the saga's only writer.
+func logRetry(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, step domain.Step, detail string) error {
+	tag, err := tx.Exec(ctx, `
+		WITH latest AS (SELECT seq, step, outcome FROM saga_log WHERE order_id = $1 ORDER BY seq DESC LIMIT 1)
+		UPDATE saga_log l SET repeats = l.repeats + 1, detail = $3, last_at = now()
+		FROM latest WHERE l.seq = latest.seq AND latest.step = $2 AND latest.outcome = 'retry'`, orderID, step, detail)
+	if err != nil || tag.RowsAffected() > 0 {
+		return err
+	}
+	return logStep(ctx, tx, orderID, step, "retry", detail)
 }
