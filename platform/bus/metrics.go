@@ -10,7 +10,10 @@ type metrics struct {
 	handled       *prometheus.CounterVec
 	handleTime    *prometheus.HistogramVec
 	deadLettered  *prometheus.CounterVec
-	stores        *storeCollector
+	// transientRetries counts retries after a transient failure, which
+	// are not bounded: a steady rate means a dependency is down.
+	transientRetries *prometheus.CounterVec
+	stores           *storeCollector
 }
 
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -38,10 +41,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bus_dead_letters_total", Help: "Messages moved to the dead-letter store, by handler.",
 		}, []string{"handler"}),
+		transientRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_handler_transient_retries_total", Help: "Handler attempts that failed transiently (database or network unavailable, serialization failure, lock timeout) and are retried without limit, by handler.",
+		}, []string{"handler"}),
 		stores: newStoreCollector(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered, m.stores)
+		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered, m.transientRetries, m.stores)
 	}
 	return m
 }
