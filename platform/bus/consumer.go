@@ -159,6 +159,10 @@ func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(p
 		}
 		if err != nil {
 			outcome = "error"
+		}
+		// A transient failure is logged by the retry loop, at most every
+		// TransientLogEvery: an outage would otherwise log every attempt.
+		if err != nil && !IsTransient(err) {
 			b.log.Warn("message handler failed", append(telemetry.LogFields(ctx), zap.String("handler", c.Name), zap.String("message_id", env.ID.String()),
 				zap.String("correlation_id", env.CorrelationID), zap.Error(err))...)
 		}
