@@ -119,8 +119,9 @@ func (m sagaMetrics) finished(outcome string, placed time.Time) {
 	}
 }
 
-// RebuildReadModel empties the order read model and replays ordering's
-// event history into it. It returns the number of events replayed.
+// RebuildReadModel rebuilds the order read model from ordering's event
+// history into a new table and swaps it in, while the live projection runs.
+// It returns the number of events replayed.
 func RebuildReadModel(ctx context.Context, db *pgxdb.DB) (int, error) {
 	return pg.NewViews(db).Rebuild(ctx)
 }
@@ -132,7 +133,7 @@ var Definition = modkit.Definition{
 	Migrations: orderingmigrations.FS,
 	Commands: []modkit.Command{{
 		Name: "rebuild-read-models",
-		Help: "empty the order read model and rebuild it from ordering's event history",
+		Help: "rebuild the order read model from ordering's event history, while the application runs",
 		Run: func(ctx context.Context, db *pgxdb.DB, log *zap.Logger) error {
 			n, err := RebuildReadModel(ctx, db)
 			if err == nil {

@@ -22,14 +22,17 @@ import (
 
 // Config tunes the bus. Zero values take the defaults in the comments.
 type Config struct {
-	MaxRetries     int           // retries after the first attempt before dead-lettering; default 5
-	RetryInitial   time.Duration // first backoff; default 100ms
-	RetryMax       time.Duration // backoff cap; default 5s
-	HandlerTimeout time.Duration // one attempt; default 30s
-	RelayPoll      time.Duration // relay wake-up when no NOTIFY arrives; default 1s
-	CloseTimeout   time.Duration // how long Stop waits for running handlers; default 10s
-	InboxRetention time.Duration // how long processed message IDs are kept; default 7 days
-	PublishTimeout time.Duration // one relay publish with its broker confirm; default 10s
+	MaxRetries   int           // retries of a content failure before dead-lettering; default 5 (transient failures retry without limit)
+	RetryInitial time.Duration // first backoff; default 100ms
+	RetryMax     time.Duration // backoff cap; default 5s
+	// TransientLogEvery spaces the log lines of one message failing
+	// transiently again and again; default 30s.
+	TransientLogEvery time.Duration
+	HandlerTimeout    time.Duration // one attempt; default 30s
+	RelayPoll         time.Duration // relay wake-up when no NOTIFY arrives; default 1s
+	CloseTimeout      time.Duration // how long Stop waits for running handlers; default 10s
+	InboxRetention    time.Duration // how long processed message IDs are kept; default 7 days
+	PublishTimeout    time.Duration // one relay publish with its broker confirm; default 10s
 	// DeadLetterRetention is how long a dead letter is kept for inspection
 	// and replay before the relay deletes it; default 30 days.
 	DeadLetterRetention time.Duration
@@ -57,6 +60,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryMax == 0 {
 		c.RetryMax = 5 * time.Second
+	}
+	if c.TransientLogEvery == 0 {
+		c.TransientLogEvery = 30 * time.Second
 	}
 	if c.HandlerTimeout == 0 {
 		c.HandlerTimeout = 30 * time.Second
@@ -93,6 +99,7 @@ type Bus struct {
 	sources   []*pgxdb.DB
 	started   bool
 	stopped   bool
+	stopping  chan struct{} // closed when Stop begins: retry loops give up their message
 
 	router      *message.Router
 	routerDone  chan error
@@ -111,7 +118,7 @@ func New(cfg Config, transport Transport, log *zap.Logger, reg prometheus.Regist
 		reg.MustRegister(newBrokerUp(transport))
 	}
 	return &Bus{cfg: cfg, log: log, wlog: WatermillLogger(log), metrics: newMetrics(reg),
-		transport: transport, consumers: map[string]Consumer{}}
+		transport: transport, consumers: map[string]Consumer{}, stopping: make(chan struct{})}
 }
 
 // WatermillLogger adapts zap for Watermill; Watermill's chatty info lines become debug.
@@ -145,6 +152,7 @@ func (b *Bus) Subscribe(consumers ...Consumer) error {
 			b.metrics.handled.WithLabelValues(c.Name, outcome) // present from the start, at 0
 		}
 		b.metrics.deadLettered.WithLabelValues(c.Name)
+		b.metrics.transientRetries.WithLabelValues(c.Name)
 	}
 	return nil
 }
@@ -287,6 +295,7 @@ func (b *Bus) Stop(ctx context.Context) error {
 		return nil
 	}
 	b.stopped = true
+	close(b.stopping)
 	if !b.started {
 		return b.transport.Close()
 	}

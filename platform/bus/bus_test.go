@@ -57,7 +57,8 @@ type world struct {
 	topic      string
 	name       string
 	driver     string
-	failFirstN atomic.Int64 // handler attempts that fail before it succeeds; <0: always fail
+	failFirstN atomic.Int64          // handler attempts that fail before it succeeds; <0: always fail
+	failWith   atomic.Pointer[error] // what a failing attempt returns; nil: a plain (content) error
 	calls      atomic.Int64
 	slow       chan struct{} // when set, the handler signals it started, then takes its time
 	topology   []bus.Subscription
@@ -93,6 +94,9 @@ func (w *world) consumerSpec() bus.Consumer {
 			time.Sleep(300 * time.Millisecond)
 		}
 		if f := w.failFirstN.Load(); f < 0 || (f > 0 && w.failFirstN.Add(-1) >= 0) {
+			if err := w.failWith.Load(); err != nil {
+				return *err
+			}
 			return errors.New("handler says no")
 		}
 		var ev noted

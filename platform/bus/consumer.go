@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"runtime/debug"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -54,62 +54,84 @@ func (c Consumer) validate() error {
 	return errors.Join(errs...)
 }
 
-// delivery is what the retry loop learns about one message.
-type delivery struct {
-	attempts  int
-	permanent error // a failure retrying cannot fix (ErrMalformed)
-}
-
-type deliveryKey struct{}
-
-// handlerFunc composes, outermost first: dead-lettering of what cannot
-// succeed, Watermill's Retry with backoff and jitter, and one attempt.
-// The composition is explicit (not router middleware) so its order is fixed
-// and tested: a failing message is attempted MaxRetries+1 times, then stored;
-// a malformed one is stored after its first attempt.
+// handlerFunc retries one message until it succeeds, it is dead-lettered,
+// or the bus stops. Failures are of two kinds (IsTransient):
 //
-// Permanent failures leave the retry loop by reporting success to it rather
-// than through Retry.ShouldRetry, whose parameters advance the backoff as a
-// side effect (Watermill v1.5.3) and so would double every delay.
+//   - transient ones (the database failing over, a full pool, a
+//     serialization failure, a lock held by a maintenance job) say nothing
+//     about the message: it is retried without limit, with a capped backoff,
+//     counted in bus_handler_transient_retries_total and logged at most every
+//     TransientLogEvery. The message blocks its ordered lane meanwhile, as it
+//     must: the next event of the same aggregate may depend on it.
+//   - content failures (anything else) are retried MaxRetries times, then
+//     stored as a dead letter; a malformed message (ErrMalformed) at once.
+//
+// When the bus stops, the loop ends without acking: the message is
+// redelivered to the next process. The loop is hand-written rather than
+// Watermill's Retry middleware, which has one bounded budget for every error.
 func (b *Bus) handlerFunc(c Consumer) message.NoPublishHandlerFunc {
-	retry := middleware.Retry{
-		MaxRetries:          b.cfg.MaxRetries,
-		InitialInterval:     b.cfg.RetryInitial,
-		MaxInterval:         b.cfg.RetryMax,
-		Multiplier:          2,
-		RandomizationFactor: 0.5, // jitter: retries of many messages don't align
-	}.Middleware(func(msg *message.Message) ([]*message.Message, error) {
-		d := msg.Context().Value(deliveryKey{}).(*delivery)
-		d.attempts++
-		// The relay's publish span, when the transport kept the metadata.
-		ctx := telemetry.WithTraceparent(msg.Context(), msg.Metadata.Get(telemetry.TraceparentHeader))
-		err := b.attempt(ctx, c, msg.Payload, nil)
-		if errors.Is(err, ErrMalformed) {
-			d.permanent = err
-			return nil, nil
-		}
-		return nil, err
-	})
-
 	return func(msg *message.Message) error {
 		if _, err := DecodeEnvelope(msg.Payload); err != nil {
 			return b.deadLetter(c, msg, err, 1)
 		}
-		d := &delivery{}
-		msg.SetContext(context.WithValue(msg.Context(), deliveryKey{}, d))
-		_, err := retry(msg)
-		if d.permanent != nil {
-			return b.deadLetter(c, msg, d.permanent, d.attempts)
+		// The relay's publish span, when the transport kept the metadata.
+		ctx := telemetry.WithTraceparent(msg.Context(), msg.Metadata.Get(telemetry.TraceparentHeader))
+		backoff := newRetryDelay(b.cfg.RetryInitial, b.cfg.RetryMax)
+		var attempts, contentFailures, transientFailures int
+		var lastLogged time.Time
+		for {
+			attempts++
+			err := b.attempt(ctx, c, msg.Payload, nil)
+			switch {
+			case err == nil:
+				if transientFailures > 0 {
+					b.log.Info("message handled after transient failures", zap.String("handler", c.Name),
+						zap.String("message_id", msg.UUID), zap.Int("transient_failures", transientFailures))
+				}
+				return nil
+			case errors.Is(err, ErrMalformed):
+				return b.deadLetter(c, msg, err, attempts)
+			case IsTransient(err):
+				transientFailures++
+				b.metrics.transientRetries.WithLabelValues(c.Name).Inc()
+				if time.Since(lastLogged) >= b.cfg.TransientLogEvery {
+					lastLogged = time.Now()
+					b.log.Warn("transient handler failure; retrying without limit", zap.String("handler", c.Name),
+						zap.String("message_id", msg.UUID), zap.Int("transient_failures", transientFailures), zap.Error(err))
+				}
+			default:
+				contentFailures++
+				if contentFailures > b.cfg.MaxRetries {
+					return b.deadLetter(c, msg, err, attempts)
+				}
+			}
+			select {
+			case <-time.After(backoff.next()):
+			case <-msg.Context().Done():
+				// Shutting down, not failing: leave the message to be redelivered.
+				return err
+			case <-b.stopping:
+				return err
+			}
 		}
-		if err == nil {
-			return nil
-		}
-		if msg.Context().Err() != nil {
-			// Shutting down, not failing: leave the message to be redelivered.
-			return err
-		}
-		return b.deadLetter(c, msg, err, d.attempts)
 	}
+}
+
+// retryDelay is an exponential backoff with jitter, capped: retries of many
+// messages don't align, and a long outage is polled at the cap.
+type retryDelay struct {
+	current, max time.Duration
+}
+
+func newRetryDelay(initial, max time.Duration) *retryDelay {
+	return &retryDelay{current: initial, max: max}
+}
+
+func (r *retryDelay) next() time.Duration {
+	d := r.current
+	r.current = min(r.current*2, r.max)
+	// ±50% jitter
+	return d/2 + rand.N(d+1)
 }
 
 // attempt runs the handler once, in a transaction with the inbox insert.
@@ -137,6 +159,10 @@ func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(p
 		}
 		if err != nil {
 			outcome = "error"
+		}
+		// A transient failure is logged by the retry loop, at most every
+		// TransientLogEvery: an outage would otherwise log every attempt.
+		if err != nil && !IsTransient(err) {
 			b.log.Warn("message handler failed", append(telemetry.LogFields(ctx), zap.String("handler", c.Name), zap.String("message_id", env.ID.String()),
 				zap.String("correlation_id", env.CorrelationID), zap.Error(err))...)
 		}

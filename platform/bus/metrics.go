@@ -11,7 +11,10 @@ type metrics struct {
 	handleTime    *prometheus.HistogramVec
 	deadLettered  *prometheus.CounterVec
 	deadPruned    *prometheus.CounterVec
-	stores        *storeCollector
+	// transientRetries counts retries after a transient failure, which
+	// are not bounded: a steady rate means a dependency is down.
+	transientRetries *prometheus.CounterVec
+	stores           *storeCollector
 }
 
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -42,10 +45,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadPruned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bus_dead_letters_pruned_total", Help: "Dead letters deleted for being older than the retention, by module.",
 		}, []string{"module"}),
+		transientRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bus_handler_transient_retries_total", Help: "Handler attempts that failed transiently (database or network unavailable, serialization failure, lock timeout) and are retried without limit, by handler.",
+		}, []string{"handler"}),
 		stores: newStoreCollector(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered, m.stores)
+		reg.MustRegister(m.relayed, m.relayBatches, m.relayFailures, m.relayDelay, m.handled, m.handleTime, m.deadLettered, m.transientRetries, m.stores)
 		reg.MustRegister(m.deadPruned)
 	}
 	return m

@@ -3,7 +3,6 @@ package eventport
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,15 +21,6 @@ func Consumers(db *pgxdb.DB) ([]bus.Consumer, error) {
 }
 
 // trackNewProduct gives every new catalog product an empty stock record.
-func trackNewProduct(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
-	switch e.Version {
-	case 1:
-		var ev catalogapi.ProductCreatedV1
-		if err := e.DecodePayload(&ev); err != nil {
-			return err
-		}
-		return pg.Track(ctx, tx, ev.ProductID)
-	default:
-		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
-	}
-}
+var trackNewProduct = bus.On(func(ctx context.Context, tx pgx.Tx, _ bus.Envelope, ev catalogapi.ProductCreatedV1) error {
+	return pg.Track(ctx, tx, ev.ProductID)
+})

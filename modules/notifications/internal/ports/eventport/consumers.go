@@ -21,70 +21,48 @@ import (
 // declares them.
 func Consumers(db *pgxdb.DB) ([]bus.Consumer, error) {
 	return notificationsapi.Surface.Bind(db, map[string]bus.HandlerFunc{
-		"notifications.welcome":          handle(welcome),
-		"notifications.order_confirmed":  handle(orderConfirmed),
-		"notifications.order_cancelled":  handle(orderCancelled),
-		"notifications.payment_refunded": handle(refunded),
+		"notifications.welcome":          notify(welcome),
+		"notifications.order_confirmed":  notify(orderConfirmed),
+		"notifications.order_cancelled":  notify(orderCancelled),
+		"notifications.payment_refunded": notify(refunded),
 	})
 }
 
-// compose turns one version-1 event into the message for its user.
-type compose func(e bus.Envelope) (notificationsapi.Notification, error)
-
-func handle(c compose) bus.HandlerFunc {
-	return func(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
-		if e.Version != 1 {
-			return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
-		}
-		n, err := c(e)
-		if err != nil {
-			return err
-		}
+// notify makes the handler that records, for each event of type T, the
+// notification compose writes for its user.
+func notify[T bus.Versioned](compose func(T) notificationsapi.Notification) bus.HandlerFunc {
+	return bus.On(func(ctx context.Context, tx pgx.Tx, e bus.Envelope, ev T) error {
+		n := compose(ev)
+		var err error
 		if n.ID, err = uuid.NewV7(); err != nil {
 			return err
 		}
 		n.CreatedAt = e.OccurredAt
 		return pg.Record(ctx, tx, n, e.ID)
-	}
+	})
 }
 
-func welcome(e bus.Envelope) (notificationsapi.Notification, error) {
-	var ev identityapi.UserRegisteredV1
-	if err := e.DecodePayload(&ev); err != nil {
-		return notificationsapi.Notification{}, err
-	}
+func welcome(ev identityapi.UserRegisteredV1) notificationsapi.Notification {
 	return notificationsapi.Notification{UserID: ev.UserID, Kind: notificationsapi.KindWelcome,
-		Subject: "Welcome to the shop", Body: fmt.Sprintf("Hello %s, your account %s is ready.", ev.Name, ev.Email)}, nil
+		Subject: "Welcome to the shop", Body: fmt.Sprintf("Hello %s, your account %s is ready.", ev.Name, ev.Email)}
 }
 
-func orderConfirmed(e bus.Envelope) (notificationsapi.Notification, error) {
-	var ev orderingapi.OrderConfirmedV1
-	if err := e.DecodePayload(&ev); err != nil {
-		return notificationsapi.Notification{}, err
-	}
+func orderConfirmed(ev orderingapi.OrderConfirmedV1) notificationsapi.Notification {
 	return notificationsapi.Notification{UserID: ev.CustomerID, Kind: notificationsapi.KindOrderConfirmed,
 		Subject: "Your order is confirmed",
-		Body:    fmt.Sprintf("Order %s is confirmed: %s, paid.", ev.OrderID, money(ev.Total, ev.Currency))}, nil
+		Body:    fmt.Sprintf("Order %s is confirmed: %s, paid.", ev.OrderID, money(ev.Total, ev.Currency))}
 }
 
-func orderCancelled(e bus.Envelope) (notificationsapi.Notification, error) {
-	var ev orderingapi.OrderCancelledV1
-	if err := e.DecodePayload(&ev); err != nil {
-		return notificationsapi.Notification{}, err
-	}
+func orderCancelled(ev orderingapi.OrderCancelledV1) notificationsapi.Notification {
 	return notificationsapi.Notification{UserID: ev.CustomerID, Kind: notificationsapi.KindOrderCancelled,
 		Subject: "Your order was cancelled",
-		Body:    fmt.Sprintf("Order %s was cancelled: %s.", ev.OrderID, ev.FailureReason)}, nil
+		Body:    fmt.Sprintf("Order %s was cancelled: %s.", ev.OrderID, ev.FailureReason)}
 }
 
-func refunded(e bus.Envelope) (notificationsapi.Notification, error) {
-	var ev paymentsapi.PaymentRefundedV1
-	if err := e.DecodePayload(&ev); err != nil {
-		return notificationsapi.Notification{}, err
-	}
+func refunded(ev paymentsapi.PaymentRefundedV1) notificationsapi.Notification {
 	return notificationsapi.Notification{UserID: ev.CustomerID, Kind: notificationsapi.KindRefunded,
 		Subject: "Your payment was refunded",
-		Body:    fmt.Sprintf("%s for order %s is on its way back to you.", money(ev.Amount, ev.Currency), ev.OrderID)}, nil
+		Body:    fmt.Sprintf("%s for order %s is on its way back to you.", money(ev.Amount, ev.Currency), ev.OrderID)}
 }
 
 // money writes minor units as an amount with two decimals, the exponent of

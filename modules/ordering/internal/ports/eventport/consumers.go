@@ -4,7 +4,6 @@ package eventport
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -27,36 +26,16 @@ func Consumers(db *pgxdb.DB) ([]bus.Consumer, error) {
 }
 
 // project applies any ordering event to the read model: every one carries
-// the whole order state (the cancelled event adds a field we do not need).
-func project(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
-	if e.Version != 1 {
-		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
-	}
-	var s orderingapi.OrderCancelledV1 // a superset of the other two
-	if err := e.DecodePayload(&s); err != nil {
-		return err
-	}
+// the whole order state, and the cancelled event, a superset of the other
+// two, reads them all (it adds a field we do not need).
+var project = bus.On(func(ctx context.Context, tx pgx.Tx, _ bus.Envelope, s orderingapi.OrderCancelledV1) error {
 	return pg.Apply(ctx, tx, s.OrderStateV1)
-}
+})
 
-func replicateRegistered(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
-	if e.Version != 1 {
-		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
-	}
-	var ev identityapi.UserRegisteredV1
-	if err := e.DecodePayload(&ev); err != nil {
-		return err
-	}
+var replicateRegistered = bus.On(func(ctx context.Context, tx pgx.Tx, e bus.Envelope, ev identityapi.UserRegisteredV1) error {
 	return pg.ReplicateCustomer(ctx, tx, orderingapi.Customer{ID: ev.UserID, Name: ev.Name, Email: ev.Email}, e.OccurredAt)
-}
+})
 
-func replicateUpdated(ctx context.Context, tx pgx.Tx, e bus.Envelope) error {
-	if e.Version != 1 {
-		return fmt.Errorf("%w: %s version %d is not known here", bus.ErrMalformed, e.Type, e.Version)
-	}
-	var ev identityapi.UserUpdatedV1
-	if err := e.DecodePayload(&ev); err != nil {
-		return err
-	}
+var replicateUpdated = bus.On(func(ctx context.Context, tx pgx.Tx, e bus.Envelope, ev identityapi.UserUpdatedV1) error {
 	return pg.ReplicateCustomer(ctx, tx, orderingapi.Customer{ID: ev.UserID, Name: ev.Name, Email: ev.Email}, e.OccurredAt)
-}
+})
