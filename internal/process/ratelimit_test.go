@@ -3,10 +3,12 @@ package process_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/platform/host"
@@ -55,6 +57,32 @@ func TestInstancesShareOneRateLimitThroughRedis(t *testing.T) {
 	}
 	if code := login(t, b, client, ""); code != http.StatusTooManyRequests {
 		t.Fatalf("fourth login across two instances: %d, want 429", code)
+	}
+}
+
+// With Redis unreachable the application starts and answers: each instance
+// counts its limits in its own memory (fail open, to local limits).
+func TestRateLimitsFailOpenWhenRedisIsUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := ln.Addr().String()
+	ln.Close()
+	var h *host.HTTP
+	apptest.Start(t, map[string]string{"APP_REDIS_URL": "redis://" + nothing + "/0", "APP_RATE_LIMIT_LOGIN": "2"}, &h)
+	client := randomClient()
+	start := time.Now()
+	for i := range 2 {
+		if code := login(t, h, client, ""); code != http.StatusBadRequest {
+			t.Fatalf("login %d with Redis down: %d, want the handler's 400", i+1, code)
+		}
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("two logins with Redis down took %s", took)
+	}
+	if code := login(t, h, client, ""); code != http.StatusTooManyRequests {
+		t.Fatalf("third login with Redis down: %d, want 429 from the process's own counters", code)
 	}
 }
 

@@ -53,6 +53,7 @@ func Dial(url string, timeout time.Duration) (*redis.Client, error) {
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = timeout, timeout, timeout, timeout
 	opts.ContextTimeoutEnabled = true
 	opts.MaxRetries = -1
+	opts.DialerRetries = 1 // 0 would mean go-redis's 5, with 100 ms between them
 	// Maintenance notifications are for managed clusters; probing for them
 	// on every connection adds a round trip and log lines for nothing here.
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
