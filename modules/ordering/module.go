@@ -23,9 +23,9 @@ import (
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
-	"github.com/modmono/shop/platform/ratelimit"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/ratelimit"
 )
 
 // Name is the module's name, schema and configuration prefix.
