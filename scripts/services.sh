@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure what the tests and the app need on this machine is installed and
 # running: PostgreSQL server binaries and a server on 127.0.0.1:5432,
-# RabbitMQ on 127.0.0.1:5672, and headless Chromium for the browser tests. Installs Debian packages when missing (as root,
+# RabbitMQ on 127.0.0.1:5672, Redis on 127.0.0.1:6379 (the shared rate limits'
+# tests), and headless Chromium for the browser tests. Installs Debian packages when missing (as root,
 # or through sudo). Safe to run again: it changes nothing that already works.
 #
-# Usage: scripts/services.sh [postgres-binaries|postgres|rabbitmq|chromium|all]
+# Usage: scripts/services.sh [postgres-binaries|postgres|rabbitmq|redis|chromium|all]
 set -euo pipefail
 
 PG_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}
@@ -89,6 +90,20 @@ rabbitmq() {
   command -v rabbitmqctl >/dev/null && as_root rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 || true
 }
 
+# Redis counts the rate limits shared by several instances (APP_REDIS_URL);
+# platform/ratelimit's and internal/process's tests use it. It keeps nothing
+# on disk: the counters are worth a minute at most.
+redis() {
+  if ! port_open 6379; then
+    command -v redis-server >/dev/null || apt_install redis-server
+    say "starting Redis"
+    as_root mkdir -p /var/lib/redis /var/log/redis
+    as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/shop-tests.log
+    wait_port 6379 30
+  fi
+}
+
 # The migration guides' and the demo's commands, which the tests run, use curl, jq and psql;
 # deploy/prometheus's test checks the alert rules with promtool.
 tools() {
@@ -110,7 +125,8 @@ case "${1:-all}" in
   postgres-binaries) postgres_binaries ;;
   postgres) postgres ;;
   rabbitmq) rabbitmq ;;
+  redis) redis ;;
   chromium) chromium ;;
-  all) tools; postgres; rabbitmq; chromium ;;
-  *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|chromium|all]" >&2; exit 2 ;;
+  all) tools; postgres; rabbitmq; redis; chromium ;;
+  *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|redis|chromium|all]" >&2; exit 2 ;;
 esac

@@ -39,6 +39,7 @@ import (
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/httpx"
+	"github.com/modmono/shop/platform/ratelimit"
 )
 
 // Prefix is where the BFF is mounted.
@@ -107,6 +108,9 @@ type Options struct {
 	// per minute per client address and orders per minute per customer.
 	// Default: 10, 20 and 60.
 	LoginRate, RegisterRate, OrderRate int
+	// Limiter counts those limits: the process's, shared across instances
+	// when APP_REDIS_URL is set. Default: one of its own, in memory.
+	Limiter *ratelimit.Limiter
 }
 
 func (o *Options) setDefaults() {
@@ -128,18 +132,22 @@ func (o *Options) setDefaults() {
 	if o.OrderRate <= 0 {
 		o.OrderRate = 60
 	}
+	if o.Limiter == nil {
+		o.Limiter, _ = ratelimit.New(nil, ratelimit.Options{}) // without a registerer it cannot fail
+	}
 }
 
 // Module mounts the BFF on the process's root router, with the process's
 // module APIs (local or remote) and its event hub for the live streams.
 var Module = fx.Module("bff",
-	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Tokens, hub *bus.Hub, cfg config.Config, log *zap.Logger) {
+	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Tokens, hub *bus.Hub, rl *ratelimit.Limiter, cfg config.Config, log *zap.Logger) {
 		h.Root.Mount(Prefix, Handler(apis, tokens, hub, Options{
 			Stopping:     h.Stopping(),
 			SecureCookie: !cfg.Dev(),
 			LoginRate:    cfg.LoginRate,
 			RegisterRate: cfg.RegisterRate,
 			OrderRate:    cfg.OrderRate,
+			Limiter:      rl,
 		}, log.Named("bff")))
 	}),
 )
@@ -164,15 +172,18 @@ func Handler(apis APIs, tokens *auth.Tokens, events Events, o Options, log *zap.
 	r.Post("/cart", h(s.cart))
 	// A stream holds a connection and a hub subscription: a page opens one
 	// per screen (and again every MaxStream), far below this limit.
-	r.With(httpx.RateLimit(StreamRate, time.Minute, httpx.ByClientIP)).Get("/stock/live", h(s.stockLive))
+	limit := func(name string, perMinute int, key httpx.KeyFunc) func(http.Handler) http.Handler {
+		return o.Limiter.Limit(ratelimit.Rule{Name: "bff." + name, Limit: perMinute, Window: time.Minute}, key)
+	}
+	r.With(limit("stock_stream", StreamRate, httpx.ByClientIP)).Get("/stock/live", h(s.stockLive))
 
-	r.With(httpx.RateLimit(o.RegisterRate, time.Minute, httpx.ByClientIP)).Post("/register", h(s.register))
-	r.With(httpx.RateLimit(o.LoginRate, time.Minute, httpx.ByClientIP)).Post("/login", h(s.login))
+	r.With(limit("register", o.RegisterRate, httpx.ByClientIP)).Post("/register", h(s.register))
+	r.With(limit("login", o.LoginRate, httpx.ByClientIP)).Post("/login", h(s.login))
 	r.Post("/logout", h(s.logout))
 	r.Get("/session", h(s.session))
 
 	me := r.With(s.sessions.require)
-	me.With(httpx.RateLimit(o.OrderRate, time.Minute, byCustomer)).Post("/checkout", h(s.checkout))
+	me.With(limit("checkout", o.OrderRate, byCustomer)).Post("/checkout", h(s.checkout))
 	me.Get("/orders", h(s.orders))
 	me.Get("/orders/{id}", h(s.order))
 	me.Get("/orders/{id}/live", h(s.orderLive))

@@ -114,7 +114,7 @@ func configVars(file string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	readers := []string{"str", "duration", "boolean", "integer", "modules"}
+	readers := []string{"str", "duration", "boolean", "integer", "modules", "prefixes"}
 	var names []string
 	var errs []string
 	for _, decl := range f.Decls {

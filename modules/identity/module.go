@@ -21,6 +21,7 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/ratelimit"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -67,17 +68,18 @@ func seedAdmin(lc fx.Lifecycle, s *app.Service, cfg config.Config, log *zap.Logg
 // in this module may supply its own; otherwise the configured ones apply.
 type routes struct {
 	fx.In
-	HTTP   *host.HTTP
-	API    identityapi.API
-	Config config.Config
-	Guard  *auth.Guard
-	Limits httpport.Limits `optional:"true"`
-	Log    *zap.Logger
+	HTTP    *host.HTTP
+	API     identityapi.API
+	Config  config.Config
+	Guard   *auth.Guard
+	Limits  httpport.Limits `optional:"true"`
+	Limiter *ratelimit.Limiter
+	Log     *zap.Logger
 }
 
 func mount(r routes) {
 	if r.Limits == (httpport.Limits{}) {
 		r.Limits = httpport.Limits{Login: r.Config.LoginRate, Register: r.Config.RegisterRate, Window: time.Minute}
 	}
-	httpport.Mount(r.HTTP.API, r.API, r.Guard, r.Limits, r.Log.Named(Name))
+	httpport.Mount(r.HTTP.API, r.API, r.Guard, r.Limiter, r.Limits, r.Log.Named(Name))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/ratelimit"
 )
 
 // Name is the module's name, schema and configuration prefix.
@@ -55,8 +56,8 @@ var Module = fx.Module(Name,
 	}),
 	host.Consume(eventport.Consumers),
 	fx.Invoke(
-		func(h *host.HTTP, api orderingapi.API, s *app.Service, guard *auth.Guard, cfg config.Config, log *zap.Logger) {
-			httpport.Mount(h.API, api, s, guard, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
+		func(h *host.HTTP, api orderingapi.API, s *app.Service, guard *auth.Guard, rl *ratelimit.Limiter, cfg config.Config, log *zap.Logger) {
+			httpport.Mount(h.API, api, s, guard, rl, httpport.Limits{PlacePerMinute: cfg.OrderRate}, log.Named(Name))
 		},
 	),
 	host.ServeAPI[orderingapi.API](Name), // for modules in other processes

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -36,16 +37,18 @@ type Config struct {
 	// DeadLetterRetention is APP_DEAD_LETTER_RETENTION: how long a dead
 	// letter is kept before the relay deletes it; default 720h (30 days).
 	DeadLetterRetention time.Duration
-	DataDir             string        // APP_DATA_DIR, default ".data": dev Postgres and secrets
-	LogLevel            string        // APP_LOG_LEVEL: debug, info, warn, error; default info
-	LogFormat           string        // APP_LOG_FORMAT: json or console; default console in dev, json in prod
-	ShutdownGrace       time.Duration // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
-	LoginRate           int           // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
-	RegisterRate        int           // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
-	OrderRate           int           // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
-	DebugAddr           string        // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
-	TracingOff          bool          // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
-	TraceExport         bool          // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
+	DataDir             string         // APP_DATA_DIR, default ".data": dev Postgres and secrets
+	LogLevel            string         // APP_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat           string         // APP_LOG_FORMAT: json or console; default console in dev, json in prod
+	ShutdownGrace       time.Duration  // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
+	LoginRate           int            // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
+	RegisterRate        int            // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
+	OrderRate           int            // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
+	TrustedProxies      []netip.Prefix // APP_TRUSTED_PROXIES: proxies (CIDRs or addresses) whose X-Forwarded-For is believed; default none
+	RedisURL            string         // APP_REDIS_URL: when set, rate limits are counted there, across instances; default: in each process's memory
+	DebugAddr           string         // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
+	TracingOff          bool           // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
+	TraceExport         bool           // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
 }
 
 // Dev reports whether this is a development process.
@@ -92,6 +95,8 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 		RegisterRate:        r.integer("APP_RATE_LIMIT_REGISTER", 20),
 		OrderRate:           r.integer("APP_RATE_LIMIT_ORDERS", 60),
 		DebugAddr:           r.str("APP_DEBUG_ADDR", ""),
+		TrustedProxies:      r.prefixes("APP_TRUSTED_PROXIES"),
+		RedisURL:            r.str("APP_REDIS_URL", ""),
 		ModuleDBURLs:        map[string]string{},
 		Remotes:             map[string][]string{},
 	}
@@ -190,6 +195,12 @@ func (c Config) validate(known []string) []error {
 	}
 	if len(c.Modules) < len(known) && c.Bus != "amqp" {
 		add("APP_BUS=%s cannot reach modules in other processes: use APP_BUS=amqp when APP_MODULES is not all", c.Bus)
+	}
+	if c.RedisURL != "" {
+		// The error does not repeat the value: it might hold a password.
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			add("APP_REDIS_URL: want redis://[:password@]host:port[/db] or rediss://")
+		}
 	}
 	if c.PaymentTimeout <= 0 {
 		add("APP_PAYMENT_TIMEOUT must be positive")
@@ -296,6 +307,30 @@ func (r *reader) integer(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// prefixes reads a comma list of CIDRs or single addresses (a /32 or /128).
+// A /0 is refused: believing every peer's X-Forwarded-For lets any client
+// choose its own address.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range splitList(r.str(name, "")) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				r.errs = append(r.errs, fmt.Errorf("%s: %q is neither a CIDR (10.0.0.0/8) nor an address", name, s))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Bits() == 0 {
+			r.errs = append(r.errs, fmt.Errorf("%s: %q would trust every address, so any client could choose its own", name, s))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (r *reader) boolean(name string, def bool) bool {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,16 @@ func TestValid(t *testing.T) {
 			env:   map[string]string{"OTEL_SDK_DISABLED": "yes please"}, // only "true" is true
 			check: func(c config.Config) bool { return !c.TracingOff },
 		},
+		"trusted proxies and a shared rate-limit store": {
+			env: map[string]string{"APP_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32, 10.1.2.3/8", "APP_REDIS_URL": "redis://:pw@127.0.0.1:6379/2"},
+			check: func(c config.Config) bool {
+				return fmt.Sprint(c.TrustedProxies) == "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32 10.0.0.0/8]" && c.RedisURL == "redis://:pw@127.0.0.1:6379/2"
+			},
+		},
+		"no trusted proxies, no shared store by default": {
+			env:   nil,
+			check: func(c config.Config) bool { return c.TrustedProxies == nil && c.RedisURL == "" },
+		},
 		"prod with everything set": {
 			env: map[string]string{"APP_ENV": "prod", "DATABASE_URL": "postgres://u@h/db",
 				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},
@@ -129,6 +140,9 @@ func TestInvalid(t *testing.T) {
 			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": "10.0.0.7:6060"}, "loopback"},
 		"prod, pprof on a host name": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
 			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": "debug.internal:6060"}, "loopback"},
+		"bad trusted proxy": {map[string]string{"APP_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, `"lb.internal" is neither`},
+		"trusting everyone": {map[string]string{"APP_TRUSTED_PROXIES": "0.0.0.0/0"}, "would trust every address"},
+		"bad redis url":     {map[string]string{"APP_REDIS_URL": "http://secret@127.0.0.1:6379"}, "APP_REDIS_URL: want redis://"},
 		"prod, a module without database": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
 			"APP_ADMIN_PASSWORD": "a-long-password", "INVENTORY_DATABASE_URL": "postgres://u@h/inv"}, "CATALOG_DATABASE_URL"},
 	} {

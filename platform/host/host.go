@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/modmono/shop/platform/health"
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/ratelimit"
 	"github.com/modmono/shop/platform/rpc"
 	"github.com/modmono/shop/platform/telemetry"
 )
@@ -58,6 +60,7 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 			newBus,
 			newDatabases,
 			newHTTP,
+			newRateLimiter,
 			newTokens,
 			auth.NewGuard,
 			newServiceTokens,
@@ -248,7 +251,7 @@ func (h *HTTP) Stopping() <-chan struct{} { return h.stopping }
 
 func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg, Untraced: untraced})
-	root.Use(trustGateway(st))
+	root.Use(clientAddress(st, cfg.TrustedProxies))
 	root.Method(http.MethodGet, "/health/live", health.Live())
 	root.Method(http.MethodGet, "/health/ready", health.Handler(hr, health.HandlerOptions{Verbose: cfg.Dev()}))
 	root.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -287,12 +290,16 @@ func ServeAPI[I any](module string) fx.Option {
 	})
 }
 
-// trustGateway takes the client address from X-Forwarded-For when a request
-// comes through this deployment's gateway (it carries a valid forwarding
-// token), so rate limits by client address see the real client. The last
-// entry is the one the gateway added; earlier ones came from the client.
-func trustGateway(st *auth.ServiceTokens) func(http.Handler) http.Handler {
+// clientAddress sets r.RemoteAddr to the client's address, so rate limits
+// by client address (and the logs) see the real client: from
+// X-Forwarded-For when a request comes through this deployment's gateway
+// (it carries a valid forwarding token: the last entry is the one the
+// gateway added, earlier ones came from the client), else when it comes
+// from a trusted proxy (APP_TRUSTED_PROXIES, httpx.TrustProxies).
+func clientAddress(st *auth.ServiceTokens, trusted []netip.Prefix) func(http.Handler) http.Handler {
+	fromProxies := httpx.TrustProxies(trusted)
 	return func(next http.Handler) http.Handler {
+		viaProxies := fromProxies(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 && r.Header.Get(auth.ServiceHeader) != "" {
 				if _, err := st.VerifyForwarded(r.Header.Get(auth.ServiceHeader)); err == nil {
@@ -300,11 +307,33 @@ func trustGateway(st *auth.ServiceTokens) func(http.Handler) http.Handler {
 					if ip := net.ParseIP(strings.TrimSpace(list[len(list)-1])); ip != nil {
 						r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
 					}
+					next.ServeHTTP(w, r)
+					return
 				}
 			}
-			next.ServeHTTP(w, r)
+			viaProxies.ServeHTTP(w, r)
 		})
 	}
+}
+
+// RedisKeyPrefix starts the keys of the rate limits in APP_REDIS_URL.
+// Deployments sharing one Redis keep apart by its database number (/N).
+const RedisKeyPrefix = "shop:"
+
+// newRateLimiter counts the process's rate limits in APP_REDIS_URL when
+// set, shared by every instance, else in this process's memory.
+func newRateLimiter(lc fx.Lifecycle, cfg config.Config, reg prometheus.Registerer, log *zap.Logger) (*ratelimit.Limiter, error) {
+	opts := ratelimit.Options{Registerer: reg, Logger: log.Named("ratelimit")}
+	if cfg.RedisURL == "" {
+		return ratelimit.New(nil, opts)
+	}
+	client, err := ratelimit.Dial(cfg.RedisURL, ratelimit.DefaultTimeout)
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.StopHook(client.Close))
+	log.Info("rate limits are counted in Redis, across instances", zap.String("redis", client.Options().Addr))
+	return ratelimit.New(ratelimit.NewRedis(client, RedisKeyPrefix), opts)
 }
 
 // Serve starts the HTTP server once everything else has started and shuts

@@ -141,3 +141,47 @@ func TestGatewayTrustAndInternalRoutes(t *testing.T) {
 		})
 	}
 }
+
+// Behind trusted proxies (APP_TRUSTED_PROXIES) the client is the address
+// they saw; the gateway's forwarding token, when valid, is believed first.
+func TestClientAddressBehindTrustedProxies(t *testing.T) {
+	secret := "host-test-" + strings.Repeat("p", 40)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"APP_MODULES": "none", "APP_BUS": "gochannel", "APP_JWT_SECRET": secret,
+			"APP_TRUSTED_PROXIES": "10.0.0.0/8"}[k]
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *host.HTTP
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), fx.Populate(&h), fx.NopLogger)
+	if err := app.Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.API.Get("/whoami", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.RemoteAddr) })
+	forward, err := auth.NewServiceTokens([]byte(secret), "gateway").ForwardToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, peer, token, forwarded, want string
+	}{
+		{"from a trusted proxy", "10.0.0.5:1234", "", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7:0"},
+		{"from anyone else", "192.0.2.1:1234", "", "203.0.113.7", "192.0.2.1:1234"},
+		{"from our gateway", "192.0.2.1:1234", forward, "198.51.100.1, 203.0.113.7", "203.0.113.7:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+			r.RemoteAddr = tc.peer
+			r.Header.Set("X-Forwarded-For", tc.forwarded)
+			if tc.token != "" {
+				r.Header.Set(auth.ServiceHeader, tc.token)
+			}
+			w := httptest.NewRecorder()
+			h.Root.ServeHTTP(w, r)
+			if w.Body.String() != tc.want {
+				t.Fatalf("client %q, want %q", w.Body, tc.want)
+			}
+		})
+	}
+}

@@ -3,9 +3,7 @@ package httpx
 import (
 	"net"
 	"net/http"
-	"time"
-
-	"github.com/go-chi/httprate"
+	"net/netip"
 
 	"github.com/modmono/shop/platform/apperr"
 )
@@ -14,28 +12,25 @@ import (
 // address, orders per customer, per minute). Wait the seconds of the Retry-After header.
 var ErrRateLimited = apperr.New(apperr.KindTooManyRequests, "http.rate_limited", "too many requests; retry later")
 
-// KeyFunc names the client a request counts against.
-type KeyFunc = httprate.KeyFunc
+// KeyFunc names the client a request counts against (platform/ratelimit).
+type KeyFunc func(r *http.Request) (string, error)
 
-// ByClientIP keys requests by the connecting address (IPv6 by /64). Behind a
-// proxy that is the proxy's address: key by user where callers authenticate.
+// ByClientIP keys requests by the client's address: the connecting one, or
+// the one TrustProxies found behind a trusted proxy. An IPv6 client counts by
+// its /64, which one host usually holds whole.
 func ByClientIP(r *http.Request) (string, error) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return httprate.CanonicalizeIP(host), nil
-}
-
-// RateLimit admits at most limit requests per window for each key and
-// answers the rest with a 429 problem carrying Retry-After. Counters live in
-// this process's memory: each instance limits on its own.
-func RateLimit(limit int, window time.Duration, key KeyFunc) func(http.Handler) http.Handler {
-	return httprate.LimitBy(limit, window, key,
-		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			if w.Header().Get("Retry-After") == "" {
-				w.Header().Set("Retry-After", "1")
-			}
-			WriteError(w, r, nil, ErrRateLimited)
-		}))
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host, nil
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String(), nil
+	}
+	return ip.String(), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
+	"github.com/modmono/shop/platform/ratelimit"
 )
 
 // The default request budgets of the auth routes.
@@ -22,8 +23,9 @@ const (
 )
 
 // Limits are the request budgets of the auth routes, counted per client IP
-// (httpx.ByClientIP) by each process on its own. A zero field takes its
-// default; tests set lower ones.
+// (httpx.ByClientIP) by the process's limiter: in Redis across instances
+// when APP_REDIS_URL is set, else by each process on its own. A zero field
+// takes its default; tests set lower ones.
 type Limits struct {
 	Login    int           // login attempts per Window; default DefaultLoginLimit
 	Register int           // registrations per Window; default DefaultRegisterLimit
@@ -47,14 +49,16 @@ type handlers struct{ api identityapi.API }
 
 // Mount adds the identity routes to the /api/v1 router. Each route has its
 // own budget, so registering does not use up logins.
-func Mount(r chi.Router, api identityapi.API, guard *auth.Guard, limits Limits, log *zap.Logger) {
+func Mount(r chi.Router, api identityapi.API, guard *auth.Guard, limiter *ratelimit.Limiter, limits Limits, log *zap.Logger) {
 	limits = limits.withDefaults()
 	h := handlers{api: api}
 	me := r.With(guard.Require(auth.Customer, auth.Admin))
 	me.Get("/users/me", httpx.Handle(log, h.me))
 	me.Put("/users/me", httpx.Handle(log, h.updateMe))
-	r.With(httpx.RateLimit(limits.Register, limits.Window, httpx.ByClientIP)).Post("/auth/register", httpx.Handle(log, h.register))
-	r.With(httpx.RateLimit(limits.Login, limits.Window, httpx.ByClientIP)).Post("/auth/login", httpx.Handle(log, h.login))
+	registering := ratelimit.Rule{Name: "identity.register", Limit: limits.Register, Window: limits.Window}
+	loggingIn := ratelimit.Rule{Name: "identity.login", Limit: limits.Login, Window: limits.Window}
+	r.With(limiter.Limit(registering, httpx.ByClientIP)).Post("/auth/register", httpx.Handle(log, h.register))
+	r.With(limiter.Limit(loggingIn, httpx.ByClientIP)).Post("/auth/login", httpx.Handle(log, h.login))
 }
 
 func (h handlers) register(w http.ResponseWriter, r *http.Request) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/page"
+	"github.com/modmono/shop/platform/ratelimit"
 )
 
 // Limits of order placement per customer.
@@ -39,13 +40,14 @@ type SagaReader interface {
 var ErrInvalidStatus = apperr.New(apperr.KindInvalid, "ordering.invalid_status", "status must be pending, confirmed or cancelled")
 
 // Mount adds the ordering routes to the /api/v1 router.
-func Mount(r chi.Router, api orderingapi.API, sagas SagaReader, guard *auth.Guard, limits Limits, log *zap.Logger) {
+func Mount(r chi.Router, api orderingapi.API, sagas SagaReader, guard *auth.Guard, limiter *ratelimit.Limiter, limits Limits, log *zap.Logger) {
 	if limits.PlacePerMinute == 0 {
 		limits.PlacePerMinute = 60
 	}
 	h := handlers{api: api, sagas: sagas}
 	customers := r.With(guard.Require(auth.Customer))
-	customers.With(httpx.RateLimit(limits.PlacePerMinute, time.Minute, byCaller)).Post("/orders", httpx.Handle(log, h.place))
+	placing := ratelimit.Rule{Name: "ordering.place", Limit: limits.PlacePerMinute, Window: time.Minute}
+	customers.With(limiter.Limit(placing, byCaller)).Post("/orders", httpx.Handle(log, h.place))
 	customers.Get("/orders", httpx.Handle(log, h.list))
 	owners := r.With(guard.Require(auth.Customer, auth.Admin))
 	owners.Get("/orders/{id}", httpx.Handle(log, h.get))
