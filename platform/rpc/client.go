@@ -317,9 +317,6 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 	h.Set("Accept", "application/json")
 	h.Set(auth.ServiceHeader, token)
 	propagate(ctx, h)
-	if p, ok := auth.FromContext(ctx); ok {
-		h.Set(PrincipalHeader, principalHeader(p))
-	}
 	if deadline, ok := ctx.Deadline(); ok {
 		h.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
 	}
