@@ -39,8 +39,8 @@ var Module = fx.Module(Name,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, orderingmigrations.FS) },
 		pg.NewOrders,
 		pg.NewViews,
-		func(orders *pg.Orders, cfg config.Config) *pg.Sagas {
-			return pg.NewSagas(orders, app.LeaseFor(cfg.PaymentTimeout))
+		func(orders *pg.Orders, s Settings) *pg.Sagas {
+			return pg.NewSagas(orders, app.LeaseFor(s.PaymentTimeout))
 		},
 		newRunner,
 		app.New,
@@ -63,11 +63,20 @@ var Module = fx.Module(Name,
 	host.ServeAPI[orderingapi.API](Name), // for modules in other processes
 )
 
-func newRunner(cfg config.Config, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,
+// Settings are ordering's own settings, read only where it runs.
+type Settings struct {
+	PaymentTimeout time.Duration // APP_PAYMENT_TIMEOUT (paymentsapi.Timeout): how long the saga waits for a charge
+}
+
+func readSettings(r *config.Reader) Settings {
+	return Settings{PaymentTimeout: paymentsapi.Timeout(r)}
+}
+
+func newRunner(s Settings, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,
 	log *zap.Logger, reg prometheus.Registerer) *app.Runner {
 	m := newSagaMetrics(sagas)
 	reg.MustRegister(m.outcomes, m.duration, m.inFlight)
-	return app.NewRunner(app.RunnerConfig{PaymentTimeout: cfg.PaymentTimeout}, sagas, inventory, payments, log.Named("saga"), m.finished)
+	return app.NewRunner(app.RunnerConfig{PaymentTimeout: s.PaymentTimeout}, sagas, inventory, payments, log.Named("saga"), m.finished)
 }
 
 // sagaMetrics are the checkout's outcomes, how long sagas take and how
@@ -131,6 +140,7 @@ func RebuildReadModel(ctx context.Context, db *pgxdb.DB) (int, error) {
 var Definition = modkit.Definition{
 	Surface:    orderingapi.Surface,
 	FX:         Module,
+	Settings:   modkit.Settings(readSettings),
 	Migrations: orderingmigrations.FS,
 	Commands: []modkit.Command{{
 		Name: "rebuild-read-models",
