@@ -31,7 +31,6 @@ import (
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/pgtest"
 	"github.com/modmono/shop/platform/rpc"
@@ -129,7 +128,7 @@ func boot() (s *shop, err error) {
 		"APP_SEED_DEMO":       "false",
 		"APP_PAYMENT_TIMEOUT": paymentTimeout.String(),
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
+	cfg, err := process.Load(func(k string) string { return env[k] }, modules.All)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +191,7 @@ func boot() (s *shop, err error) {
 
 // start builds and starts the application of cfg, as cmd/app does but
 // without its listening server.
-func start(cfg config.Config, populate fx.Option) (*fx.App, error) {
+func start(cfg process.Config, populate fx.Option) (*fx.App, error) {
 	app := fx.New(process.Options(cfg, logger(), modules.All, false), fx.NopLogger, populate)
 	if err := app.Err(); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ package identity
 import (
 	"context"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
@@ -45,17 +46,36 @@ var Module = fx.Module(Name,
 var Definition = modkit.Definition{
 	Surface:    identityapi.Surface,
 	FX:         Module,
+	Settings:   modkit.Settings(readSettings),
 	Migrations: identitymigrations.FS,
+}
+
+// Settings are identity's own settings, read and checked only in a process
+// that runs identity: no other process is given its secrets.
+type Settings struct {
+	AdminEmail    string // APP_ADMIN_EMAIL: the seeded admin account
+	AdminPassword string // APP_ADMIN_PASSWORD; dev: generated and printed once
+}
+
+func readSettings(r *config.Reader) Settings {
+	s := Settings{
+		AdminEmail:    r.String("APP_ADMIN_EMAIL", "admin@example.com"),
+		AdminPassword: r.Secret("APP_ADMIN_PASSWORD", 12),
+	}
+	if !strings.Contains(s.AdminEmail, "@") {
+		r.Invalid("APP_ADMIN_EMAIL %q is not an email address", s.AdminEmail)
+	}
+	return s
 }
 
 // seedAdmin makes sure the admin account of APP_ADMIN_* exists before the
 // process serves: fx runs a module's invokes before the application's own,
 // so this hook runs before those of host.Run and host.Serve.
-func seedAdmin(lc fx.Lifecycle, s *app.Service, cfg config.Config, log *zap.Logger) {
+func seedAdmin(lc fx.Lifecycle, s *app.Service, settings Settings, cfg config.Config, log *zap.Logger) {
 	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
 		return s.SeedAdmin(ctx, app.AdminConfig{
-			Email:    cfg.AdminEmail,
-			Password: cfg.AdminPassword,
+			Email:    settings.AdminEmail,
+			Password: settings.AdminPassword,
 			Dev:      cfg.Dev(),
 			DataDir:  cfg.DataDir,
 			Stdout:   os.Stdout,

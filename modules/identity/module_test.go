@@ -52,14 +52,18 @@ func start(t *testing.T, env map[string]string, opts ...fx.Option) server {
 
 func startWith(t *testing.T, vars map[string]string, opts ...fx.Option) server {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return vars[k] }, []string{identity.Name})
-	if err != nil {
+	// Read as cmd/app reads them: the process settings, then the module's.
+	r := config.NewReader(func(k string) string { return vars[k] })
+	cfg := config.Read(r, []string{identity.Name})
+	settings := identity.Definition.Settings(r)
+	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	var h *host.HTTP
 	var tokens *auth.Tokens
 	app := fx.New(append([]fx.Option{
 		host.Platform(cfg, zaptest.NewLogger(t), nil),
+		settings,
 		identity.Module,
 		fx.Invoke(host.Run),
 		fx.NopLogger,

@@ -42,8 +42,8 @@ var Module = fx.Module(Name,
 		// The app layer knows its stores by the interfaces it owns.
 		func(orders *pg.Orders) app.Orders { return orders },
 		func(db *pgxdb.DB) app.Views { return pg.NewViews(db) },
-		func(orders *pg.Orders, cfg config.Config) app.Sagas {
-			return pg.NewSagas(orders, app.LeaseFor(cfg.PaymentTimeout))
+		func(orders *pg.Orders, s Settings) app.Sagas {
+			return pg.NewSagas(orders, app.LeaseFor(s.PaymentTimeout))
 		},
 		newRunner,
 		app.New,
@@ -66,11 +66,20 @@ var Module = fx.Module(Name,
 	host.ServeAPI[orderingapi.API](Name), // for modules in other processes
 )
 
-func newRunner(cfg config.Config, sagas app.Sagas, orders app.Orders, inventory inventoryapi.API, payments paymentsapi.API,
+// Settings are ordering's own settings, read only where it runs.
+type Settings struct {
+	PaymentTimeout time.Duration // APP_PAYMENT_TIMEOUT (paymentsapi.Timeout): how long the saga waits for a charge
+}
+
+func readSettings(r *config.Reader) Settings {
+	return Settings{PaymentTimeout: paymentsapi.Timeout(r)}
+}
+
+func newRunner(s Settings, sagas app.Sagas, orders app.Orders, inventory inventoryapi.API, payments paymentsapi.API,
 	log *zap.Logger, reg prometheus.Registerer) *app.Runner {
 	m := newSagaMetrics(sagas)
 	reg.MustRegister(m.outcomes, m.duration, m.inFlight)
-	return app.NewRunner(app.RunnerConfig{PaymentTimeout: cfg.PaymentTimeout, Lease: app.LeaseFor(cfg.PaymentTimeout)},
+	return app.NewRunner(app.RunnerConfig{PaymentTimeout: s.PaymentTimeout, Lease: app.LeaseFor(s.PaymentTimeout)},
 		sagas, orders, inventory, payments, log.Named("saga"), m.finished)
 }
 
@@ -135,6 +144,7 @@ func RebuildReadModel(ctx context.Context, db *pgxdb.DB) (int, error) {
 var Definition = modkit.Definition{
 	Surface:    orderingapi.Surface,
 	FX:         Module,
+	Settings:   modkit.Settings(readSettings),
 	Migrations: orderingmigrations.FS,
 	Commands: []modkit.Command{{
 		Name: "rebuild-read-models",

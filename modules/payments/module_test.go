@@ -30,8 +30,11 @@ func TestPaymentsRoute(t *testing.T) {
 		"APP_JWT_SECRET": "test-secret-of-at-least-thirty-two-bytes",
 		"APP_DATA_DIR":   t.TempDir(),
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, []string{payments.Name})
-	if err != nil {
+	// Read as cmd/app reads them: the process settings, then the module's.
+	r := config.NewReader(func(k string) string { return env[k] })
+	cfg := config.Read(r, []string{payments.Name})
+	settings := payments.Definition.Settings(r)
+	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -39,7 +42,7 @@ func TestPaymentsRoute(t *testing.T) {
 		tokens *auth.Tokens
 		api    paymentsapi.API
 	)
-	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), payments.Module, fx.Invoke(host.Run), fx.NopLogger,
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), settings, payments.Module, fx.Invoke(host.Run), fx.NopLogger,
 		fx.Populate(&h, &tokens, &api))
 	ctx := context.Background()
 	if err := app.Start(ctx); err != nil {

@@ -25,7 +25,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/modmono/shop/internal/deploy"
+	"github.com/modmono/shop/internal/process"
+	"github.com/modmono/shop/modules"
 	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/modkit"
 )
 
 // Objects are the objects of one built overlay, by kind, in build order.
@@ -222,8 +225,8 @@ func (o *Objects) Check(known []string) (map[string]Process, error) {
 	return procs, errors.Join(errs...)
 }
 
-// process loads the configuration of d's container "app" with platform/config,
-// as the binary of its image would at start (secrets replaced by valid
+// process loads the configuration of d's container "app" with
+// process.Load, as the binary of its image would at start (secrets replaced by valid
 // stand-ins).
 func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []error) {
 	i := slices.IndexFunc(d.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == "app" })
@@ -260,14 +263,14 @@ func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []erro
 	if linked == nil {
 		return Process{}, append(errs, fmt.Errorf("Deployment %s: image %q is neither %s nor %s-<module>", d.Name, c.Image, deploy.Monolith, deploy.Monolith))
 	}
-	cfg, err := config.Load(getenv, known, linked...)
+	cfg, err := process.Load(getenv, definitions(linked))
 	if err != nil {
 		return Process{}, append(errs, fmt.Errorf("Deployment %s: the app would refuse to start: %w", d.Name, err))
 	}
 	if cfg.Env != "prod" {
 		errs = append(errs, fmt.Errorf("Deployment %s: APP_ENV=%s: want prod", d.Name, cfg.Env))
 	}
-	return Process{Deployment: d, Config: cfg, Env: env}, errs
+	return Process{Deployment: d, Config: cfg.Config, Env: env}, errs
 }
 
 // linkedModules returns the modules linked into image: every one for the
@@ -282,6 +285,18 @@ func linkedModules(image string, known []string) []string {
 		return []string{m}
 	}
 	return nil
+}
+
+// definitions returns the modules named, as the binary linking them has
+// them: each module's own settings are checked where it runs.
+func definitions(names []string) []modkit.Definition {
+	defs := []modkit.Definition{}
+	for _, m := range modules.All {
+		if slices.Contains(names, m.Name) {
+			defs = append(defs, m)
+		}
+	}
+	return defs
 }
 
 // standIn is a valid value for the secret variable name.
