@@ -88,6 +88,10 @@ func deploy(t *testing.T, topo topology) *shop {
 			local = append(local, m)
 		}
 	}
+	// Only the process running identity holds its signing key.
+	if !slices.Contains(local, "identity") {
+		mainEnv["APP_JWT_PRIVATE_KEY"] = ""
+	}
 	mainEnv["APP_MODULES"] = strings.Join(local, ",")
 	if len(local) == 0 {
 		mainEnv["APP_MODULES"] = "none"
@@ -98,6 +102,9 @@ func deploy(t *testing.T, topo topology) *shop {
 		env := map[string]string{
 			"DATABASE_URL":                       "", // nothing of this process lives in the shared database
 			strings.ToUpper(m) + "_DATABASE_URL": smallPools(pgtest.NewDatabase(t)),
+		}
+		if m != "identity" {
+			env["APP_JWT_PRIVATE_KEY"] = ""
 		}
 		for _, o := range surfaces.Names() {
 			if o != m {

@@ -19,6 +19,7 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/pgtest"
 )
@@ -33,27 +34,25 @@ const (
 // shop is the whole application, built in process from its configuration
 // as cmd/app builds it, without the listening server.
 type shop struct {
-	http   *host.HTTP
-	doc    *document
-	tokens *auth.Tokens
+	http *host.HTTP
+	doc  *document
+	key  authtest.Key
 }
 
 func startShop(t *testing.T) *shop {
 	t.Helper()
 	var h *host.HTTP
+	key := authtest.NewKey(t)
 	apptest.Start(t, map[string]string{
 		"DATABASE_URL":         pgtest.NewDatabase(t),
 		"APP_JWT_SECRET":       jwtSecret,
+		"APP_JWT_PRIVATE_KEY":  key.PEM,
 		"APP_ADMIN_EMAIL":      adminEmail,
 		"APP_ADMIN_PASSWORD":   adminPassword,
 		"APP_PAYMENT_TIMEOUT":  "2s",
 		"APP_RATE_LIMIT_LOGIN": strconv.Itoa(loginRate),
 	}, &h)
-	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &shop{http: h, doc: loadDocument(t), tokens: tokens}
+	return &shop{http: h, doc: loadDocument(t), key: key}
 }
 
 // TestDocumentMatchesApplication builds the application and holds the
@@ -406,9 +405,5 @@ func (s *shop) login(t *testing.T, email, password string) string {
 // mint issues a token for a new caller of role, as identity would.
 func (s *shop) mint(t *testing.T, role auth.Role) string {
 	t.Helper()
-	tok, _, err := s.tokens.Issue(auth.Principal{UserID: uuid.New(), Role: role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return s.key.Token(t, role)
 }

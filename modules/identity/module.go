@@ -35,7 +35,11 @@ var Module = fx.Module(Name,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, identitymigrations.FS) },
 		pg.NewUsers,
 		app.New,
+		newSigner,
 	),
+	// Every process verifies user tokens with these keys: here directly,
+	// elsewhere fetched from GET /.well-known/jwks.json (host serves it).
+	fx.Provide(func(s *auth.Signer) auth.KeySource { return s }),
 	fx.Provide(func(s *app.Service) identityapi.API { return identityapi.Traced(s) }),
 	fx.Invoke(seedAdmin, mount),
 	host.ServeAPI[identityapi.API](Name), // for modules in other processes
@@ -46,6 +50,16 @@ var Definition = modkit.Definition{
 	Surface:    identityapi.Surface,
 	FX:         Module,
 	Migrations: identitymigrations.FS,
+}
+
+// newSigner signs the access tokens Login issues, with the keys of
+// APP_JWT_PRIVATE_KEY: only this module holds them.
+func newSigner(cfg config.Config, log *zap.Logger) (*auth.Signer, error) {
+	keys, err := host.SigningKeys(cfg, log.Named(Name))
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewSigner(keys, host.TokenTTL)
 }
 
 // seedAdmin makes sure the admin account of APP_ADMIN_* exists before the

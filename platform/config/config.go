@@ -21,19 +21,27 @@ import (
 
 // Config is the validated configuration of one process.
 type Config struct {
-	HTTPAddr       string              // APP_HTTP_ADDR, default ":8080"
-	DatabaseURL    string              // DATABASE_URL; empty = embedded development Postgres
-	ModuleDBURLs   map[string]string   // <MODULE>_DATABASE_URL, by module name
-	Modules        []string            // APP_MODULES resolved: the modules run in this process
-	Bus            string              // APP_BUS: "gochannel" or "amqp"
-	AMQPURL        string              // AMQP_URL
-	Remotes        map[string][]string // APP_REMOTE_<MODULE>: base URLs, by module name
-	JWTSecret      string              // APP_JWT_SECRET; dev: generated and kept under DataDir
-	Env            string              // APP_ENV: "dev" or "prod"
-	AdminEmail     string              // APP_ADMIN_EMAIL
-	AdminPassword  string              // APP_ADMIN_PASSWORD; dev: generated and printed
-	SeedDemo       bool                // APP_SEED_DEMO; default true in dev, false in prod
-	PaymentTimeout time.Duration       // APP_PAYMENT_TIMEOUT, default 5s
+	HTTPAddr string // APP_HTTP_ADDR, default ":8080"
+	// InternalAddr is APP_INTERNAL_ADDR: when set, a second listener there
+	// serves everything, /internal included, and APP_HTTP_ADDR answers 404
+	// for /internal/...; default: /internal is served on APP_HTTP_ADDR.
+	InternalAddr string
+	DatabaseURL  string              // DATABASE_URL; empty = embedded development Postgres
+	ModuleDBURLs map[string]string   // <MODULE>_DATABASE_URL, by module name
+	Modules      []string            // APP_MODULES resolved: the modules run in this process
+	Bus          string              // APP_BUS: "gochannel" or "amqp"
+	AMQPURL      string              // AMQP_URL
+	Remotes      map[string][]string // APP_REMOTE_<MODULE>: base URLs, by module name
+	JWTSecret    string              // APP_JWT_SECRET: keys service tokens; dev: generated and kept under DataDir
+	// JWTPrivateKey is APP_JWT_PRIVATE_KEY: the Ed25519 keys (PEM) of user
+	// tokens, the first signing; read only where identity runs; dev:
+	// generated and kept under DataDir.
+	JWTPrivateKey  string
+	Env            string        // APP_ENV: "dev" or "prod"
+	AdminEmail     string        // APP_ADMIN_EMAIL
+	AdminPassword  string        // APP_ADMIN_PASSWORD; dev: generated and printed
+	SeedDemo       bool          // APP_SEED_DEMO; default true in dev, false in prod
+	PaymentTimeout time.Duration // APP_PAYMENT_TIMEOUT, default 5s
 	// DeadLetterRetention is APP_DEAD_LETTER_RETENTION: how long a dead
 	// letter is kept before the relay deletes it; default 720h (30 days).
 	DeadLetterRetention time.Duration
@@ -79,10 +87,12 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 	r := reader{getenv: getenv}
 	c := Config{
 		HTTPAddr:            r.str("APP_HTTP_ADDR", ":8080"),
+		InternalAddr:        r.str("APP_INTERNAL_ADDR", ""),
 		DatabaseURL:         r.str("DATABASE_URL", ""),
 		Bus:                 r.str("APP_BUS", "gochannel"),
 		AMQPURL:             r.str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 		JWTSecret:           r.str("APP_JWT_SECRET", ""),
+		JWTPrivateKey:       r.str("APP_JWT_PRIVATE_KEY", ""),
 		Env:                 r.str("APP_ENV", "dev"),
 		AdminEmail:          r.str("APP_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword:       r.str("APP_ADMIN_PASSWORD", ""),
@@ -141,6 +151,13 @@ func (c Config) validate(known []string) []error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		add("APP_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr)
 	}
+	if c.InternalAddr != "" {
+		if _, _, err := net.SplitHostPort(c.InternalAddr); err != nil {
+			add("APP_INTERNAL_ADDR %q: want host:port or :port", c.InternalAddr)
+		} else if samePort(c.InternalAddr, c.HTTPAddr) {
+			add("APP_INTERNAL_ADDR %q: it must be another port than APP_HTTP_ADDR %q", c.InternalAddr, c.HTTPAddr)
+		}
+	}
 	if host, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
 		add("APP_DEBUG_ADDR %q: want host:port", c.DebugAddr)
 	} else if c.DebugAddr != "" && c.Env == "prod" && !loopback(host) {
@@ -183,6 +200,8 @@ func (c Config) validate(known []string) []error {
 				add("APP_REMOTE_%s: a base URL is scheme://host:port, without credentials, path, query or fragment", strings.ToUpper(m))
 			case pointsHere(u, c.HTTPAddr):
 				add("APP_REMOTE_%s: %s is this process's own address (APP_HTTP_ADDR)", strings.ToUpper(m), u.Host)
+			case c.InternalAddr != "" && pointsHere(u, c.InternalAddr):
+				add("APP_REMOTE_%s: %s is this process's own address (APP_INTERNAL_ADDR)", strings.ToUpper(m), u.Host)
 			}
 		}
 		local, remote := c.Local(m), len(c.Remotes[m]) > 0
@@ -268,6 +287,13 @@ func pointsHere(u *url.URL, httpAddr string) bool {
 	ip := net.ParseIP(host)
 	local := host == "localhost" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified()))
 	return local && uport == port
+}
+
+// samePort reports whether two listen addresses would take the same port.
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb && pa != "0"
 }
 
 // reader collects parse errors so Load can report them all.
