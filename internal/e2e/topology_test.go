@@ -152,6 +152,7 @@ func TestTopologies(t *testing.T) {
 			t.Run("bad input", func(t *testing.T) { badInput(t, s.entry.as(s.token(t, auth.Admin))) })
 			t.Run("bad orders", func(t *testing.T) { badOrders(t, s.entry) })
 			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
+			t.Run("forged tokens refused", func(t *testing.T) { forgedTokensRefused(t, s) })
 			t.Run("internal calls need a service token", func(t *testing.T) { internalCallsNeedToken(t, s) })
 			t.Run("correlation ID kept", func(t *testing.T) { correlationKept(t, s) })
 			t.Run("storefront through the BFF", func(t *testing.T) { storefrontThroughTheBFF(t, s) })

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -389,32 +390,77 @@ func newRateLimiter(lc fx.Lifecycle, cfg config.Config, reg prometheus.Registere
 }
 
 // Serve starts the HTTP server once everything else has started and shuts
-// it down gracefully first. Give it as the last fx option.
+// it down gracefully first. Give it as the last fx option. With
+// APP_INTERNAL_ADDR a second server there serves everything, /internal
+// included, and the public one (APP_HTTP_ADDR) answers 404 for /internal:
+// a deployment exposes the public port and keeps the other inside. Both
+// are drained at stop.
 func Serve(lc fx.Lifecycle, cfg config.Config, h *HTTP, log *zap.Logger) {
-	srv := httpx.Server(cfg.HTTPAddr, h.Root)
-	srv.RegisterOnShutdown(func() { h.stoppingOnce.Do(func() { close(h.stopping) }) })
+	type listener struct {
+		name, addr string
+		srv        *http.Server
+	}
+	public := http.Handler(h.Root)
+	if cfg.InternalAddr != "" {
+		public = withoutInternal(h.Root)
+	}
+	servers := []listener{{"HTTP", cfg.HTTPAddr, httpx.Server(cfg.HTTPAddr, public)}}
+	if cfg.InternalAddr != "" {
+		servers = append(servers, listener{"internal HTTP", cfg.InternalAddr, httpx.Server(cfg.InternalAddr, h.Root)})
+	}
+	for _, l := range servers {
+		l.srv.RegisterOnShutdown(func() { h.stoppingOnce.Do(func() { close(h.stopping) }) })
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			ln, err := net.Listen("tcp", cfg.HTTPAddr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-			}
-			log.Info("serving HTTP", zap.String("addr", ln.Addr().String()))
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("HTTP server stopped", zap.Error(err))
+			lns := make([]net.Listener, 0, len(servers))
+			for _, l := range servers {
+				ln, err := net.Listen("tcp", l.addr)
+				if err != nil {
+					for _, open := range lns {
+						_ = open.Close()
+					}
+					return fmt.Errorf("listen on %s: %w", l.addr, err)
 				}
-			}()
+				lns = append(lns, ln)
+			}
+			for i, l := range servers {
+				log.Info("serving "+l.name, zap.String("addr", lns[i].Addr().String()))
+				go func() {
+					if err := l.srv.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						log.Error(l.name+" server stopped", zap.Error(err))
+					}
+				}()
+			}
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
 			log.Info("shutting down: draining HTTP requests")
-			return srv.Shutdown(ctx)
+			errs := make([]error, len(servers))
+			var wg sync.WaitGroup
+			for i, l := range servers {
+				wg.Go(func() { errs[i] = l.srv.Shutdown(ctx) })
+			}
+			wg.Wait()
+			return errors.Join(errs...)
 		},
 	})
 	if cfg.DebugAddr != "" {
 		serveDebug(lc, cfg.DebugAddr, log)
 	}
+}
+
+// withoutInternal answers 404 for /internal and below, as if there were
+// no such route, and passes every other request to next.
+func withoutInternal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := path.Clean("/" + r.URL.Path)
+		if p == rpc.PathPrefix || strings.HasPrefix(p, rpc.PathPrefix+"/") {
+			httpx.WriteError(w, r, nil, httpx.ErrNotFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveDebug serves Go's pprof profiles on their own listener, never on the
