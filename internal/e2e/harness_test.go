@@ -68,12 +68,14 @@ func goBuild(out string, tags ...string) error {
 
 // process is one running cmd/app.
 type process struct {
-	t      testing.TB
-	cmd    *exec.Cmd
-	base   string
-	bearer string // sent as Authorization when set
-	logs   *syncBuffer
-	done   chan error
+	t    testing.TB
+	cmd  *exec.Cmd
+	base string
+	// internal is the base URL of its internal listener (APP_INTERNAL_ADDR), if any.
+	internal string
+	bearer   string // sent as Authorization when set
+	logs     *syncBuffer
+	done     chan error
 }
 
 // deployment is the environment one test's processes share.

@@ -72,7 +72,7 @@ func TestDocumentMatchesApplication(t *testing.T) {
 
 // documented reports whether a route is one the document must describe.
 func documented(path string) bool {
-	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/health/") || path == "/metrics"
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/health/") || path == "/metrics" || strings.HasPrefix(path, "/.well-known/")
 }
 
 // testRoutes compares the routes the application registers with the
@@ -272,6 +272,7 @@ func (s *shop) testAnswers(t *testing.T) {
 	s.expect(t, call{method: "GET", path: "/health/live"}, 200)
 	s.do(t, call{method: "GET", path: "/health/ready"})
 	s.expect(t, call{method: "GET", path: "/metrics"}, 200)
+	s.expect(t, call{method: "GET", path: "/.well-known/jwks.json"}, 200)
 
 	// The login budget is loginRate a minute per address; this test has used
 	// some of it. Spend the rest on cheap failures until it runs out.
