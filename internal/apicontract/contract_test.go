@@ -56,7 +56,7 @@ const (
 type shop struct {
 	local  apis
 	remote apis
-	tokens *auth.Tokens // verifies the access tokens identity issues
+	tokens *auth.Verifier // verifies the access tokens identity issues
 }
 
 // apis is one implementation of every module interface.
@@ -139,7 +139,7 @@ func boot() (s *shop, err error) {
 	// Tried again after a failure, like the database: the modules connect
 	// while it starts, when a burst elsewhere may hold every server slot.
 	for attempt := 1; ; attempt++ {
-		if app, err = start(cfg, fx.Populate(&h, &l.identity, &l.catalog, &l.inventory, &l.payments, &l.ordering, &l.notifications)); err == nil {
+		if app, err = start(cfg, fx.Populate(&h, &s.tokens, &l.identity, &l.catalog, &l.inventory, &l.payments, &l.ordering, &l.notifications)); err == nil {
 			break
 		}
 		if attempt == 3 {
@@ -182,9 +182,6 @@ func boot() (s *shop, err error) {
 		payments:      paymentsapi.NewClient(client("payments")),
 		ordering:      orderingapi.NewClient(client("ordering")),
 		notifications: notificationsapi.NewClient(client("notifications")),
-	}
-	if s.tokens, err = auth.NewTokens([]byte(jwtSecret), time.Hour); err != nil {
-		return nil, err
 	}
 	return s, nil
 }

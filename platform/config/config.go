@@ -26,14 +26,18 @@ import (
 // Config is the validated configuration of one process: the settings every
 // process reads, whatever modules it runs.
 type Config struct {
-	HTTPAddr     string              // APP_HTTP_ADDR, default ":8080"
+	HTTPAddr string // APP_HTTP_ADDR, default ":8080"
+	// InternalAddr is APP_INTERNAL_ADDR: when set, a second listener there
+	// serves everything, /internal included, and APP_HTTP_ADDR answers 404
+	// for /internal/...; default: /internal is served on APP_HTTP_ADDR.
+	InternalAddr string
 	DatabaseURL  string              // DATABASE_URL; empty = embedded development Postgres
 	ModuleDBURLs map[string]string   // <MODULE>_DATABASE_URL, by module name
 	Modules      []string            // APP_MODULES resolved: the modules run in this process
 	Bus          string              // APP_BUS: "gochannel" or "amqp"
 	AMQPURL      string              // AMQP_URL
 	Remotes      map[string][]string // APP_REMOTE_<MODULE>: base URLs, by module name
-	JWTSecret    string              // APP_JWT_SECRET; dev: generated and kept under DataDir
+	JWTSecret    string              // APP_JWT_SECRET: keys service tokens; dev: generated and kept under DataDir
 	Env          string              // APP_ENV: "dev" or "prod"
 	// DeadLetterRetention is APP_DEAD_LETTER_RETENTION: how long a dead
 	// letter is kept before the relay deletes it; default 720h (30 days).
@@ -94,6 +98,7 @@ func Read(r *Reader, known []string, linked ...string) Config {
 	}
 	c := Config{
 		HTTPAddr:            r.String("APP_HTTP_ADDR", ":8080"),
+		InternalAddr:        r.String("APP_INTERNAL_ADDR", ""),
 		DatabaseURL:         r.String("DATABASE_URL", ""),
 		Bus:                 r.String("APP_BUS", "gochannel"),
 		AMQPURL:             r.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
@@ -151,6 +156,13 @@ func (c Config) validate(known []string) []error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		add("APP_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr)
 	}
+	if c.InternalAddr != "" {
+		if _, _, err := net.SplitHostPort(c.InternalAddr); err != nil {
+			add("APP_INTERNAL_ADDR %q: want host:port or :port", c.InternalAddr)
+		} else if samePort(c.InternalAddr, c.HTTPAddr) {
+			add("APP_INTERNAL_ADDR %q: it must be another port than APP_HTTP_ADDR %q", c.InternalAddr, c.HTTPAddr)
+		}
+	}
 	if host, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
 		add("APP_DEBUG_ADDR %q: want host:port", c.DebugAddr)
 	} else if c.DebugAddr != "" && c.Env == "prod" && !loopback(host) {
@@ -193,6 +205,8 @@ func (c Config) validate(known []string) []error {
 				add("APP_REMOTE_%s: a base URL is scheme://host:port, without credentials, path, query or fragment", strings.ToUpper(m))
 			case pointsHere(u, c.HTTPAddr):
 				add("APP_REMOTE_%s: %s is this process's own address (APP_HTTP_ADDR)", strings.ToUpper(m), u.Host)
+			case c.InternalAddr != "" && pointsHere(u, c.InternalAddr):
+				add("APP_REMOTE_%s: %s is this process's own address (APP_INTERNAL_ADDR)", strings.ToUpper(m), u.Host)
 			}
 		}
 		local, remote := c.Local(m), len(c.Remotes[m]) > 0
@@ -267,6 +281,13 @@ func pointsHere(u *url.URL, httpAddr string) bool {
 	ip := net.ParseIP(host)
 	local := host == "localhost" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified()))
 	return local && uport == port
+}
+
+// samePort reports whether two listen addresses would take the same port.
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb && pa != "0"
 }
 
 // Reader reads settings from the environment, for Read and for the own

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/rpc"
 )
 
@@ -156,14 +157,7 @@ func TestServiceTokenRequired(t *testing.T) {
 	tokens := newTokens()
 	f := &fake{}
 	srv := serve(t, f, tokens)
-	users, err := auth.NewTokens(secret, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	userToken, _, err := users.Issue(auth.Principal{UserID: uuid.New(), Role: auth.Admin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	userToken := authtest.NewKey(t).Token(t, auth.Admin)
 	otherSecret, err := auth.NewServiceTokens([]byte(strings.Repeat("o", 40)), "test").Token()
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/modmono/shop/internal/deploy"
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/modkit"
 )
@@ -269,6 +270,15 @@ func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []erro
 	}
 	if cfg.Env != "prod" {
 		errs = append(errs, fmt.Errorf("Deployment %s: APP_ENV=%s: want prod", d.Name, cfg.Env))
+	}
+	// Identity's signing key goes to identity's process and nowhere else:
+	// any other process holding it could mint user tokens.
+	_, hasKey := env["APP_JWT_PRIVATE_KEY"]
+	switch runsIdentity := cfg.Local(identityapi.Name); {
+	case runsIdentity && !hasKey:
+		errs = append(errs, fmt.Errorf("Deployment %s runs identity without APP_JWT_PRIVATE_KEY: the app would refuse to start", d.Name))
+	case !runsIdentity && hasKey:
+		errs = append(errs, fmt.Errorf("Deployment %s does not run identity but is given APP_JWT_PRIVATE_KEY: only identity's process may hold the key that signs user tokens", d.Name))
 	}
 	return Process{Deployment: d, Config: cfg.Config, Env: env}, errs
 }
