@@ -114,9 +114,10 @@ func TestBinary(t *testing.T) {
 			[]string{"cannot listen on " + busy.Addr().String() + " (APP_HTTP_ADDR): address already in use", "set APP_HTTP_ADDR"}},
 		{"bad value", []string{"APP_BUS=pigeon", "APP_PAYMENT_TIMEOUT=soon"},
 			[]string{"invalid configuration: ", "APP_BUS", "APP_PAYMENT_TIMEOUT", "docs/configuration.md"}},
-		{"identity in prod without its admin password", []string{"APP_ENV=prod", "APP_JWT_SECRET=" + strings.Repeat("s", 32),
+		{"identity in prod without its secrets", []string{"APP_ENV=prod", "APP_JWT_SECRET=" + strings.Repeat("s", 32),
 			"DATABASE_URL=postgres://postgres@" + closed + "/shop"},
-			[]string{"invalid configuration: APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 bytes; docs/configuration.md"}},
+			[]string{"invalid configuration: APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 bytes; ",
+				"APP_JWT_PRIVATE_KEY must be set on the process running identity", "docs/configuration.md"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := exe(t, tc.env)
