@@ -117,8 +117,10 @@ tools() {
 
 # The storefront's and the console's tests drive Debian's Chromium
 # (internal/browsertest); fonts-liberation gives pages a real sans-serif.
-chromium() {
-  command -v chromium >/dev/null || apt_install chromium fonts-liberation
+# type -P looks only for a file: `command -v` would find this script's own
+# functions and install nothing.
+browser() {
+  type -P chromium >/dev/null || apt_install chromium fonts-liberation
 }
 
 case "${1:-all}" in
@@ -126,7 +128,7 @@ case "${1:-all}" in
   postgres) postgres ;;
   rabbitmq) rabbitmq ;;
   redis) redis ;;
-  chromium) chromium ;;
-  all) tools; postgres; rabbitmq; redis; chromium ;;
+  chromium) browser ;;
+  all) tools; postgres; rabbitmq; redis; browser ;;
   *) echo "usage: $0 [postgres-binaries|postgres|rabbitmq|redis|chromium|all]" >&2; exit 2 ;;
 esac
