@@ -39,9 +39,16 @@ func TestSeveralInstances(t *testing.T) {
 			load := startLoad(t, func() []*process { return entries }, buyers, tea, "tok_ok", "tok_ok", "tok_decline", "tok_slow")
 
 			time.Sleep(3 * time.Second)
+			for _, b := range buyers { // notifications serves no call of the checkout
+				outcomesNotified(t, s.entry.as(b.client.bearer))
+			}
 			var killed []string
 			for name, p := range s.procs {
 				if strings.HasSuffix(name, "-2") {
+					// Else the pair was one instance and a spare.
+					if logs := p.logs.String(); !strings.Contains(logs, `"path":"/internal/`) && !strings.Contains(logs, `"path":"/api/`) {
+						t.Errorf("%s served no request before it was killed", name)
+					}
 					_ = p.signal(syscall.SIGKILL) // a kill -9 takes milliseconds: the pairs lose one each at once
 					killed = append(killed, name)
 				}

@@ -164,23 +164,16 @@ func freeSubnet(t *testing.T) (host, peer string) {
 // binaries that died before their cleanup ran; those of a binary still
 // running (another `go test` of this package) are left alone.
 func removeLeftovers() {
-	list := func(args ...string) []string {
-		out, _ := exec.Command("ip", args...).Output()
-		var names []string
-		for _, line := range strings.Split(string(out), "\n") {
-			if f := strings.Fields(line); len(f) > 0 {
-				names = append(names, f[0])
+	out, _ := exec.Command("ip", "netns", "list").Output() // "shop-e2e-<pid>-<n> (id: 3)"
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			if pid, ok := strings.CutPrefix(f[0], netnsPrefix); ok && deadPID(pid) {
+				_ = exec.Command("ip", "netns", "del", f[0]).Run()
 			}
-		}
-		return names
-	}
-	for _, name := range list("netns", "list") {
-		if pid, ok := strings.CutPrefix(name, netnsPrefix); ok && deadPID(pid) {
-			_ = exec.Command("ip", "netns", "del", name).Run()
 		}
 	}
 	// A pair not yet moved into its namespace: "12: se<pid>-<n>h@se<pid>-<n>n: <...>".
-	out, _ := exec.Command("ip", "-o", "link", "show").Output()
+	out, _ = exec.Command("ip", "-o", "link", "show").Output()
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,10 @@ func TestPartition(t *testing.T) {
 			if !opened {
 				t.Errorf("the monolith's breaker for %s did not open while it was cut off", tc.module)
 			}
+			eventually(t, tc.module+" to be ready again", func() bool {
+				r, ok := tryDo(s.procs[tc.module], "GET", "/health/ready", nil)
+				return ok && r.status == http.StatusOK
+			})
 			eventually(t, "the breaker to close once healed", func() bool { return breakerState(s.entry, tc.module) == "0" })
 			t.Logf("breaker closed %v after the heal", time.Since(healedAt).Round(100*time.Millisecond))
 			time.Sleep(2 * time.Second)
