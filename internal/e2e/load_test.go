@@ -25,7 +25,8 @@ type orderLoad struct {
 	accepted map[string]placed // by order ID
 }
 
-// placed is an accepted order: who placed it and how it pays.
+// placed is an accepted order: who placed it, how it pays and when it was
+// accepted.
 type placed struct {
 	buyer int
 	token string
@@ -34,7 +35,7 @@ type placed struct {
 
 // startLoad starts the workers. entries returns the processes clients may
 // send to (a gateway's instances, say); a request that finds none of them,
-// or an answer 429, 503 or another 5xx, is sent again with the same
+// or an answer that says to try again (retried), is sent again with the same
 // Idempotency-Key, to the next entry, as a client behind a load balancer
 // would; any other refusal fails the test.
 func startLoad(t *testing.T, entries func() []*process, buyers []customer, p product, tokens ...string) *orderLoad {
@@ -56,7 +57,7 @@ func startLoad(t *testing.T, entries func() []*process, buyers []customer, p pro
 						l.mu.Unlock()
 						break
 					}
-					if ok && r.status != http.StatusServiceUnavailable && r.status != http.StatusTooManyRequests && r.status < 500 {
+					if ok && !retried(r.status) {
 						t.Errorf("place an order: %d %s", r.status, r.body)
 						break
 					}
@@ -74,6 +75,14 @@ func (l *orderLoad) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.accepted)
+}
+
+// retried reports whether a client sends an order again after an answer
+// with status: the process is overloaded, a module it needs is down, or the
+// first attempt with the same key is still in flight where a fault cut its
+// connection (409).
+func retried(status int) bool {
+	return status == http.StatusConflict || status == http.StatusTooManyRequests || status >= 500
 }
 
 // stop ends the load and returns the accepted orders.
