@@ -105,9 +105,11 @@ redis() {
 }
 
 # The migration guides' and the demo's commands, which the tests run, use curl, jq and psql;
-# deploy/prometheus's test checks the alert rules with promtool.
+# deploy/prometheus's test checks the alert rules with promtool; internal/e2e's network
+# partitions make namespaces, veth pairs and a blackhole queue with iproute2's ip and tc.
 tools() {
   local missing=()
+  { command -v ip >/dev/null && command -v tc >/dev/null; } || missing+=(iproute2)
   command -v curl >/dev/null || missing+=(curl)
   command -v jq >/dev/null || missing+=(jq)
   command -v psql >/dev/null || missing+=(postgresql-client)

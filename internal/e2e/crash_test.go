@@ -1,15 +1,11 @@
 package e2e_test
 
 import (
-	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // kill -9 a process repeatedly while orders are in flight, restart it:
@@ -48,57 +44,26 @@ func topologyNamed(t *testing.T, name string) topology {
 func crashRecovery(t *testing.T, s *shop, victim string) {
 	var mu sync.Mutex
 	app := s.entry
-	current := func() *process { mu.Lock(); defer mu.Unlock(); return app }
+	current := func() []*process { mu.Lock(); defer mu.Unlock(); return []*process{app} }
 
-	admin := app.admin(t)
 	// Scarce stock puts the reservations under pressure; with payments as
 	// the victim, plenty keeps every order calling payments.
 	initial := int64(30)
 	if victim == "payments" {
 		initial = 100_000
 	}
-	tea := stocked(t, admin, 450, initial)
+	tea := stocked(t, app.admin(t), 450, initial)
 	buyers := []customer{app.newCustomer(t), app.newCustomer(t), app.newCustomer(t)}
-	tokens := []string{"tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow"}
-
-	var accepted sync.Map // order id -> buyer index
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for w := range 3 {
-		wg.Go(func() {
-			for i := 0; !stop.Load(); i++ {
-				b := (w + i) % len(buyers)
-				key := uuid.NewString()
-				body := orderBody(tokens[(w+i)%len(tokens)], tea, 1+int64(i%2))
-				// Retry with the same key until the process answers: the key
-				// makes the retry safe.
-				for !stop.Load() {
-					r, ok := tryDo(current().as(buyers[b].client.bearer), "POST", "/api/v1/orders", body, "Idempotency-Key", key)
-					if ok && r.status == http.StatusAccepted {
-						var p struct{ ID string }
-						r.json(t, &p)
-						accepted.Store(p.ID, b)
-						break
-					}
-					if ok && r.status != http.StatusServiceUnavailable && r.status != http.StatusTooManyRequests && r.status < 500 {
-						t.Errorf("place: %d %s", r.status, r.body)
-						break
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		})
-	}
+	load := startLoad(t, current, buyers, tea, "tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow")
 	for range 3 {
 		time.Sleep(1500 * time.Millisecond)
 		_ = s.procs[victim].signal(syscall.SIGKILL)
 		if victim == "payments" {
-			eventually(t, "the payments circuit breaker to open", func() bool { return breakerState(current(), "payments") == "2" })
+			eventually(t, "the payments circuit breaker to open", func() bool { return breakerState(current()[0], "payments") == "2" })
 		}
 		next := s.restart(t, victim)
 		if victim == "payments" {
-			eventually(t, "the payments circuit breaker to close", func() bool { return breakerState(current(), "payments") == "0" })
+			eventually(t, "the payments circuit breaker to close", func() bool { return breakerState(current()[0], "payments") == "0" })
 			continue
 		}
 		mu.Lock()
@@ -106,49 +71,9 @@ func crashRecovery(t *testing.T, s *shop, victim string) {
 		mu.Unlock()
 	}
 	time.Sleep(time.Second)
-	stop.Store(true)
-	wg.Wait()
-
-	final := current()
-	var units int64
-	n := 0
-	accepted.Range(func(k, v any) bool {
-		n++
-		c := final.as(buyers[v.(int)].client.bearer)
-		o := settled(t, c, k.(string))
-		ps := paymentsOf(t, c, o.ID)
-		if len(ps) > 1 {
-			t.Errorf("order %s has %d payments", o.ID, len(ps))
-		}
-		captures := 0
-		for _, p := range ps {
-			for _, e := range p.Events {
-				if e.Type == "payment.captured" {
-					captures++
-				}
-			}
-		}
-		if captures > 1 {
-			t.Errorf("order %s captured %d times", o.ID, captures)
-		}
-		if o.Status == "confirmed" {
-			if captures != 1 {
-				t.Errorf("confirmed order %s has %d captures", o.ID, captures)
-			}
-			for _, l := range o.Items {
-				units += l.Quantity
-			}
-		}
-		return true
-	})
-	if n < 10 {
-		t.Fatalf("only %d orders were accepted; the test did not exercise much", n)
-	}
-	st := stockOf(t, final, tea)
-	if st.Reserved != 0 || st.OnHand+units != initial {
-		t.Fatalf("stock not conserved: %+v, %d units confirmed, %d initially", st, units, initial)
-	}
-	t.Logf("%d orders accepted across 3 crashes; %d units confirmed", n, units)
+	accepted := load.stop()
+	checkNothingLost(t, s, current()[0], buyers, accepted, tea, initial)
+	t.Logf("%d orders accepted across 3 crashes", len(accepted))
 }
 
 // breakerState reads p's rpc_breaker_state of remote from /metrics: "0"

@@ -127,6 +127,13 @@ func (d deployment) start(t testing.TB, extra map[string]string) *process {
 // (an empty value unsets a variable), without waiting for it.
 func (d deployment) launch(t testing.TB, binary, addr string, extra map[string]string) *process {
 	t.Helper()
+	return d.launchIn(t, "", binary, addr, extra)
+}
+
+// launchIn is launch inside the network namespace netns ("": the test's
+// own); `ip netns exec` execs binary, so the process is binary itself.
+func (d deployment) launchIn(t testing.TB, netns, binary, addr string, extra map[string]string) *process {
+	t.Helper()
 	env := append(os.Environ(), "APP_HTTP_ADDR="+addr)
 	for k, v := range d.env {
 		if _, over := extra[k]; !over {
@@ -138,7 +145,11 @@ func (d deployment) launch(t testing.TB, binary, addr string, extra map[string]s
 			env = append(env, k+"="+v)
 		}
 	}
-	p := &process{t: t, cmd: exec.Command(binary), base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	cmd := exec.Command(binary)
+	if netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", netns, binary)
+	}
+	p := &process{t: t, cmd: cmd, base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -19,8 +19,15 @@ import (
 type topology struct {
 	name    string
 	bus     string
-	extract []string          // modules in their own binary; the rest run in the monolith
-	twice   string            // an extracted module run as two instances ("<module>" and "<module>-2")
+	extract []string // modules in their own binary; the rest run in the monolith
+	// twice names the processes run as two instances, "<name>" and
+	// "<name>-2", each listed in the APP_REMOTE_<MODULE> of its modules:
+	// extracted modules, "gateway" and "monolith" (two monoliths behind a
+	// gateway that runs no module).
+	twice []string
+	// isolate is an extracted module whose process runs in a network
+	// namespace of its own, which a test may cut off (see netns).
+	isolate string
 	env     map[string]string // more variables for every process
 	// internal gives every process an internal listener (APP_INTERNAL_ADDR),
 	// which the others' APP_REMOTE_* name; the public port 404s /internal.
@@ -41,91 +48,115 @@ var topologies = []topology{
 type shop struct {
 	deployment
 	entry *process            // where clients connect: the monolith, or the gateway
-	procs map[string]*process // by module name, plus "monolith" or "gateway"
+	procs map[string]*process // by name: a module's, "monolith" or "gateway", with "-2" for a second instance
 	specs map[string]procSpec // how to start each again
+	netns *netns              // where the isolated module runs, if one does
 }
 
 type procSpec struct {
 	binary, addr string
 	internal     string // APP_INTERNAL_ADDR, when the topology has internal listeners
+	netns        string // the network namespace it runs in; "" for the test's
 	env          map[string]string
 }
 
 // deploy starts every process of topo and waits until all are ready. The
-// monolith (or, with every module extracted, the gateway: cmd/app with
-// APP_MODULES=none) keeps DATABASE_URL; each extracted module gets its own
-// database through <MODULE>_DATABASE_URL and reaches the others at
-// APP_REMOTE_<MODULE>.
+// monolith (or, with every module extracted or two monoliths, the gateway:
+// cmd/app with APP_MODULES=none) keeps DATABASE_URL; each extracted module
+// gets its own database through <MODULE>_DATABASE_URL and reaches the others
+// at APP_REMOTE_<MODULE>.
 func deploy(t *testing.T, topo topology) *shop {
 	t.Helper()
 	d := newDeployment(t, topo.bus)
 	maps.Copy(d.env, topo.env)
 	s := &shop{deployment: d, procs: map[string]*process{}, specs: map[string]procSpec{}}
-	mainName := "monolith"
-	if len(topo.extract) == len(surfaces.Names()) {
-		mainName = "gateway"
+
+	runner := map[string]string{} // module → the process running it
+	for _, m := range surfaces.Names() {
+		runner[m] = "monolith"
 	}
-	addr := map[string]string{mainName: freeAddr(t)}
 	for _, m := range topo.extract {
-		addr[m] = freeAddr(t)
+		runner[m] = m
 	}
-	if topo.twice != "" {
-		addr[topo.twice+"-2"] = freeAddr(t)
+	entry := "monolith"
+	if len(topo.extract) == len(surfaces.Names()) || slices.Contains(topo.twice, "monolith") {
+		entry = "gateway"
+	}
+	names := []string{entry} // every process but the second instances
+	for _, m := range surfaces.Names() {
+		if !slices.Contains(names, runner[m]) {
+			names = append(names, runner[m])
+		}
+	}
+	addr := map[string]string{}
+	for _, name := range names {
+		addr[name] = freeAddr(t)
+		if slices.Contains(topo.twice, name) {
+			addr[name+"-2"] = freeAddr(t)
+		}
+	}
+	if topo.isolate != "" {
+		s.netns = newNetns(t)
+		addr[topo.isolate] = s.netns.ip + ":8080" // the namespace's own ports are all free
 	}
 	// Where the others reach a process: its internal listener when it has one.
 	reach := map[string]string{}
 	for name, a := range addr {
 		reach[name] = a
-		if topo.internal {
+		switch {
+		case !topo.internal:
+		case name == topo.isolate:
+			reach[name] = s.netns.ip + ":8081"
+		default:
 			reach[name] = freeAddr(t)
 		}
 	}
 	where := func(m string) string {
-		_, ok := addr[m]
-		switch {
-		case !ok:
-			return "http://" + reach[mainName]
-		case m == topo.twice:
-			return "http://" + reach[m] + ",http://" + reach[m+"-2"]
+		r := runner[m]
+		if slices.Contains(topo.twice, r) {
+			return "http://" + reach[r] + ",http://" + reach[r+"-2"]
 		}
-		return "http://" + reach[m]
+		return "http://" + reach[r]
 	}
 
-	var local []string
-	mainEnv := map[string]string{}
-	for _, m := range surfaces.Names() {
-		if slices.Contains(topo.extract, m) {
-			mainEnv["APP_REMOTE_"+strings.ToUpper(m)] = where(m)
-		} else {
-			local = append(local, m)
-		}
-	}
-	// Only the process running identity holds its signing key.
-	if !slices.Contains(local, "identity") {
-		mainEnv["APP_JWT_PRIVATE_KEY"] = ""
-	}
-	mainEnv["APP_MODULES"] = strings.Join(local, ",")
-	if len(local) == 0 {
-		mainEnv["APP_MODULES"] = "none"
-	}
-	s.specs[mainName] = procSpec{binary: appBinary, addr: addr[mainName], env: mainEnv}
-
-	for _, m := range topo.extract {
-		env := map[string]string{
-			"DATABASE_URL":                       "", // nothing of this process lives in the shared database
-			strings.ToUpper(m) + "_DATABASE_URL": smallPools(pgtest.NewDatabase(t)),
-		}
-		if m != "identity" {
-			env["APP_JWT_PRIVATE_KEY"] = ""
-		}
-		for _, o := range surfaces.Names() {
-			if o != m {
-				env["APP_REMOTE_"+strings.ToUpper(o)] = where(o)
+	for _, name := range names {
+		env := map[string]string{}
+		var local []string
+		for _, m := range surfaces.Names() {
+			if runner[m] == name {
+				local = append(local, m)
+			} else {
+				env["APP_REMOTE_"+strings.ToUpper(m)] = where(m)
 			}
 		}
-		s.specs[m] = procSpec{binary: extracted[m], addr: addr[m], env: env}
-		if m == topo.twice {
-			s.specs[m+"-2"] = procSpec{binary: extracted[m], addr: addr[m+"-2"], env: env}
+		spec := procSpec{binary: appBinary, addr: addr[name], env: env}
+		switch {
+		case slices.Contains(topo.extract, name):
+			spec.binary = extracted[name]
+			env["DATABASE_URL"] = "" // nothing of this process lives in the shared database
+			env[strings.ToUpper(name)+"_DATABASE_URL"] = smallPools(pgtest.NewDatabase(t))
+		case len(local) == 0:
+			env["APP_MODULES"] = "none"
+		default:
+			env["APP_MODULES"] = strings.Join(local, ",")
+		}
+		// Only the process running identity holds its signing key.
+		if !slices.Contains(local, "identity") {
+			env["APP_JWT_PRIVATE_KEY"] = ""
+		}
+		if name == topo.isolate {
+			spec.netns = s.netns.name
+			if v, ok := d.env["AMQP_URL"]; ok {
+				env["AMQP_URL"] = v
+			}
+			for k, v := range env {
+				env[k] = s.netns.reach(t, v)
+			}
+		}
+		s.specs[name] = spec
+		if slices.Contains(topo.twice, name) {
+			spec.addr = addr[name+"-2"]
+			s.specs[name+"-2"] = spec
 		}
 	}
 
@@ -141,7 +172,7 @@ func deploy(t *testing.T, topo topology) *shop {
 	for _, p := range s.procs {
 		p.waitReady(t)
 	}
-	s.entry = s.procs[mainName]
+	s.entry = s.procs[entry]
 	return s
 }
 
@@ -157,7 +188,7 @@ func (s *shop) restart(t *testing.T, name string) *process {
 
 // launchSpec runs the process of spec, without waiting for it.
 func (s *shop) launchSpec(t *testing.T, spec procSpec) *process {
-	p := s.launch(t, spec.binary, spec.addr, spec.env)
+	p := s.launchIn(t, spec.netns, spec.binary, spec.addr, spec.env)
 	if spec.internal != "" {
 		p.internal = "http://" + spec.internal
 	}
@@ -276,7 +307,7 @@ func correlationKept(t *testing.T, s *shop) {
 // back into the pool.
 func TestTwoInstancesOfAModule(t *testing.T) {
 	t.Parallel()
-	s := deploy(t, topology{name: "payments-twice", bus: "amqp", extract: []string{"payments"}, twice: "payments"})
+	s := deploy(t, topology{name: "payments-twice", bus: "amqp", extract: []string{"payments"}, twice: []string{"payments"}})
 	tea := stocked(t, s.entry.admin(t), 450, 1000)
 	c := s.entry.newCustomer(t)
 	confirmAll := func(n int) {

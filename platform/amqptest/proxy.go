@@ -11,7 +11,9 @@ import (
 
 // Proxy sits between a test's process and the broker, so a test can fake a
 // broker fault seen from that process only: the shared RabbitMQ keeps
-// running for everyone else.
+// running for everyone else. It relays any TCP server a URL names (a
+// database too), which lets a process in a network namespace of a test's
+// own reach the servers of the host's 127.0.0.1 (see NewProxyAt).
 type Proxy struct {
 	URL      string // the broker URL through the proxy (same user and vhost)
 	ln       net.Listener
@@ -33,11 +35,19 @@ type Proxy struct {
 // when a log comes after the test.
 func NewProxy(tb testing.TB, brokerURL string) *Proxy {
 	tb.Helper()
-	u, err := url.Parse(brokerURL)
+	return NewProxyAt(tb, "127.0.0.1:0", brokerURL)
+}
+
+// NewProxyAt is NewProxy listening at listen (host:port) and relaying to the
+// host and port of targetURL, whatever its scheme; URL is targetURL with its
+// host replaced by the proxy's.
+func NewProxyAt(tb testing.TB, listen, targetURL string) *Proxy {
+	tb.Helper()
+	u, err := url.Parse(targetURL)
 	if err != nil {
-		tb.Fatalf("amqptest: broker URL: %v", err)
+		tb.Fatalf("amqptest: target URL: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		tb.Fatal(err)
 	}
