@@ -23,16 +23,16 @@ import (
 
 // Config is the validated configuration of one process.
 type Config struct {
-	HTTPAddr       string              // APP_HTTP_ADDR, default ":8080"
-	DatabaseURL    string              // DATABASE_URL; empty = embedded development Postgres
-	ModuleDBURLs   map[string]string   // <MODULE>_DATABASE_URL, by module name
+	HTTPAddr     string            // APP_HTTP_ADDR, default ":8080"
+	DatabaseURL  string            // DATABASE_URL; empty = embedded development Postgres
+	ModuleDBURLs map[string]string // <MODULE>_DATABASE_URL, by module name
 	// DBMaxConns is APP_DB_MAX_CONNS: the Postgres connections this process
 	// may hold, split across its modules' pools and their outbox relays'
 	// connections; default 24.
 	DBMaxConns int
 	// DBRolePrefix is APP_DB_ROLE_PREFIX: module roles are named
 	// <prefix><module>; default (empty) shop_<database name>_.
-	DBRolePrefix string
+	DBRolePrefix   string
 	Modules        []string            // APP_MODULES resolved: the modules run in this process
 	Bus            string              // APP_BUS: "gochannel" or "amqp"
 	AMQPURL        string              // AMQP_URL
