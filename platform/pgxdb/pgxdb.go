@@ -220,6 +220,9 @@ func bootstrap(ctx context.Context, admin *pgx.ConnConfig, schema, prefix string
 		fmt.Sprintf(`ALTER SCHEMA %s OWNER TO %s`, s, r),
 		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, s),
 		fmt.Sprintf(`GRANT CONNECT ON DATABASE %s TO %s`, pgx.Identifier{dbName}.Sanitize(), r),
+		// The pool sets search_path when it connects too; on the role it
+		// also holds through a pooler that drops that startup parameter.
+		fmt.Sprintf(`ALTER ROLE %s IN DATABASE %s SET search_path = %s`, r, pgx.Identifier{dbName}.Sanitize(), s),
 	}
 	for _, q := range stmts {
 		if _, err := conn.Exec(ctx, q); err != nil && !isAlreadyMember(err) {
