@@ -146,7 +146,7 @@ func runDatamove(ctx context.Context, c datamoveConfig) error {
 		f.reference, refRounds)
 
 	// Offline: the module is stopped on the source (the fill's pool is closed).
-	if err := waitRoleGone(ctx, dsn("src"), pgxdb.RoleName(dmModule)); err != nil {
+	if err := waitRoleGone(ctx, dsn("src"), dmModule); err != nil {
 		return err
 	}
 	var copied copyTimer
@@ -559,12 +559,16 @@ func (w *paymentsWriter) perSec() float64 { return float64(w.written) / w.elapse
 
 // waitRoleGone waits up to 10 s until role has no session on dsn's
 // database: a closed pool's sessions end a moment after it.
-func waitRoleGone(ctx context.Context, dsn, role string) error {
+func waitRoleGone(ctx context.Context, dsn, module string) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	role, err := pgxdb.ModuleRole(ctx, conn, module)
+	if err != nil {
+		return err
+	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var n int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()`, role).Scan(&n); err != nil {

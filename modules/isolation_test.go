@@ -28,7 +28,10 @@ func TestModuleRolesCannotReachOtherSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbs := host.NewDatabases(cfg, zaptest.NewLogger(t))
+	dbs, err := host.NewDatabases(cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = dbs.Close(context.Background()) })
 	opened := map[string]*pgxdb.DB{}
 	for _, m := range modules.All {

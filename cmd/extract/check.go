@@ -195,7 +195,10 @@ func databaseChecks(ctx context.Context, dsn, module string) []checkResult {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	where := describe(conn.Config())
-	role := pgxdb.RoleName(module)
+	role, err := pgxdb.ModuleRole(ctx, conn, module)
+	if err != nil {
+		return []checkResult{{"role", false, err.Error()}}
+	}
 	results := []checkResult{roleIsolated(ctx, conn, role, module, where)}
 	tables, err := schemaTables(ctx, conn, module)
 	if err != nil {
@@ -211,12 +214,8 @@ func databaseChecks(ctx context.Context, dsn, module string) []checkResult {
 // roleIsolated checks that role can read, write or create nothing outside
 // its own schema (and the system catalogs every role reads).
 func roleIsolated(ctx context.Context, conn *pgx.Conn, role, module, where string) checkResult {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
-		return checkResult{"role", false, err.Error()}
-	}
-	if !exists {
-		return checkResult{"role", false, fmt.Sprintf("there is no role %s on the server of %s: the module has never run there", role, where)}
+	if role == "" {
+		return checkResult{"role", false, fmt.Sprintf("there is no schema %s, so no role of module %s, in %s: the module has never run there", module, module, where)}
 	}
 	rows, err := conn.Query(ctx, `
 		SELECT n.nspname || '.' || c.relname

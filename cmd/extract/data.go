@@ -24,8 +24,8 @@ Both DSNs are admin DSNs, like DATABASE_URL: their role may create roles
 and schemas. The target's schema, role and grants are made by MODULE's own
 migrations, never from a dump of the source's DDL.
 
-Offline (no flag): refused while any session of MODULE's role (shop_MODULE)
-is connected to the source, i.e. while MODULE runs on it. Copies every table
+Offline (no flag): refused while any session of MODULE's role (the owner of its
+schema there) is connected to the source, i.e. while MODULE runs on it. Copies every table
 of the schema from one consistent snapshot with COPY, in one target
 transaction, sets the sequences, and verifies every table (row count and a
 checksum of its content computed on both sides). Shows progress on stderr (a
@@ -40,7 +40,7 @@ slot shop_move_MODULE_<source database OID>), subscribes in the target
 (subscription shop_move_MODULE), prints the lag until caught up, and exits
 with the replication running. Any failure removes what it set up.
 
---cutover: finishes an online move. Waits until no session of shop_MODULE is
+--cutover: finishes an online move. Waits until no session of MODULE's role is
 left on the source (stop MODULE there) and the replication has caught up,
 verifies, sets the sequences, removes subscription, slot and publication,
 records the move, and prints how long MODULE was down.

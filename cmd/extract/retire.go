@@ -19,12 +19,12 @@ Drops MODULE's schema from the database it was moved out of (DSN: an admin
 DSN of that database, like DATABASE_URL), the last step of an extraction.
 Refused unless a verified move of MODULE out of that database is recorded
 there (extract data records it) and no session of MODULE's role
-(shop_MODULE) is connected to it.
+(the owner of its schema) is connected to it.
 
 Without --yes it prints what it would drop (the schema, its tables with their
 row counts) and changes nothing. With --yes it drops the schema (CASCADE) and
-records the retirement in shop_extract.moves. The role stays: it is
-cluster-wide and may serve MODULE's new database.
+records the retirement in shop_extract.moves. The role stays: roles are
+cluster-wide; drop it by hand once nothing uses it.
 
 Modules: %s
 `

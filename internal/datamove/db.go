@@ -134,9 +134,23 @@ func (d *database) sessions(ctx context.Context, role string) ([]session, error)
 	})
 }
 
-// refuseSessions fails when role has a session on d.
+// moduleRole returns the role module runs as on d: the owner of its schema
+// there ("" without one). Roles are named per deployment, so the source and
+// the target of a move may have different ones.
+func (d *database) moduleRole(ctx context.Context, module string) (string, error) {
+	role, err := pgxdb.ModuleRole(ctx, d.conn, module)
+	if err != nil {
+		return "", fmt.Errorf("%s: the role of schema %s: %w", d.side, module, err)
+	}
+	return role, nil
+}
+
+// refuseSessions fails when the module's role has a session on d.
 func (d *database) refuseSessions(ctx context.Context, module string) error {
-	role := pgxdb.RoleName(module)
+	role, err := d.moduleRole(ctx, module)
+	if err != nil || role == "" {
+		return err
+	}
 	ss, err := d.sessions(ctx, role)
 	if err != nil {
 		return err

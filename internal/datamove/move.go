@@ -17,7 +17,7 @@ import (
 // Options says which module moves where. Module, Sets, From and To are
 // required.
 type Options struct {
-	Module string               // the module, also its schema; its role is pgxdb.RoleName(Module)
+	Module string               // the module, also its schema; its role owns that schema (pgxdb.ModuleRole)
 	Sets   []pgxdb.MigrationSet // its migrations (modkit.MigrationSets); their version tables do not move
 	From   string               // admin DSN of the source database
 	To     string               // admin DSN of the target database

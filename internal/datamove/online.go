@@ -9,8 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Names of the replication objects of module's move; see the package
@@ -512,14 +510,21 @@ func Cutover(ctx context.Context, o Options) (time.Duration, error) {
 	if err := o.finish(ctx, p, "online", checks, &downtime); err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(o.Out, "downtime: %.3fs (from the last session of %s leaving the source to verified)\n", downtime.Seconds(), pgxdb.RoleName(o.Module))
+	role, err := src.moduleRole(ctx, o.Module)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(o.Out, "downtime: %.3fs (from the last session of %s leaving the source to verified)\n", downtime.Seconds(), role)
 	return downtime, nil
 }
 
 // waitNoSessions waits until the module's role has no session on src and
 // returns when it first saw none.
 func (o *Options) waitNoSessions(ctx context.Context, src *database) (time.Time, error) {
-	role := pgxdb.RoleName(o.Module)
+	role, err := src.moduleRole(ctx, o.Module)
+	if err != nil || role == "" {
+		return time.Now(), err
+	}
 	last := ""
 	for {
 		ss, err := src.sessions(ctx, role)

@@ -64,7 +64,7 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 
 	// While the module runs on the source: refused, the target untouched.
 	res := runExtract(t, "data", module, "--from", src, "--to", dst)
-	if res.code != 1 || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, "session(s) of role shop_"+module) {
+	if res.code != 1 || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, "_"+module+" connected") {
 		t.Fatalf("extract data while %s runs on the source: exit %d, stderr %q, want exit 1 and one line naming the sessions", module, res.code, res.stderr)
 	}
 	if s := schemasOf(t, dst); len(s) != 0 {
@@ -75,7 +75,7 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 	if err := mono.signal(stop); stop == syscall.SIGKILL && err == nil {
 		t.Fatal("the monolith exited cleanly after SIGKILL")
 	}
-	eventually(t, "the sessions of shop_"+module+" to leave the source", func() bool { return sessions(t, src, module) == 0 })
+	eventually(t, "the sessions of "+module+" to leave the source", func() bool { return sessions(t, src, module) == 0 })
 	var pending int
 	queryDB(t, src, func(ctx context.Context, c *pgx.Conn) error {
 		return c.QueryRow(ctx, `SELECT count(*) FROM ordering.orders WHERE status = 'pending'`).Scan(&pending)
@@ -135,10 +135,10 @@ func offlineMove(t *testing.T, module string, stop syscall.Signal) {
 
 	// The module runs on its new database only.
 	if n := sessions(t, src, module); n != 0 {
-		t.Errorf("%d session(s) of shop_%s on the old database after the move", n, module)
+		t.Errorf("%d session(s) of %s on the old database after the move", n, module)
 	}
 	if n := sessions(t, dst, module); n == 0 {
-		t.Errorf("no session of shop_%s on its new database", module)
+		t.Errorf("no session of %s on its new database", module)
 	}
 	t.Logf("%s: %d order(s) pending at the stop (%v); history built and moved in %v, verified after the move in %v",
 		module, pending, stop, moved.Sub(started).Round(time.Millisecond), time.Since(moved).Round(time.Millisecond))
@@ -471,13 +471,14 @@ func adminDSN(t *testing.T, dsn string) string {
 	return u.String()
 }
 
-// sessions counts the sessions of module's role connected to the database
-// at dsn.
+// sessions counts the sessions of module's pools (application_name
+// shop-<module>) connected to the database at dsn: its role is named per
+// database, and the old schema may be gone.
 func sessions(t *testing.T, dsn, module string) int {
 	t.Helper()
 	var n int
 	queryDB(t, dsn, func(ctx context.Context, c *pgx.Conn) error {
-		return c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()`, "shop_"+module).Scan(&n)
+		return c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, "shop-"+module).Scan(&n)
 	})
 	return n
 }

@@ -188,7 +188,10 @@ func serve(cfg Config, log *zap.Logger, linked []modkit.Definition, stdout io.Wr
 func migrate(cfg config.Config, log *zap.Logger, linked []modkit.Definition) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	dbs := host.NewDatabases(cfg, log)
+	dbs, err := host.NewDatabases(cfg, log, databaseWeights(linked))
+	if err != nil {
+		return err
+	}
 	defer func() { _ = dbs.Close(context.WithoutCancel(ctx)) }()
 	for _, m := range linked {
 		if !cfg.Local(m.Name) {
@@ -208,7 +211,10 @@ func moduleCommand(cfg config.Config, log *zap.Logger, m modkit.Definition, c mo
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	dbs := host.NewDatabases(cfg, log)
+	dbs, err := host.NewDatabases(cfg, log, databaseWeights([]modkit.Definition{m}))
+	if err != nil {
+		return err
+	}
 	defer func() { _ = dbs.Close(context.WithoutCancel(ctx)) }()
 	db, err := dbs.Open(ctx, m.Name, m.Migrations)
 	if err != nil {

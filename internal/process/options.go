@@ -33,7 +33,7 @@ import (
 // from linked. With serve false the HTTP server is not started (tests drive
 // host.HTTP directly).
 func Options(cfg Config, log *zap.Logger, linked []modkit.Definition, serve bool) fx.Option {
-	opts := []fx.Option{host.Platform(cfg.Config, log, surfaces.Topology()), cfg.settings}
+	opts := []fx.Option{host.Platform(cfg.Config, log, surfaces.Topology()), cfg.settings, fx.Supply(databaseWeights(linked))}
 	for _, m := range linked {
 		if cfg.Local(m.Name) {
 			opts = append(opts, m.FX)
@@ -62,6 +62,16 @@ func Options(cfg Config, log *zap.Logger, linked []modkit.Definition, serve bool
 		opts = append(opts, fx.Invoke(host.Serve)) // last: the server starts last and stops first
 	}
 	return fx.Options(opts...)
+}
+
+// databaseWeights are the modules' shares of the process's connection
+// budget.
+func databaseWeights(linked []modkit.Definition) host.DatabaseWeights {
+	w := host.DatabaseWeights{}
+	for _, m := range linked {
+		w[m.Name] = m.DatabaseWeight
+	}
+	return w
 }
 
 // forward mounts the public routes of a remote module as a proxy to it: the

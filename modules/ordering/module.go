@@ -146,6 +146,9 @@ var Definition = modkit.Definition{
 	FX:         Module,
 	Settings:   modkit.Settings(readSettings),
 	Migrations: orderingmigrations.FS,
+	// The busiest pool: order intake, the saga runner, the projections
+	// into the read model and the customers' order lists all use it.
+	DatabaseWeight: 2,
 	Commands: []modkit.Command{{
 		Name: "rebuild-read-models",
 		Help: "rebuild the order read model from ordering's event history, while the application runs",

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Config is the validated configuration of one process: the settings every
@@ -31,8 +33,15 @@ type Config struct {
 	// serves everything, /internal included, and APP_HTTP_ADDR answers 404
 	// for /internal/...; default: /internal is served on APP_HTTP_ADDR.
 	InternalAddr string
-	DatabaseURL  string              // DATABASE_URL; empty = embedded development Postgres
-	ModuleDBURLs map[string]string   // <MODULE>_DATABASE_URL, by module name
+	DatabaseURL  string            // DATABASE_URL; empty = embedded development Postgres
+	ModuleDBURLs map[string]string // <MODULE>_DATABASE_URL, by module name
+	// DBMaxConns is APP_DB_MAX_CONNS: the Postgres connections this process
+	// may hold, split across its modules' pools and their outbox relays'
+	// connections; default 24.
+	DBMaxConns int
+	// DBRolePrefix is APP_DB_ROLE_PREFIX: module roles are named
+	// <prefix><module>; default (empty) shop_<database name>_.
+	DBRolePrefix string
 	Modules      []string            // APP_MODULES resolved: the modules run in this process
 	Bus          string              // APP_BUS: "gochannel" or "amqp"
 	AMQPURL      string              // AMQP_URL
@@ -58,6 +67,10 @@ type Config struct {
 	TracingOff     bool           // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
 	TraceExport    bool           // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
 }
+
+// DefaultDBMaxConns is APP_DB_MAX_CONNS's default: two processes of the
+// monolith stay well under Postgres' default max_connections of 100.
+const DefaultDBMaxConns = 24
 
 // Dev reports whether this is a development process.
 func (c Config) Dev() bool { return c.Env == "dev" }
@@ -100,6 +113,8 @@ func Read(r *Reader, known []string, linked ...string) Config {
 		HTTPAddr:            r.String("APP_HTTP_ADDR", ":8080"),
 		InternalAddr:        r.String("APP_INTERNAL_ADDR", ""),
 		DatabaseURL:         r.String("DATABASE_URL", ""),
+		DBMaxConns:          r.Int("APP_DB_MAX_CONNS", DefaultDBMaxConns),
+		DBRolePrefix:        r.String("APP_DB_ROLE_PREFIX", ""),
 		Bus:                 r.String("APP_BUS", "gochannel"),
 		AMQPURL:             r.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 		JWTSecret:           r.Secret("APP_JWT_SECRET", 32),
@@ -225,6 +240,13 @@ func (c Config) validate(known []string) []error {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			add("APP_REDIS_URL: want redis://[:password@]host:port[/db] or rediss://")
 		}
+	}
+	if need := pgxdb.MinBudget(len(c.Modules)); c.DBMaxConns < need {
+		add("APP_DB_MAX_CONNS %d: the %d module(s) of this process need at least %d connections (a pool of %d and the outbox relay's connection each, and one to bootstrap)",
+			c.DBMaxConns, len(c.Modules), need, pgxdb.MinPoolConns)
+	}
+	if c.DBRolePrefix != "" && !pgxdb.ValidRolePrefix(c.DBRolePrefix) {
+		add("APP_DB_ROLE_PREFIX %q: want lower-case letters, digits and underscores, a letter first, at most %d characters", c.DBRolePrefix, pgxdb.MaxRolePrefix)
 	}
 	if c.DeadLetterRetention < time.Hour {
 		// Shorter would delete dead letters before anyone could look.

@@ -95,6 +95,19 @@ func TestValid(t *testing.T) {
 			env:   map[string]string{"APP_INTERNAL_ADDR": ":8081"},
 			check: func(c config.Config) bool { return c.InternalAddr == ":8081" && c.HTTPAddr == ":8080" },
 		},
+		"a connection budget and a role prefix": {
+			env:   map[string]string{"APP_DB_MAX_CONNS": "7", "APP_DB_ROLE_PREFIX": "shop_eu_"},
+			check: func(c config.Config) bool { return c.DBMaxConns == 7 && c.DBRolePrefix == "shop_eu_" },
+		},
+		"default connection budget, role prefix from the database": {
+			env:   nil,
+			check: func(c config.Config) bool { return c.DBMaxConns == config.DefaultDBMaxConns && c.DBRolePrefix == "" },
+		},
+		"a gateway needs no connection": {
+			env: map[string]string{"APP_MODULES": "none", "APP_BUS": "amqp", "APP_DB_MAX_CONNS": "1",
+				"APP_REMOTE_CATALOG": "http://c:1", "APP_REMOTE_INVENTORY": "http://i:1"},
+			check: func(c config.Config) bool { return c.DBMaxConns == 1 },
+		},
 		"dev, pprof anywhere": {
 			env:   map[string]string{"APP_DEBUG_ADDR": ":6060"},
 			check: func(c config.Config) bool { return c.DebugAddr == ":6060" },
@@ -150,7 +163,12 @@ func TestInvalid(t *testing.T) {
 			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": "debug.internal:6060"}, "loopback"},
 		"bad trusted proxy": {map[string]string{"APP_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, `"lb.internal" is neither`},
 		"trusting everyone": {map[string]string{"APP_TRUSTED_PROXIES": "0.0.0.0/0"}, "would trust every address"},
-		"bad redis url":     {map[string]string{"APP_REDIS_URL": "http://secret@127.0.0.1:6379"}, "APP_REDIS_URL: want redis://"},
+		"connection budget below the minimum": {map[string]string{"APP_DB_MAX_CONNS": "6"},
+			"APP_DB_MAX_CONNS 6: the 2 module(s) of this process need at least 7 connections"},
+		"connection budget not a number": {map[string]string{"APP_DB_MAX_CONNS": "lots"}, "APP_DB_MAX_CONNS"},
+		"role prefix with capitals":      {map[string]string{"APP_DB_ROLE_PREFIX": "Shop_"}, "APP_DB_ROLE_PREFIX"},
+		"role prefix too long":           {map[string]string{"APP_DB_ROLE_PREFIX": strings.Repeat("r", 33)}, "at most 32"},
+		"bad redis url":                  {map[string]string{"APP_REDIS_URL": "http://secret@127.0.0.1:6379"}, "APP_REDIS_URL: want redis://"},
 		"prod, a module without database": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
 			"APP_ADMIN_PASSWORD": "a-long-password", "INVENTORY_DATABASE_URL": "postgres://u@h/inv"}, "CATALOG_DATABASE_URL"},
 	} {

@@ -22,16 +22,20 @@ type Options struct {
 	Dir    string      // data directory; default ".data/postgres"
 	DBName string      // database to create if missing; default "shop"
 	Logger *zap.Logger // default zap.NewNop()
+	// Settings are server settings given at start, each "name=value"
+	// (e.g. "max_connections=25"); ignored when a running server is reused.
+	Settings []string
 }
 
 // Server is a development PostgreSQL server that Start started or found running.
 type Server struct {
-	run     runner
-	dir     string // absolute data directory
-	port    int
-	dbName  string
-	log     *zap.Logger
-	started bool // this process started the server, so Stop stops it
+	run      runner
+	dir      string // absolute data directory
+	port     int
+	dbName   string
+	settings []string
+	log      *zap.Logger
+	started  bool // this process started the server, so Stop stops it
 }
 
 // Start returns a running development server on o.Dir with database o.DBName.
@@ -75,7 +79,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 
-	s := &Server{run: r, dir: dir, dbName: o.DBName, log: o.Logger}
+	s := &Server{run: r, dir: dir, dbName: o.DBName, settings: o.Settings, log: o.Logger}
 	if err := s.initIfNeeded(ctx, version); err != nil {
 		return nil, err
 	}
@@ -96,6 +100,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Installed reports, as an error saying how to install them, whether the
+// PostgreSQL server programs are missing.
+func Installed() error {
+	_, err := findBinDir(searchDirs())
+	return err
 }
 
 // DSN returns the URL to connect to the database as the superuser postgres,
@@ -196,6 +207,12 @@ func (s *Server) start(ctx context.Context) error {
 	// wal_level=logical lets `extract data --online` move a module's schema
 	// to another database by logical replication while the app runs.
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c wal_level=logical", port)
+	for _, kv := range s.settings {
+		if strings.ContainsAny(kv, " '\"\\$`;&|<>") {
+			return fmt.Errorf("devpg: setting %q: no spaces or shell characters", kv)
+		}
+		opts += " -c " + kv
+	}
 	_, err = s.run.run(ctx, 90*time.Second, "pg_ctl", "-D", s.dir, "-l", logPath, "-w", "-t", "60", "-o", opts, "start")
 	if err != nil {
 		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, logTail(logPath, 20))

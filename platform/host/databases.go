@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sync"
@@ -19,22 +20,44 @@ import (
 )
 
 // Databases opens the databases of the modules of this process, starting the
-// development Postgres the first time a module has no database URL.
+// development Postgres the first time a module has no database URL. It
+// sizes each module's pool from the process's connection budget
+// (APP_DB_MAX_CONNS, see pgxdb.SplitBudget) and names its role with
+// APP_DB_ROLE_PREFIX.
 type Databases struct {
 	cfg    config.Config
 	log    *zap.Logger
+	pools  map[string]int32     // pool size by module, the budget split across cfg.Modules
 	bus    *bus.Bus             // when set, each opened database's outbox is relayed
 	health *health.Registry     // when set, each opened database is a readiness check
-	pools  *pgxdb.PoolCollector // when set, each opened database's pool is reported
+	stats  *pgxdb.PoolCollector // when set, each opened database's pool is reported
 
 	mu     sync.Mutex
 	opened []*pgxdb.DB
 	dev    *devpg.Server
 }
 
-// NewDatabases returns an opener for cfg.
-func NewDatabases(cfg config.Config, log *zap.Logger) *Databases {
-	return &Databases{cfg: cfg, log: log}
+// DatabaseWeights weigh the local modules' shares of the connection budget
+// (modkit.Definition.DatabaseWeight), by module name; a module not in it
+// weighs 1.
+type DatabaseWeights map[string]int
+
+// NewDatabases returns an opener for cfg. It fails when cfg.DBMaxConns
+// cannot hold cfg's modules (config.Load refuses that already).
+func NewDatabases(cfg config.Config, log *zap.Logger, weights DatabaseWeights) (*Databases, error) {
+	ws := make([]int, len(cfg.Modules))
+	for i, m := range cfg.Modules {
+		ws[i] = weights[m]
+	}
+	sizes, err := pgxdb.SplitBudget(cfg.DBMaxConns, ws)
+	if err != nil {
+		return nil, fmt.Errorf("APP_DB_MAX_CONNS: %w", err)
+	}
+	d := &Databases{cfg: cfg, log: log, pools: map[string]int32{}}
+	for i, m := range cfg.Modules {
+		d.pools[m] = sizes[i]
+	}
+	return d, nil
 }
 
 // Open bootstraps module's schema and role and migrates it.
@@ -48,7 +71,12 @@ func (d *Databases) Open(ctx context.Context, module string, migrations fs.FS) (
 			return nil, err
 		}
 	}
-	db, err := pgxdb.Open(ctx, dsn, module, modkit.MigrationSets(migrations), d.log)
+	size, ok := d.pools[module]
+	if !ok {
+		size = pgxdb.MinPoolConns // not one of the process's modules: outside the budget, keep it small
+	}
+	db, err := pgxdb.Open(ctx, dsn, module, modkit.MigrationSets(migrations), d.log,
+		pgxdb.WithMaxConns(size), pgxdb.WithRolePrefix(d.cfg.DBRolePrefix))
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +87,8 @@ func (d *Databases) Open(ctx context.Context, module string, migrations fs.FS) (
 	if d.health != nil {
 		d.health.Add(health.Check{Name: "postgres:" + module, Run: db.Ping})
 	}
-	if d.pools != nil {
-		d.pools.Add(db)
+	if d.stats != nil {
+		d.stats.Add(db)
 	}
 	return db, nil
 }

@@ -204,11 +204,27 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 	return bus.New(bus.Config{Topology: topology, DeadLetterRetention: cfg.DeadLetterRetention}, tr, log, reg), nil
 }
 
-func newDatabases(cfg config.Config, log *zap.Logger, b *bus.Bus, hr *health.Registry, reg prometheus.Registerer) *Databases {
-	d := NewDatabases(cfg, log)
-	d.bus, d.health, d.pools = b, hr, pgxdb.NewPoolCollector()
-	reg.MustRegister(d.pools)
-	return d
+type databasesIn struct {
+	fx.In
+	Config   config.Config
+	Log      *zap.Logger
+	Bus      *bus.Bus
+	Health   *health.Registry
+	Registry prometheus.Registerer
+	Weights  DatabaseWeights `optional:"true"` // the process supplies them from the modules' definitions
+}
+
+func newDatabases(in databasesIn) (*Databases, error) {
+	d, err := NewDatabases(in.Config, in.Log, in.Weights)
+	if err != nil {
+		return nil, err
+	}
+	d.bus, d.health, d.stats = in.Bus, in.Health, pgxdb.NewPoolCollector()
+	in.Registry.MustRegister(d.stats, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "db_connections_budget",
+		Help: "The Postgres connections this process may hold (APP_DB_MAX_CONNS): its modules' pools (db_pool_connections{state=\"max\"}), one outbox relay connection per module and one to bootstrap.",
+	}, func() float64 { return float64(in.Config.DBMaxConns) }))
+	return d, nil
 }
 
 // A Worker is a background loop of a module (a saga runner, say). Workers

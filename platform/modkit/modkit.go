@@ -165,6 +165,10 @@ type Definition struct {
 	// Declare it with the function Settings.
 	Settings func(*config.Reader) fx.Option
 
+	// DatabaseWeight is its share of the process's database connections
+	// (APP_DB_MAX_CONNS) against the other local modules'; 0 counts as 1.
+	DatabaseWeight int
+
 	// Commands are the module's maintenance commands, run by the binary as
 	// `app <name>` where the module runs.
 	Commands []Command

@@ -2,7 +2,8 @@
 //
 // Tests talk to the server named by TEST_DATABASE_URL (default: the local
 // server on 127.0.0.1:5432 as user postgres, see DefaultURL). Each call creates a new
-// database and drops it when the test ends, so tests can run in parallel.
+// database and drops it when the test ends, with the module roles made for
+// it, so tests can run in parallel.
 package pgtest
 
 import (
@@ -17,6 +18,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // DefaultURL is used when TEST_DATABASE_URL is not set. The password is the
@@ -62,9 +65,30 @@ func NewDatabase(tb testing.TB) string {
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			tb.Logf("pgtest: drop %s: %v", name, err)
+			return
 		}
+		dropRoles(ctx, tb, conn, pgxdb.DefaultRolePrefix(name))
 	})
 	return WithDatabase(ServerURL(), name)
+}
+
+// dropRoles drops the module roles the app created for a database now
+// dropped: roles are cluster-wide and would pile up test after test.
+func dropRoles(ctx context.Context, tb testing.TB, conn *pgx.Conn, prefix string) {
+	rows, err := conn.Query(ctx, `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, prefix)
+	if err == nil {
+		var roles []string
+		if roles, err = pgx.CollectRows(rows, pgx.RowTo[string]); err == nil {
+			for _, r := range roles {
+				if _, err = conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize()); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err != nil {
+		tb.Logf("pgtest: drop the roles %s*: %v", prefix, err)
+	}
 }
 
 // WithDatabase returns dsn with its database name replaced by name.

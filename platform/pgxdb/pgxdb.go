@@ -10,9 +10,6 @@ package pgxdb
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -71,21 +68,47 @@ func (db *DB) OnCommit(f func()) {
 	db.onCommit = append(db.onCommit, f)
 }
 
-// DefaultMaxConns is a module pool's size unless the database URL sets
-// pool_max_conns. Connections open on demand; idle ones close after 30 min.
+// DefaultMaxConns is a module pool's size unless Open is given WithMaxConns
+// or the database URL sets pool_max_conns. Connections open on demand; idle
+// ones close after 30 min.
 const DefaultMaxConns = 16
 
-// RoleName returns the database role of module.
-func RoleName(module string) string { return "shop_" + module }
+// MinPoolConns is the smallest pool a module works with: a read-model
+// rebuild holds one connection for its snapshot while it writes with
+// another.
+const MinPoolConns = 2
+
+// Option tunes Open.
+type Option func(*options)
+
+type options struct {
+	rolePrefix string
+	maxConns   int32
+}
+
+// WithRolePrefix names the module's role prefix+module. Without it (or
+// with ""), the prefix is DefaultRolePrefix of the database's name.
+func WithRolePrefix(prefix string) Option { return func(o *options) { o.rolePrefix = prefix } }
+
+// WithMaxConns sizes the module's pool (its share of the process's
+// connection budget). A pool_max_conns in the database URL wins over it.
+func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 var validModule = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
 
 // Open bootstraps module's schema, role and grants through adminDSN, runs the
 // migration sets in order as the module role, and returns a pool connected as
 // that role. It is idempotent and safe to run from several processes at once.
-func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log *zap.Logger) (*DB, error) {
+func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log *zap.Logger, opts ...Option) (*DB, error) {
 	if !validModule.MatchString(module) {
 		return nil, fmt.Errorf("pgxdb: invalid module name %q", module)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.rolePrefix != "" && !ValidRolePrefix(o.rolePrefix) {
+		return nil, fmt.Errorf("pgxdb: invalid role prefix %q", o.rolePrefix)
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -98,17 +121,22 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	}
 	if !strings.Contains(adminDSN, "pool_max_conns") {
 		poolCfg.MaxConns = DefaultMaxConns
+		if o.maxConns > 0 {
+			poolCfg.MaxConns = o.maxConns
+		}
 	}
 	adminCfg := poolCfg.ConnConfig.Copy()
-	role := RoleName(module)
-	password := rolePassword(adminCfg.User, adminCfg.Password, role)
-
-	if err := retryConcurrent(ctx, func() error { return bootstrap(ctx, adminCfg, module, role, password) }); err != nil {
+	var cred credential
+	err = retryConcurrent(ctx, func() (err error) {
+		cred, err = bootstrap(ctx, adminCfg, module, o.rolePrefix, log)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("pgxdb: bootstrap %s: %w", module, err)
 	}
 
-	poolCfg.ConnConfig.User = role
-	poolCfg.ConnConfig.Password = password
+	poolCfg.ConnConfig.User = cred.role
+	poolCfg.ConnConfig.Password = cred.password
 	poolCfg.ConnConfig.RuntimeParams["search_path"] = module
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "shop-" + module
 	// A span per statement, named by its operation (SELECT, INSERT…), only
@@ -121,7 +149,7 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	if err != nil {
 		return nil, fmt.Errorf("pgxdb: pool for %s: %w", module, err)
 	}
-	db := &DB{Module: module, Schema: module, Role: role, Pool: pool}
+	db := &DB{Module: module, Schema: module, Role: cred.role, Pool: pool}
 	if err := db.Migrate(ctx, sets, log); err != nil {
 		pool.Close()
 		return nil, err
@@ -160,35 +188,30 @@ func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
 
-// bootstrap creates or updates the role and schema and sets the grants:
-// the module role owns its schema and nothing else; PUBLIC loses every
-// privilege on the schema, so no other module role can even look inside.
-func bootstrap(ctx context.Context, admin *pgx.ConnConfig, schema, role, password string) error {
+// bootstrap creates the module's role (see roles.go) and schema and sets the
+// grants: the module role owns its schema and nothing else; PUBLIC loses
+// every privilege on the schema, so no other module role can even look
+// inside.
+func bootstrap(ctx context.Context, admin *pgx.ConnConfig, schema, prefix string, log *zap.Logger) (credential, error) {
 	conn, err := pgx.ConnectConfig(ctx, admin)
 	if err != nil {
-		return err
+		return credential{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	r, s := pgx.Identifier{role}.Sanitize(), pgx.Identifier{schema}.Sanitize()
-
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
-		return err
-	}
-	verb := "ALTER"
-	if !exists {
-		verb = "CREATE"
-	}
-	// The password is derived, never stored; see rolePassword.
-	_, err = conn.Exec(ctx, fmt.Sprintf(`%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION PASSWORD %s`,
-		verb, r, quoteLiteral(password)))
+	var dbName, previousOwner string
+	err = conn.QueryRow(ctx, `SELECT current_database(), coalesce((SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = $1), '')`,
+		schema).Scan(&dbName, &previousOwner)
 	if err != nil {
-		return err
+		return credential{}, err
 	}
-	var dbName string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
-		return err
+	if prefix == "" {
+		prefix = DefaultRolePrefix(dbName)
 	}
+	cred, err := ensureRole(ctx, conn, prefix+schema)
+	if err != nil {
+		return credential{}, err
+	}
+	r, s := pgx.Identifier{cred.role}.Sanitize(), pgx.Identifier{schema}.Sanitize()
 	stmts := []string{
 		// The bootstrap role must be able to act as the module role to create
 		// a schema owned by it (needed when it is not a superuser).
@@ -197,22 +220,26 @@ func bootstrap(ctx context.Context, admin *pgx.ConnConfig, schema, role, passwor
 		fmt.Sprintf(`ALTER SCHEMA %s OWNER TO %s`, s, r),
 		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, s),
 		fmt.Sprintf(`GRANT CONNECT ON DATABASE %s TO %s`, pgx.Identifier{dbName}.Sanitize(), r),
+		// The pool sets search_path when it connects too; on the role it
+		// also holds through a pooler that drops that startup parameter.
+		fmt.Sprintf(`ALTER ROLE %s IN DATABASE %s SET search_path = %s`, r, pgx.Identifier{dbName}.Sanitize(), s),
 	}
 	for _, q := range stmts {
 		if _, err := conn.Exec(ctx, q); err != nil && !isAlreadyMember(err) {
-			return fmt.Errorf("%s: %w", q, err)
+			return credential{}, fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	return nil
-}
-
-// rolePassword derives the module role's password from the bootstrap
-// credential, so every process that can bootstrap the module computes the
-// same password and nothing needs to be stored or distributed.
-func rolePassword(adminUser, adminPassword, role string) string {
-	mac := hmac.New(sha256.New, []byte("shop/pgxdb/v1\x00"+adminUser+"\x00"+adminPassword))
-	mac.Write([]byte(role))
-	return hex.EncodeToString(mac.Sum(nil))
+	if previousOwner != "" && previousOwner != cred.role {
+		// A schema made under another role name (shop_<module> before
+		// per-deployment roles, or another APP_DB_ROLE_PREFIX): its
+		// objects follow the schema to this deployment's role.
+		if err := handOver(ctx, conn, schema, previousOwner, cred.role); err != nil {
+			return credential{}, fmt.Errorf("hand schema %s over from role %s to %s: %w", schema, previousOwner, cred.role, err)
+		}
+		log.Info("module schema handed over to this deployment's role; the old role is left in place",
+			zap.String("schema", schema), zap.String("old_role", previousOwner), zap.String("role", cred.role))
+	}
+	return cred, nil
 }
 
 func quoteLiteral(s string) string {

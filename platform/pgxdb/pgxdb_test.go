@@ -2,6 +2,7 @@ package pgxdb_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -52,7 +53,7 @@ func TestOpenIsIdempotentAndConcurrent(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `SELECT current_user, current_setting('search_path'), (SELECT count(*) FROM things)`).Scan(&user, &path, &n); err != nil {
 		t.Fatal(err)
 	}
-	if user != pgxdb.RoleName("pgxdbtest") || path != "pgxdbtest" || n != 4 {
+	if user != db.Role || !strings.HasSuffix(user, "_pgxdbtest") || path != "pgxdbtest" || n != 4 {
 		t.Fatalf("user %s, search_path %s, %d rows", user, path, n)
 	}
 }
