@@ -46,38 +46,65 @@ func topologyNamed(t *testing.T, name string) topology {
 }
 
 func crashRecovery(t *testing.T, s *shop, victim string) {
-	var mu sync.Mutex
-	app := s.entry
-	current := func() *process { mu.Lock(); defer mu.Unlock(); return app }
-
-	admin := app.admin(t)
 	// Scarce stock puts the reservations under pressure; with payments as
 	// the victim, plenty keeps every order calling payments.
 	initial := int64(30)
 	if victim == "payments" {
 		initial = 100_000
 	}
-	tea := stocked(t, admin, 450, initial)
-	buyers := []customer{app.newCustomer(t), app.newCustomer(t), app.newCustomer(t)}
-	tokens := []string{"tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow"}
+	load := startLoad(t, s.entry, initial)
+	for range 3 {
+		time.Sleep(1500 * time.Millisecond)
+		_ = s.procs[victim].signal(syscall.SIGKILL)
+		if victim == "payments" {
+			eventually(t, "the payments circuit breaker to open", func() bool { return breakerState(load.entry(), "payments") == "2" })
+		}
+		next := s.restart(t, victim)
+		if victim == "payments" {
+			eventually(t, "the payments circuit breaker to close", func() bool { return breakerState(load.entry(), "payments") == "0" })
+			continue
+		}
+		load.setEntry(next)
+	}
+	time.Sleep(time.Second)
+	load.finish(t)
+}
 
-	var accepted sync.Map // order id -> buyer index
-	var stop atomic.Bool
-	var wg sync.WaitGroup
+// orderLoad is a stream of orders from three customers for one product,
+// placed until finish, each retried with its idempotency key until the shop
+// answers, whatever is down meanwhile.
+type orderLoad struct {
+	tea      product
+	initial  int64
+	buyers   []customer
+	accepted sync.Map // order id -> buyer index
+	stop     atomic.Bool
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	current  *process // where clients connect; a restarted monolith replaces it
+}
+
+// startLoad stocks a product with initial units and starts placing orders
+// through app, a mix of confirmed, declined and timed-out payments.
+func startLoad(t *testing.T, app *process, initial int64) *orderLoad {
+	l := &orderLoad{initial: initial, current: app}
+	l.tea = stocked(t, app.admin(t), 450, initial)
+	l.buyers = []customer{app.newCustomer(t), app.newCustomer(t), app.newCustomer(t)}
+	tokens := []string{"tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow"}
 	for w := range 3 {
-		wg.Go(func() {
-			for i := 0; !stop.Load(); i++ {
-				b := (w + i) % len(buyers)
+		l.wg.Go(func() {
+			for i := 0; !l.stop.Load(); i++ {
+				b := (w + i) % len(l.buyers)
 				key := uuid.NewString()
-				body := orderBody(tokens[(w+i)%len(tokens)], tea, 1+int64(i%2))
+				body := orderBody(tokens[(w+i)%len(tokens)], l.tea, 1+int64(i%2))
 				// Retry with the same key until the process answers: the key
 				// makes the retry safe.
-				for !stop.Load() {
-					r, ok := tryDo(current().as(buyers[b].client.bearer), "POST", "/api/v1/orders", body, "Idempotency-Key", key)
+				for !l.stop.Load() {
+					r, ok := tryDo(l.entry().as(l.buyers[b].client.bearer), "POST", "/api/v1/orders", body, "Idempotency-Key", key)
 					if ok && r.status == http.StatusAccepted {
 						var p struct{ ID string }
 						r.json(t, &p)
-						accepted.Store(p.ID, b)
+						l.accepted.Store(p.ID, b)
 						break
 					}
 					if ok && r.status != http.StatusServiceUnavailable && r.status != http.StatusTooManyRequests && r.status < 500 {
@@ -90,31 +117,25 @@ func crashRecovery(t *testing.T, s *shop, victim string) {
 			}
 		})
 	}
-	for range 3 {
-		time.Sleep(1500 * time.Millisecond)
-		_ = s.procs[victim].signal(syscall.SIGKILL)
-		if victim == "payments" {
-			eventually(t, "the payments circuit breaker to open", func() bool { return breakerState(current(), "payments") == "2" })
-		}
-		next := s.restart(t, victim)
-		if victim == "payments" {
-			eventually(t, "the payments circuit breaker to close", func() bool { return breakerState(current(), "payments") == "0" })
-			continue
-		}
-		mu.Lock()
-		app = next
-		mu.Unlock()
-	}
-	time.Sleep(time.Second)
-	stop.Store(true)
-	wg.Wait()
+	return l
+}
 
-	final := current()
+func (l *orderLoad) entry() *process { l.mu.Lock(); defer l.mu.Unlock(); return l.current }
+
+func (l *orderLoad) setEntry(p *process) { l.mu.Lock(); defer l.mu.Unlock(); l.current = p }
+
+// finish stops placing orders and checks the outcome: every accepted order
+// ends confirmed or cancelled, none has two payments or two captures, a
+// confirmed one exactly one capture, and stock is conserved.
+func (l *orderLoad) finish(t *testing.T) {
+	l.stop.Store(true)
+	l.wg.Wait()
+	final := l.entry()
 	var units int64
 	n := 0
-	accepted.Range(func(k, v any) bool {
+	l.accepted.Range(func(k, v any) bool {
 		n++
-		c := final.as(buyers[v.(int)].client.bearer)
+		c := final.as(l.buyers[v.(int)].client.bearer)
 		o := settled(t, c, k.(string))
 		ps := paymentsOf(t, c, o.ID)
 		if len(ps) > 1 {
@@ -144,11 +165,11 @@ func crashRecovery(t *testing.T, s *shop, victim string) {
 	if n < 10 {
 		t.Fatalf("only %d orders were accepted; the test did not exercise much", n)
 	}
-	st := stockOf(t, final, tea)
-	if st.Reserved != 0 || st.OnHand+units != initial {
-		t.Fatalf("stock not conserved: %+v, %d units confirmed, %d initially", st, units, initial)
+	st := stockOf(t, final, l.tea)
+	if st.Reserved != 0 || st.OnHand+units != l.initial {
+		t.Fatalf("stock not conserved: %+v, %d units confirmed, %d initially", st, units, l.initial)
 	}
-	t.Logf("%d orders accepted across 3 crashes; %d units confirmed", n, units)
+	t.Logf("%d orders accepted; %d units confirmed", n, units)
 }
 
 // breakerState reads p's rpc_breaker_state of remote from /metrics: "0"

@@ -11,7 +11,6 @@ import (
 
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/pgtest"
 )
 
 // topology is one way of deploying the shop (SPEC §7): which modules run in
@@ -22,6 +21,7 @@ type topology struct {
 	extract []string          // modules in their own binary; the rest run in the monolith
 	twice   string            // an extracted module run as two instances ("<module>" and "<module>-2")
 	env     map[string]string // more variables for every process
+	servers servers           // the shared Postgres and RabbitMQ when empty
 }
 
 // topologies are the deployments every scenario must pass in.
@@ -54,7 +54,7 @@ type procSpec struct {
 // APP_REMOTE_<MODULE>.
 func deploy(t *testing.T, topo topology) *shop {
 	t.Helper()
-	d := newDeployment(t, topo.bus)
+	d := newDeploymentOn(t, topo.bus, topo.servers)
 	maps.Copy(d.env, topo.env)
 	s := &shop{deployment: d, procs: map[string]*process{}, specs: map[string]procSpec{}}
 	mainName := "monolith"
@@ -97,7 +97,7 @@ func deploy(t *testing.T, topo topology) *shop {
 	for _, m := range topo.extract {
 		env := map[string]string{
 			"DATABASE_URL":                       "", // nothing of this process lives in the shared database
-			strings.ToUpper(m) + "_DATABASE_URL": smallPools(pgtest.NewDatabase(t)),
+			strings.ToUpper(m) + "_DATABASE_URL": smallPools(d.servers.newDatabase(t)),
 		}
 		for _, o := range surfaces.Names() {
 			if o != m {

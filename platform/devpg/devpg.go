@@ -22,6 +22,9 @@ type Options struct {
 	Dir    string      // data directory; default ".data/postgres"
 	DBName string      // database to create if missing; default "shop"
 	Logger *zap.Logger // default zap.NewNop()
+	// Port is the loopback port a server Start starts listens on; default a
+	// free one. A test that restarts a server on the same port sets it.
+	Port int
 }
 
 // Server is a development PostgreSQL server that Start started or found running.
@@ -29,6 +32,7 @@ type Server struct {
 	run     runner
 	dir     string // absolute data directory
 	port    int
+	want    int // Options.Port
 	dbName  string
 	log     *zap.Logger
 	started bool // this process started the server, so Stop stops it
@@ -75,7 +79,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 
-	s := &Server{run: r, dir: dir, dbName: o.DBName, log: o.Logger}
+	s := &Server{run: r, dir: dir, dbName: o.DBName, log: o.Logger, want: o.Port}
 	if err := s.initIfNeeded(ctx, version); err != nil {
 		return nil, err
 	}
@@ -179,11 +183,17 @@ func (s *Server) runningPort(ctx context.Context) (int, bool) {
 	return port, true
 }
 
-// start starts the server on a free loopback port, TCP only.
+// Port returns the port the server listens on.
+func (s *Server) Port() int { return s.port }
+
+// start starts the server on the wanted or a free loopback port, TCP only.
 func (s *Server) start(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := s.want
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	// Next to the data directory rather than in it, so that it survives
 	// removing the cluster to start afresh.
@@ -196,7 +206,7 @@ func (s *Server) start(ctx context.Context) error {
 	// wal_level=logical lets `extract data --online` move a module's schema
 	// to another database by logical replication while the app runs.
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c wal_level=logical", port)
-	_, err = s.run.run(ctx, 90*time.Second, "pg_ctl", "-D", s.dir, "-l", logPath, "-w", "-t", "60", "-o", opts, "start")
+	_, err := s.run.run(ctx, 90*time.Second, "pg_ctl", "-D", s.dir, "-l", logPath, "-w", "-t", "60", "-o", opts, "start")
 	if err != nil {
 		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, logTail(logPath, 20))
 	}
