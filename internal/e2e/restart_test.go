@@ -58,7 +58,9 @@ func TestDependencyRestarts(t *testing.T) {
 				default:
 				}
 			}
-			var dead struct{ Items []struct{ Handler, Error string } }
+			var dead struct {
+				Items []struct{ Handler, Error string }
+			}
 			r := s.entry.as(s.token(t, auth.Admin)).do("GET", "/api/v1/admin/dead-letters?limit=1000", nil)
 			if r.status != http.StatusOK {
 				t.Fatalf("dead letters: %d %s", r.status, r.body)
