@@ -10,7 +10,9 @@
 # The entry point (monolith or gateway) listens on MONOLITH_PORT (8080); the
 # extracted modules on the ports after it in start-up order, 8081 (identity)
 # to 8086 (notifications), or on <MODULE>_PORT. Each extracted module gets its
-# own database shop_<module>; the monolith uses shop. Environment:
+# own database shop_<module>; the monolith uses shop. Every process serves
+# /internal only on its internal listener, 127.0.0.1 at its port + 100
+# (APP_INTERNAL_ADDR), where the others reach it. Environment:
 #   MONOLITH_PORT, <MODULE>_PORT  the ports (e.g. PAYMENTS_PORT=9004)
 #   PG_URL    server URL without a database (default postgres://postgres:postgres@127.0.0.1:5432)
 #   AMQP_URL  broker (default amqp://guest:guest@127.0.0.1:5672/)
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 	exit $(( $# == 1 ? 0 : 2 ))
 fi
 
@@ -59,10 +61,11 @@ port() { # the port of module $1 when extracted, else the entry point's
 		for i in "${!all[@]}"; do [[ ${all[$i]} == "$1" ]] && echo "${!own:-$((MONOLITH_PORT + 1 + i))}"; done
 	else echo "$MONOLITH_PORT"; fi
 }
+internal_port() { echo $(( $(port "$1") + 100 )); } # where the others reach module $1's process
 remotes_except() { # APP_REMOTE_* for every module but $1 that does not run in the same process
 	for m in "${all[@]}"; do
 		[[ $m == "$1" ]] && continue
-		if is_extracted "$m" || [[ $1 != main ]]; then echo "APP_REMOTE_${m^^}=http://127.0.0.1:$(port "$m")"; fi
+		if is_extracted "$m" || [[ $1 != main ]]; then echo "APP_REMOTE_${m^^}=http://127.0.0.1:$(internal_port "$m")"; fi
 	done
 }
 
@@ -79,10 +82,10 @@ local_modules=()
 for m in "${all[@]}"; do is_extracted "$m" || local_modules+=("$m"); done
 modules=$(IFS=,; echo "${local_modules[*]:-none}")
 entry=monolith; [[ $modules == none ]] && entry=gateway
-launch "$entry" "$state/bin/app" APP_HTTP_ADDR=":$MONOLITH_PORT" APP_MODULES="$modules" \
+launch "$entry" "$state/bin/app" APP_HTTP_ADDR=":$MONOLITH_PORT" APP_INTERNAL_ADDR="127.0.0.1:$((MONOLITH_PORT + 100))" APP_MODULES="$modules" \
 	DATABASE_URL="$(database shop)" $(remotes_except main)
 for m in "${extract[@]}"; do
-	launch "$m" "$state/bin/$m" APP_HTTP_ADDR=":$(port "$m")" APP_MODULES="$m" DATABASE_URL= \
+	launch "$m" "$state/bin/$m" APP_HTTP_ADDR=":$(port "$m")" APP_INTERNAL_ADDR="127.0.0.1:$(internal_port "$m")" APP_MODULES="$m" DATABASE_URL= \
 		"${m^^}_DATABASE_URL=$(database "shop_$m")" $(remotes_except "$m")
 done
 

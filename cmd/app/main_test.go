@@ -114,6 +114,9 @@ func TestBinary(t *testing.T) {
 			[]string{"cannot listen on " + busy.Addr().String() + " (APP_HTTP_ADDR): address already in use", "set APP_HTTP_ADDR"}},
 		{"bad value", []string{"APP_BUS=pigeon", "APP_PAYMENT_TIMEOUT=soon"},
 			[]string{"invalid configuration: ", "APP_BUS", "APP_PAYMENT_TIMEOUT", "docs/configuration.md"}},
+		{"identity in prod without its admin password", []string{"APP_ENV=prod", "APP_JWT_SECRET=" + strings.Repeat("s", 32),
+			"DATABASE_URL=postgres://postgres@" + closed + "/shop"},
+			[]string{"invalid configuration: APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 bytes; docs/configuration.md"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := exe(t, tc.env)
@@ -128,6 +131,28 @@ func TestBinary(t *testing.T) {
 			}
 		})
 	}
+	// Identity's secret is identity's alone: payments, extracted, is not
+	// refused without it, and goes on to its database (closed here).
+	t.Run("payments in prod without identity's admin password", func(t *testing.T) {
+		env := append(remotesBut("payments"), "APP_ENV=prod", "APP_MODULES=payments", "APP_BUS=amqp",
+			"AMQP_URL=amqp://shop:pw@127.0.0.1:5672/", "APP_JWT_SECRET="+strings.Repeat("s", 32),
+			"DATABASE_URL=postgres://postgres@"+closed+"/shop?connect_timeout=5")
+		_, errOut, code := exe(t, env, "migrate")
+		if want := "app: cannot reach Postgres at " + closed + " (DATABASE_URL)"; code != 1 || !strings.HasPrefix(errOut, want) {
+			t.Fatalf("exit %d, stderr lacks %q:\n%s", code, want, errOut)
+		}
+	})
+}
+
+// remotesBut returns APP_REMOTE_<MODULE> of every module but module.
+func remotesBut(module string) []string {
+	var env []string
+	for _, m := range modules.Names() {
+		if m != module {
+			env = append(env, "APP_REMOTE_"+strings.ToUpper(m)+"=http://"+m+".invalid:8080")
+		}
+	}
+	return env
 }
 
 // freePort returns a loopback address nothing listens on.

@@ -18,6 +18,7 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/telemetry"
 )
@@ -25,30 +26,23 @@ import (
 const jwtSecret = "admin-test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
 type app struct {
-	url    string
-	tokens *auth.Tokens
+	url string
+	key authtest.Key
 }
 
 func start(t *testing.T) app {
 	t.Helper()
 	var h *host.HTTP
-	apptest.Start(t, map[string]string{"APP_JWT_SECRET": jwtSecret}, &h)
+	key := authtest.NewKey(t)
+	apptest.Start(t, map[string]string{"APP_JWT_SECRET": jwtSecret, "APP_JWT_PRIVATE_KEY": key.PEM}, &h)
 	srv := httptest.NewServer(h.Root)
 	t.Cleanup(srv.Close)
-	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return app{url: srv.URL, tokens: tokens}
+	return app{url: srv.URL, key: key}
 }
 
 func (a app) token(t *testing.T, role auth.Role) string {
 	t.Helper()
-	tok, _, err := a.tokens.Issue(auth.Principal{UserID: uuid.New(), Role: role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return a.key.Token(t, role)
 }
 
 func (a app) do(t *testing.T, ctx context.Context, method, path, token, body string, header ...string) *http.Response {

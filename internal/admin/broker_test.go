@@ -11,6 +11,7 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/host"
 )
 
@@ -31,15 +32,12 @@ func TestBrokerOutageShowsDegraded(t *testing.T) {
 	}
 	proxy := amqptest.NewProxy(t, amqptest.NewVHost(t))
 	var h *host.HTTP
-	apptest.Start(t, map[string]string{"APP_JWT_SECRET": jwtSecret, "APP_BUS": "amqp", "AMQP_URL": proxy.URL}, &h)
+	key := authtest.NewKey(t)
+	apptest.Start(t, map[string]string{"APP_JWT_SECRET": jwtSecret, "APP_JWT_PRIVATE_KEY": key.PEM, "APP_BUS": "amqp", "AMQP_URL": proxy.URL}, &h)
 	t.Cleanup(proxy.Heal) // before the application stops: see amqptest.NewProxy
 	srv := httptest.NewServer(h.Root)
 	t.Cleanup(srv.Close)
-	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := app{url: srv.URL, tokens: tokens}
+	a := app{url: srv.URL, key: key}
 	adminToken := a.token(t, auth.Admin)
 
 	ready := func() (int, string) {

@@ -31,7 +31,6 @@ import (
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/pgtest"
 	"github.com/modmono/shop/platform/rpc"
@@ -57,7 +56,7 @@ const (
 type shop struct {
 	local  apis
 	remote apis
-	tokens *auth.Tokens // verifies the access tokens identity issues
+	tokens *auth.Verifier // verifies the access tokens identity issues
 }
 
 // apis is one implementation of every module interface.
@@ -129,7 +128,7 @@ func boot() (s *shop, err error) {
 		"APP_SEED_DEMO":       "false",
 		"APP_PAYMENT_TIMEOUT": paymentTimeout.String(),
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
+	cfg, err := process.Load(func(k string) string { return env[k] }, modules.All)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +139,7 @@ func boot() (s *shop, err error) {
 	// Tried again after a failure, like the database: the modules connect
 	// while it starts, when a burst elsewhere may hold every server slot.
 	for attempt := 1; ; attempt++ {
-		if app, err = start(cfg, fx.Populate(&h, &l.identity, &l.catalog, &l.inventory, &l.payments, &l.ordering, &l.notifications)); err == nil {
+		if app, err = start(cfg, fx.Populate(&h, &s.tokens, &l.identity, &l.catalog, &l.inventory, &l.payments, &l.ordering, &l.notifications)); err == nil {
 			break
 		}
 		if attempt == 3 {
@@ -184,15 +183,12 @@ func boot() (s *shop, err error) {
 		ordering:      orderingapi.NewClient(client("ordering")),
 		notifications: notificationsapi.NewClient(client("notifications")),
 	}
-	if s.tokens, err = auth.NewTokens([]byte(jwtSecret), time.Hour); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
 // start builds and starts the application of cfg, as cmd/app does but
 // without its listening server.
-func start(cfg config.Config, populate fx.Option) (*fx.App, error) {
+func start(cfg process.Config, populate fx.Option) (*fx.App, error) {
 	app := fx.New(process.Options(cfg, logger(), modules.All, false), fx.NopLogger, populate)
 	if err := app.Err(); err != nil {
 		return nil, err

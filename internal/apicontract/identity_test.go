@@ -82,7 +82,7 @@ func identityChecks(s *shop) []check[identityapi.API] {
 			if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn != 3600 {
 				t.Errorf("Login = %+v, want a Bearer token valid for 3600 s", tok)
 			}
-			p, err := s.tokens.Verify(tok.AccessToken)
+			p, err := s.tokens.Verify(ctx, tok.AccessToken)
 			noErr(t, err, "verify the access token")
 			wantEqual(t, p, auth.Principal{UserID: reg.ID, Role: auth.Customer}, "the token's principal")
 

@@ -41,6 +41,9 @@ func line(p catalogapi.Product, q int64) orderingapi.LineInput {
 	return orderingapi.LineInput{ProductID: p.ID, Quantity: q}
 }
 
+// customerOf is the customer id acting on their own orders.
+func customerOf(id uuid.UUID) auth.Principal { return auth.Principal{UserID: id, Role: auth.Customer} }
+
 // place places an order and checks the answer of an accepted one.
 func place(t T, api orderingapi.API, customer uuid.UUID, key string, in orderingapi.PlaceOrderInput) uuid.UUID {
 	t.Helper()
@@ -258,7 +261,7 @@ func orderingChecks(s *shop) []check[orderingapi.API] {
 			}
 			// Cancelling a cancelled order changes nothing and answers it.
 			for _, what := range []string{"CancelOrder of a cancelled order", "CancelOrder repeated"} {
-				got, err := api.CancelOrder(ctx, id)
+				got, err := api.CancelOrder(ctx, id, customerOf(customer))
 				noErr(t, err, what)
 				wantEqual(t, got, o, what+"'s answer")
 			}
@@ -285,7 +288,7 @@ func orderingChecks(s *shop) []check[orderingapi.API] {
 			id := place(t, api, customer, "key-"+unique(), orderOf(paymentsapi.TokenSlow, line(a, 3)))
 			// The charge takes the whole payment timeout, so the order is
 			// still being checked out.
-			got, err := api.CancelOrder(ctx, id)
+			got, err := api.CancelOrder(ctx, id, customerOf(customer))
 			switch {
 			case err == nil && got.Status == orderingapi.StatusCancelled:
 				t.Logf("the checkout ended before CancelOrder: ErrNotCancellable not exercised")
@@ -313,7 +316,12 @@ func orderingChecks(s *shop) []check[orderingapi.API] {
 			}
 			s.wantStockOf(t, a, stock(1, 0), "after the order")
 
-			got, err := api.CancelOrder(ctx, id)
+			_, err := api.CancelOrder(ctx, id, customerOf(uuid.New()))
+			wantErr(t, err, auth.ErrForbidden, "CancelOrder by another customer")
+			_, err = api.CancelOrder(ctx, id, auth.Principal{})
+			wantErr(t, err, auth.ErrForbidden, "CancelOrder by nobody")
+			s.wantStockOf(t, a, stock(1, 0), "after refused cancellations")
+			got, err := api.CancelOrder(ctx, id, customerOf(customer))
 			noErr(t, err, "CancelOrder of a confirmed order")
 			if got.ID != id || (got.Status != orderingapi.StatusConfirmed && got.Status != orderingapi.StatusCancelled) {
 				t.Errorf("CancelOrder = order %s, status %s; want the order, confirmed or cancelled", got.ID, got.Status)
@@ -329,7 +337,7 @@ func orderingChecks(s *shop) []check[orderingapi.API] {
 			if st := s.paymentOf(t, o); st != paymentsapi.StatusRefunded {
 				t.Errorf("the payment of a cancelled confirmed order is %q, want refunded", st)
 			}
-			got, err = api.CancelOrder(ctx, id)
+			got, err = api.CancelOrder(ctx, id, customerOf(customer))
 			noErr(t, err, "CancelOrder repeated")
 			wantEqual(t, got, o, "the repeated CancelOrder's answer")
 		}},
@@ -338,7 +346,7 @@ func orderingChecks(s *shop) []check[orderingapi.API] {
 				o, err := api.GetOrder(t.Context(), id)
 				wantErr(t, err, orderingapi.ErrOrderNotFound, "GetOrder "+id.String())
 				wantEqual(t, o, orderingapi.Order{}, "GetOrder's result with its error")
-				_, err = api.CancelOrder(t.Context(), id)
+				_, err = api.CancelOrder(t.Context(), id, auth.Principal{UserID: uuid.New(), Role: auth.Admin})
 				wantErr(t, err, orderingapi.ErrOrderNotFound, "CancelOrder "+id.String())
 			}
 		}},
@@ -448,12 +456,12 @@ func orderingChecks(s *shop) []check[orderingapi.API] {
 			}},
 		{name: "cancel_reason_of_admin",
 			run: func(t T, api orderingapi.API) {
-				ctx := auth.WithPrincipal(t.Context(), auth.Principal{UserID: uuid.New(), Role: auth.Admin})
+				ctx := t.Context()
 				id := place(t, api, uuid.New(), "key-"+unique(), orderOf(paymentsapi.TokenOK, line(s.forSale(t, 1, 100, "EUR"), 1)))
 				if o := settled(t, api, id); o.Status != orderingapi.StatusConfirmed {
 					t.Fatalf("order ended %s, want confirmed", o.Status)
 				}
-				_, err := api.CancelOrder(ctx, id)
+				_, err := api.CancelOrder(ctx, id, auth.Principal{UserID: uuid.New(), Role: auth.Admin})
 				noErr(t, err, "CancelOrder")
 				var o orderingapi.Order
 				eventually(t, "the order is cancelled", func() (bool, string) {

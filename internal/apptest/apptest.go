@@ -15,7 +15,6 @@ import (
 
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
-	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/pgtest"
 )
 
@@ -37,7 +36,7 @@ func StartWith(t testing.TB, env map[string]string, extra fx.Option, targets ...
 		"APP_SEED_DEMO": "false",
 	}
 	maps.Copy(all, env)
-	cfg, err := config.Load(func(k string) string { return all[k] }, modules.Names())
+	cfg, err := process.Load(func(k string) string { return all[k] }, modules.All)
 	if err != nil {
 		t.Fatal(err)
 	}

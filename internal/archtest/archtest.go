@@ -170,7 +170,11 @@ func (c *checker) imports(rel string, f *ast.File) []Violation {
 		if err != nil {
 			continue
 		}
-		if msg := c.importRule(path.Dir(rel), ip); msg != "" {
+		msg := c.importRule(path.Dir(rel), ip)
+		if msg == "" && !strings.HasSuffix(rel, "_test.go") {
+			msg = layerRule(path.Dir(rel), ip)
+		}
+		if msg != "" {
 			vs = append(vs, Violation{
 				File: rel,
 				Line: c.fset.Position(spec.Pos()).Line,
@@ -217,6 +221,36 @@ func (c *checker) importRule(from, ip string) string {
 		registry := fromTop == "modules" && fromMod == ""
 		if toMod != "" && toMod != fromMod && !registry && slices.Contains([]string{"modules", "migrations", "web"}, fromTop) {
 			return fmt.Sprintf("migrations/%s may be imported only by its own module (modules/%s) and by cmd/", toMod, toMod)
+		}
+	}
+	return ""
+}
+
+// storageDrivers are the import path prefixes of database drivers, which
+// only a module's adapters use.
+var storageDrivers = []string{"github.com/jackc/pgx/"}
+
+// layerRule returns why the non-test package in folder from may not import
+// ip, or "" if it may. Rule 7: a module's application and domain layers
+// (internal/app, internal/domain and below) know storage only through the
+// interfaces they own; its adapters implement them with the driver.
+func layerRule(from, ip string) string {
+	top, m := place(from)
+	if top != "modules" || m == "" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(from, "modules/"+m+"/internal/")
+	if !ok {
+		return ""
+	}
+	layer, _, _ := strings.Cut(rest, "/")
+	if layer != "app" && layer != "domain" {
+		return ""
+	}
+	for _, d := range storageDrivers {
+		if strings.HasPrefix(ip+"/", d) {
+			return fmt.Sprintf("the %s layer of module %s may not use the database driver: declare the interface it needs there and implement it under internal/adapters",
+				layer, m)
 		}
 	}
 	return ""

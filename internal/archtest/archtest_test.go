@@ -84,6 +84,10 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{"missing_migrations", []string{
 			"modules/gamma: module gamma has no migrations folder migrations/gamma",
 		}},
+		{"driver_in_app", []string{
+			"modules/beta/internal/app/store.go:3: imports github.com/jackc/pgx/v5: the app layer of module beta may not use the database driver",
+			"modules/beta/internal/domain/link.go:4: imports github.com/jackc/pgx/v5/pgtype: the domain layer of module beta may not use the database driver",
+		}},
 		{"orphan_migrations", []string{
 			"migrations/zeta: migrations/zeta belongs to no module",
 		}},

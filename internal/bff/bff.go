@@ -140,7 +140,7 @@ func (o *Options) setDefaults() {
 // Module mounts the BFF on the process's root router, with the process's
 // module APIs (local or remote) and its event hub for the live streams.
 var Module = fx.Module("bff",
-	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Tokens, hub *bus.Hub, rl *ratelimit.Limiter, cfg config.Config, log *zap.Logger) {
+	fx.Invoke(func(h *host.HTTP, apis APIs, tokens *auth.Verifier, hub *bus.Hub, rl *ratelimit.Limiter, cfg config.Config, log *zap.Logger) {
 		h.Root.Mount(Prefix, Handler(apis, tokens, hub, Options{
 			Stopping:     h.Stopping(),
 			SecureCookie: !cfg.Dev(),
@@ -153,7 +153,7 @@ var Module = fx.Module("bff",
 )
 
 // Handler returns the BFF's routes, to be mounted at Prefix.
-func Handler(apis APIs, tokens *auth.Tokens, events Events, o Options, log *zap.Logger) http.Handler {
+func Handler(apis APIs, tokens *auth.Verifier, events Events, o Options, log *zap.Logger) http.Handler {
 	o.setDefaults()
 	if log == nil {
 		log = zap.NewNop()

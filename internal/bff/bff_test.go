@@ -19,6 +19,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/page"
 )
@@ -103,16 +104,12 @@ var (
 	alice = auth.Principal{UserID: uuid.New(), Role: auth.Customer}
 )
 
-func tokens(t testing.TB) *auth.Tokens {
+func tokens(t testing.TB) authtest.Key {
 	t.Helper()
-	tk, err := auth.NewTokens([]byte(strings.Repeat("s", 32)), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tk
+	return authtest.NewKey(t)
 }
 
-func handler(t testing.TB, apis bff.APIs, o bff.Options) (http.Handler, *auth.Tokens) {
+func handler(t testing.TB, apis bff.APIs, o bff.Options) (http.Handler, authtest.Key) {
 	t.Helper()
 	if apis.Catalog == nil {
 		apis.Catalog = catalogStub{products: []catalogapi.Product{tea, mug}}
@@ -133,7 +130,7 @@ func handler(t testing.TB, apis bff.APIs, o bff.Options) (http.Handler, *auth.To
 		o.CallTimeout = 200 * time.Millisecond
 	}
 	tk := tokens(t)
-	return http.StripPrefix(bff.Prefix, bff.Handler(apis, tk, noEvents{}, o, nil)), tk
+	return http.StripPrefix(bff.Prefix, bff.Handler(apis, tk.Verifier(), noEvents{}, o, nil)), tk
 }
 
 type answer struct {
@@ -164,13 +161,9 @@ func post(path, body string) *http.Request {
 	return r
 }
 
-func signedIn(t *testing.T, tk *auth.Tokens, r *http.Request, p auth.Principal) *http.Request {
+func signedIn(t *testing.T, tk authtest.Key, r *http.Request, p auth.Principal) *http.Request {
 	t.Helper()
-	tok, _, err := tk.Issue(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.AddCookie(&http.Cookie{Name: bff.CookieName, Value: tok})
+	r.AddCookie(&http.Cookie{Name: bff.CookieName, Value: tk.TokenFor(t, p)})
 	return r
 }
 

@@ -41,7 +41,7 @@ func TestOrderStreamWakesOnTheEvent(t *testing.T) {
 	orders.status.Store(orderingapi.StatusPending)
 	tr, hub := newHub(t)
 	tk := tokens(t)
-	h := bff.Handler(bff.APIs{Ordering: orders}, tk, hub, bff.Options{Recheck: time.Hour, MaxStream: 20 * time.Second}, nil)
+	h := bff.Handler(bff.APIs{Ordering: orders}, tk.Verifier(), hub, bff.Options{Recheck: time.Hour, MaxStream: 20 * time.Second}, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -84,7 +84,7 @@ func TestOrderStreamWakesOnTheEvent(t *testing.T) {
 func TestStockStreamFollowsItsProducts(t *testing.T) {
 	t.Parallel()
 	tr, hub := newHub(t)
-	h := bff.Handler(bff.APIs{}, tokens(t), hub, bff.Options{MaxStream: 20 * time.Second}, nil)
+	h := bff.Handler(bff.APIs{}, tokens(t).Verifier(), hub, bff.Options{MaxStream: 20 * time.Second}, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/stock/live?ids=" + tea.ID.String())

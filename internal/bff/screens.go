@@ -324,7 +324,7 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, in identit
 	if err != nil {
 		return err
 	}
-	p, err := s.sessions.tokens.Verify(tok.AccessToken)
+	p, err := s.sessions.tokens.Verify(ctx, tok.AccessToken)
 	if err != nil {
 		return err
 	}

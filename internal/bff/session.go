@@ -26,7 +26,7 @@ const (
 )
 
 type sessions struct {
-	tokens *auth.Tokens
+	tokens *auth.Verifier
 	secure bool
 }
 
@@ -52,7 +52,7 @@ func (s sessions) principal(r *http.Request) (auth.Principal, string, bool) {
 	if err != nil || c.Value == "" {
 		return auth.Principal{}, "", false
 	}
-	p, err := s.tokens.Verify(c.Value)
+	p, err := s.tokens.Verify(r.Context(), c.Value)
 	if err != nil {
 		return auth.Principal{}, "", false
 	}

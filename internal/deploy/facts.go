@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/modkit"
 )
 
@@ -26,6 +27,10 @@ func Facts(defs []modkit.Definition) []Module {
 
 // Env is the module's environment variable infix: its name in upper case.
 func (m Module) Env() string { return strings.ToUpper(m.Name) }
+
+// SignsUserTokens reports whether the module is identity, the only one
+// that signs user tokens: only its process is given APP_JWT_PRIVATE_KEY.
+func (m Module) SignsUserTokens() bool { return m.Name == identityapi.Name }
 
 // DatabaseVar is the variable (and the key of the Secret shop-secrets)
 // holding the module's own database URL, e.g. PAYMENTS_DATABASE_URL.

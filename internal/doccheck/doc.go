@@ -1,11 +1,14 @@
 // Package doccheck keeps the repository's documentation true to the code.
 // It has no code of its own, only tests, which read Go source with go/parser
-// (and the Makefile) and compare it with the Markdown files:
+// (and the Makefile), or ask the code itself, and compare it with the
+// Markdown files:
 //
-//   - every environment variable platform/config/config.go reads appears in
-//     the table of docs/configuration.md (the OpenTelemetry SDK's OTEL_*
-//     ones in docs/tracing.md), and every APP_* or *_URL variable in that
-//     table is read by config.go;
+//   - every environment variable a process reads, the process settings of
+//     platform/config and each module's own settings, as declared (read as
+//     cmd/app reads them, with every module running), appears in the table
+//     of docs/configuration.md (the OpenTelemetry SDK's OTEL_* ones in
+//     docs/tracing.md), and every APP_* or *_URL variable in that table is
+//     read;
 //   - every route a module registers in modules/<m>/internal/ports/httpport
 //     appears, as "METHOD /api/v1/path", in docs/api.md and in the module's
 //     own modules/<m>/README.md;

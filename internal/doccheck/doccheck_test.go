@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/modmono/shop/internal/process"
+	"github.com/modmono/shop/modules"
 )
 
 // The pages that document the configuration and the routes.
@@ -30,12 +33,9 @@ const apiPrefix = "/api/v1"
 func TestConfigTableMatchesConfig(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
-	read, err := configVars(filepath.Join(root, "platform", "config", "config.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	read := declaredVars()
 	if len(read) == 0 {
-		t.Fatal("found no environment variables in platform/config/config.go; has the reader changed?")
+		t.Fatal("process.Load read no environment variable; has the reader changed?")
 	}
 	table, err := configTable(readFile(t, filepath.Join(root, configDoc)))
 	if err != nil {
@@ -48,17 +48,17 @@ func TestConfigTableMatchesConfig(t *testing.T) {
 	for _, name := range read {
 		if strings.HasPrefix(name, "OTEL_") {
 			if !strings.Contains(tracing, "`"+name+"`") {
-				t.Errorf("docs/tracing.md lacks %s, which platform/config/config.go reads", name)
+				t.Errorf("docs/tracing.md lacks %s, which the process reads", name)
 			}
 			continue
 		}
 		if !slices.Contains(table, name) {
-			t.Errorf("%s: the table of variables lacks %s, which platform/config/config.go reads", configDoc, name)
+			t.Errorf("%s: the table of variables lacks %s, which the process or a module reads", configDoc, name)
 		}
 	}
 	for _, name := range table {
 		if (strings.HasPrefix(name, "APP_") || strings.HasSuffix(name, "_URL")) && !slices.Contains(read, name) {
-			t.Errorf("%s: the table of variables lists %s, which platform/config/config.go does not read", configDoc, name)
+			t.Errorf("%s: the table of variables lists %s, which neither platform/config nor any module reads", configDoc, name)
 		}
 	}
 }
@@ -104,91 +104,35 @@ func TestRoutesAreDocumented(t *testing.T) {
 	}
 }
 
-// configVars returns the environment variable names the file reads through
-// its reader's str, duration, boolean and modules methods. A name built by
-// concatenation, such as up+"_DATABASE_URL", has its non-literal parts
-// replaced by <MODULE>.
-func configVars(file string) ([]string, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, err
+// declaredVars returns the environment variables a process running every
+// module reads, in dev and in prod: the process settings of platform/config
+// and each module's own (modkit.Definition.Settings), as declared, read the
+// way cmd/app reads them. A module's name in a variable is written
+// <MODULE>, as docs/configuration.md writes it.
+func declaredVars() []string {
+	upper := map[string]bool{}
+	for _, m := range modules.Names() {
+		upper[strings.ToUpper(m)] = true
 	}
-	readers := []string{"str", "duration", "boolean", "integer", "modules", "prefixes"}
 	var names []string
-	var errs []string
-	for _, decl := range f.Decls {
-		if fd, ok := decl.(*ast.FuncDecl); ok && isReaderMethod(fd) {
-			continue // the reader's own methods pass the name on
-		}
-		ast.Inspect(decl, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
-				return true
+	for _, env := range []string{"dev", "prod"} {
+		_, _ = process.Load(func(name string) string {
+			parts := strings.Split(name, "_")
+			for i, p := range parts {
+				if upper[p] {
+					parts[i] = moduleVar
+				}
 			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || !slices.Contains(readers, sel.Sel.Name) {
-				return true
-			}
-			if _, ok := sel.X.(*ast.Ident); !ok {
-				return true
-			}
-			name, ok := envName(call.Args[0], false)
-			if !ok {
-				errs = append(errs, fmt.Sprintf("%s: cannot read the variable name passed to %s; use a string literal, or a literal joined with the module name",
-					fset.Position(call.Pos()), sel.Sel.Name))
-				return true
-			}
-			if !slices.Contains(names, name) {
+			if name = strings.Join(parts, "_"); !slices.Contains(names, name) {
 				names = append(names, name)
 			}
-			return true
-		})
+			if name == "APP_ENV" {
+				return env
+			}
+			return ""
+		}, modules.All)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
-	}
-	return names, nil
-}
-
-// isReaderMethod reports whether fd is a method of the type reader.
-func isReaderMethod(fd *ast.FuncDecl) bool {
-	if fd.Recv == nil || len(fd.Recv.List) == 0 {
-		return false
-	}
-	typ := fd.Recv.List[0].Type
-	if star, ok := typ.(*ast.StarExpr); ok {
-		typ = star.X
-	}
-	id, ok := typ.(*ast.Ident)
-	return ok && id.Name == "reader"
-}
-
-// envName evaluates a variable-name expression: a string literal, or a
-// concatenation of literals and other operands (inConcat), which stand for
-// the module name.
-func envName(e ast.Expr, inConcat bool) (string, bool) {
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		if e.Kind != token.STRING {
-			return "", false
-		}
-		s, err := strconv.Unquote(e.Value)
-		return s, err == nil
-	case *ast.ParenExpr:
-		return envName(e.X, inConcat)
-	case *ast.BinaryExpr:
-		if e.Op != token.ADD {
-			return "", false
-		}
-		x, ok1 := envName(e.X, true)
-		y, ok2 := envName(e.Y, true)
-		return x + y, ok1 && ok2
-	}
-	if inConcat {
-		return moduleVar, true
-	}
-	return "", false
+	return names
 }
 
 // configTable returns the variable names in the first column of the first

@@ -50,8 +50,10 @@ func TestAdminAPI(t *testing.T) {
 
 // where returns the process value the admin API gives for module m.
 func (s *shop) where(m string) string {
-	if _, ok := s.specs[m]; ok {
-		return "http://" + s.specs[m].addr
+	if spec, ok := s.specs[m]; ok && spec.internal != "" {
+		return "http://" + spec.internal // where the others reach it
+	} else if ok {
+		return "http://" + spec.addr
 	}
 	return "local"
 }

@@ -17,12 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/modmono/shop/internal/browsertest"
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/pgtest"
 )
 
@@ -69,18 +68,20 @@ func goBuild(out string, tags ...string) error {
 
 // process is one running cmd/app.
 type process struct {
-	t      testing.TB
-	cmd    *exec.Cmd
-	base   string
-	bearer string // sent as Authorization when set
-	logs   *syncBuffer
-	done   chan error
+	t    testing.TB
+	cmd  *exec.Cmd
+	base string
+	// internal is the base URL of its internal listener (APP_INTERNAL_ADDR), if any.
+	internal string
+	bearer   string // sent as Authorization when set
+	logs     *syncBuffer
+	done     chan error
 }
 
 // deployment is the environment one test's processes share.
 type deployment struct {
 	env     map[string]string
-	tokens  *auth.Tokens
+	key     authtest.Key // identity's signing key (APP_JWT_PRIVATE_KEY)
 	servers servers
 }
 
@@ -125,22 +126,16 @@ func newDeploymentOn(t testing.TB, bus string, srv servers) deployment {
 	case bus == "amqp":
 		env["AMQP_URL"] = amqptest.NewVHost(t)
 	}
-	tokens, err := auth.NewTokens([]byte(env["APP_JWT_SECRET"]), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return deployment{env: env, tokens: tokens, servers: srv}
+	key := authtest.NewKey(t)
+	env["APP_JWT_PRIVATE_KEY"] = key.PEM
+	return deployment{env: env, key: key, servers: srv}
 }
 
-// token mints an access token for a caller with role, signed with the
-// deployment's secret as the identity module would.
+// token mints an access token for a caller with role, signed with
+// identity's key as the identity module would.
 func (d deployment) token(t testing.TB, role auth.Role) string {
 	t.Helper()
-	tok, _, err := d.tokens.Issue(auth.Principal{UserID: uuid.New(), Role: role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return d.key.Token(t, role)
 }
 
 // start runs cmd/app with the deployment's environment plus extra, and waits

@@ -22,6 +22,9 @@ type topology struct {
 	twice   string            // an extracted module run as two instances ("<module>" and "<module>-2")
 	env     map[string]string // more variables for every process
 	servers servers           // the shared Postgres and RabbitMQ when empty
+	// internal gives every process an internal listener (APP_INTERNAL_ADDR),
+	// which the others' APP_REMOTE_* name; the public port 404s /internal.
+	internal bool
 }
 
 // topologies are the deployments every scenario must pass in.
@@ -31,7 +34,7 @@ var topologies = []topology{
 	{name: "payments-extracted", bus: "amqp", extract: []string{"payments"}},
 	{name: "inventory-extracted", bus: "amqp", extract: []string{"inventory"}},
 	{name: "identity-extracted", bus: "amqp", extract: []string{"identity"}},
-	{name: "fully-extracted", bus: "amqp", extract: surfaces.Names()},
+	{name: "fully-extracted", bus: "amqp", extract: surfaces.Names(), internal: true},
 }
 
 // shop is a running topology.
@@ -44,6 +47,7 @@ type shop struct {
 
 type procSpec struct {
 	binary, addr string
+	internal     string // APP_INTERNAL_ADDR, when the topology has internal listeners
 	env          map[string]string
 }
 
@@ -68,15 +72,23 @@ func deploy(t *testing.T, topo topology) *shop {
 	if topo.twice != "" {
 		addr[topo.twice+"-2"] = freeAddr(t)
 	}
+	// Where the others reach a process: its internal listener when it has one.
+	reach := map[string]string{}
+	for name, a := range addr {
+		reach[name] = a
+		if topo.internal {
+			reach[name] = freeAddr(t)
+		}
+	}
 	where := func(m string) string {
-		a, ok := addr[m]
+		_, ok := addr[m]
 		switch {
 		case !ok:
-			return "http://" + addr[mainName]
+			return "http://" + reach[mainName]
 		case m == topo.twice:
-			return "http://" + a + ",http://" + addr[m+"-2"]
+			return "http://" + reach[m] + ",http://" + reach[m+"-2"]
 		}
-		return "http://" + a
+		return "http://" + reach[m]
 	}
 
 	var local []string
@@ -88,6 +100,10 @@ func deploy(t *testing.T, topo topology) *shop {
 			local = append(local, m)
 		}
 	}
+	// Only the process running identity holds its signing key.
+	if !slices.Contains(local, "identity") {
+		mainEnv["APP_JWT_PRIVATE_KEY"] = ""
+	}
 	mainEnv["APP_MODULES"] = strings.Join(local, ",")
 	if len(local) == 0 {
 		mainEnv["APP_MODULES"] = "none"
@@ -98,6 +114,9 @@ func deploy(t *testing.T, topo topology) *shop {
 		env := map[string]string{
 			"DATABASE_URL":                       "", // nothing of this process lives in the shared database
 			strings.ToUpper(m) + "_DATABASE_URL": smallPools(d.servers.newDatabase(t)),
+		}
+		if m != "identity" {
+			env["APP_JWT_PRIVATE_KEY"] = ""
 		}
 		for _, o := range surfaces.Names() {
 			if o != m {
@@ -111,7 +130,13 @@ func deploy(t *testing.T, topo topology) *shop {
 	}
 
 	for name, spec := range s.specs {
-		s.procs[name] = d.launch(t, spec.binary, spec.addr, spec.env)
+		if topo.internal {
+			spec.internal = reach[name]
+			spec.env = maps.Clone(spec.env)
+			spec.env["APP_INTERNAL_ADDR"] = spec.internal
+			s.specs[name] = spec
+		}
+		s.procs[name] = s.launchSpec(t, spec)
 	}
 	for _, p := range s.procs {
 		p.waitReady(t)
@@ -124,10 +149,18 @@ func deploy(t *testing.T, topo topology) *shop {
 // until it is ready.
 func (s *shop) restart(t *testing.T, name string) *process {
 	t.Helper()
-	spec := s.specs[name]
-	p := s.launch(t, spec.binary, spec.addr, spec.env)
+	p := s.launchSpec(t, s.specs[name])
 	p.waitReady(t)
 	s.procs[name] = p
+	return p
+}
+
+// launchSpec runs the process of spec, without waiting for it.
+func (s *shop) launchSpec(t *testing.T, spec procSpec) *process {
+	p := s.launch(t, spec.binary, spec.addr, spec.env)
+	if spec.internal != "" {
+		p.internal = "http://" + spec.internal
+	}
 	return p
 }
 
@@ -145,6 +178,7 @@ func TestTopologies(t *testing.T) {
 			t.Run("bad input", func(t *testing.T) { badInput(t, s.entry.as(s.token(t, auth.Admin))) })
 			t.Run("bad orders", func(t *testing.T) { badOrders(t, s.entry) })
 			t.Run("authorization", func(t *testing.T) { authorizationMatrix(t, s.entry) })
+			t.Run("forged tokens refused", func(t *testing.T) { forgedTokensRefused(t, s) })
 			t.Run("internal calls need a service token", func(t *testing.T) { internalCallsNeedToken(t, s) })
 			t.Run("correlation ID kept", func(t *testing.T) { correlationKept(t, s) })
 			t.Run("storefront through the BFF", func(t *testing.T) { storefrontThroughTheBFF(t, s) })
@@ -158,16 +192,29 @@ func TestTopologies(t *testing.T) {
 // internalCallsNeedToken: no process, the public entry included, answers a
 // module's internal endpoint without a service token, even to a caller
 // holding an admin's access token (a gateway that runs no module serves
-// /internal too: its part of the admin views).
+// /internal too: its part of the admin views). A process with an internal
+// listener does not serve /internal on its public port at all.
 func internalCallsNeedToken(t *testing.T, s *shop) {
 	admin := s.token(t, auth.Admin)
 	for name, p := range s.procs {
-		want, code := 401, "auth.invalid_service_token"
-		for _, m := range surfaces.Names() {
-			for _, bearer := range []string{"", admin} {
-				r := p.as(bearer).do("POST", "/internal/"+m+"/GetProduct", "[]")
-				if r.status != want || !strings.Contains(string(r.body), code) {
-					t.Errorf("%s: POST /internal/%s/GetProduct (bearer %t): %d %s", name, m, bearer != "", r.status, r.body)
+		type port struct {
+			client     *process
+			want       int
+			code, name string
+		}
+		ports := []port{{p, 401, "auth.invalid_service_token", "public"}}
+		if p.internal != "" {
+			inside := *p
+			inside.base = p.internal
+			ports = []port{{p, 404, "http.not_found", "public"}, {&inside, 401, "auth.invalid_service_token", "internal"}}
+		}
+		for _, port := range ports {
+			for _, m := range surfaces.Names() {
+				for _, bearer := range []string{"", admin} {
+					r := port.client.as(bearer).do("POST", "/internal/"+m+"/GetProduct", "[]")
+					if r.status != port.want || !strings.Contains(string(r.body), port.code) {
+						t.Errorf("%s, %s port: POST /internal/%s/GetProduct (bearer %t): %d %s", name, port.name, m, bearer != "", r.status, r.body)
+					}
 				}
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/internal/openapi"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/pgtest"
 )
@@ -33,27 +34,25 @@ const (
 // shop is the whole application, built in process from its configuration
 // as cmd/app builds it, without the listening server.
 type shop struct {
-	http   *host.HTTP
-	doc    *document
-	tokens *auth.Tokens
+	http *host.HTTP
+	doc  *document
+	key  authtest.Key
 }
 
 func startShop(t *testing.T) *shop {
 	t.Helper()
 	var h *host.HTTP
+	key := authtest.NewKey(t)
 	apptest.Start(t, map[string]string{
 		"DATABASE_URL":         pgtest.NewDatabase(t),
 		"APP_JWT_SECRET":       jwtSecret,
+		"APP_JWT_PRIVATE_KEY":  key.PEM,
 		"APP_ADMIN_EMAIL":      adminEmail,
 		"APP_ADMIN_PASSWORD":   adminPassword,
 		"APP_PAYMENT_TIMEOUT":  "2s",
 		"APP_RATE_LIMIT_LOGIN": strconv.Itoa(loginRate),
 	}, &h)
-	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &shop{http: h, doc: loadDocument(t), tokens: tokens}
+	return &shop{http: h, doc: loadDocument(t), key: key}
 }
 
 // TestDocumentMatchesApplication builds the application and holds the
@@ -73,7 +72,7 @@ func TestDocumentMatchesApplication(t *testing.T) {
 
 // documented reports whether a route is one the document must describe.
 func documented(path string) bool {
-	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/health/") || path == "/metrics"
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/health/") || path == "/metrics" || strings.HasPrefix(path, "/.well-known/")
 }
 
 // testRoutes compares the routes the application registers with the
@@ -273,6 +272,7 @@ func (s *shop) testAnswers(t *testing.T) {
 	s.expect(t, call{method: "GET", path: "/health/live"}, 200)
 	s.do(t, call{method: "GET", path: "/health/ready"})
 	s.expect(t, call{method: "GET", path: "/metrics"}, 200)
+	s.expect(t, call{method: "GET", path: "/.well-known/jwks.json"}, 200)
 
 	// The login budget is loginRate a minute per address; this test has used
 	// some of it. Spend the rest on cheap failures until it runs out.
@@ -406,9 +406,5 @@ func (s *shop) login(t *testing.T, email, password string) string {
 // mint issues a token for a new caller of role, as identity would.
 func (s *shop) mint(t *testing.T, role auth.Role) string {
 	t.Helper()
-	tok, _, err := s.tokens.Issue(auth.Principal{UserID: uuid.New(), Role: role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return s.key.Token(t, role)
 }

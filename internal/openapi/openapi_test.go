@@ -367,7 +367,7 @@ var reachable = []*apperr.Error{
 	httpx.ErrEmptyBody, httpx.ErrUnreadableBody, httpx.ErrMalformedJSON, httpx.ErrInvalidJSON, httpx.ErrUnknownField,
 	httpx.ErrTrailingData, httpx.ErrInvalidID, httpx.ErrInvalidQuery, httpx.ErrTimeout, httpx.ErrRateLimited,
 	page.ErrInvalid,
-	auth.ErrUnauthenticated, auth.ErrInvalidToken, auth.ErrForbidden,
+	auth.ErrUnauthenticated, auth.ErrInvalidToken, auth.ErrForbidden, auth.ErrKeysUnavailable,
 	bus.ErrDeadLetterNotFound, bus.ErrReplayFailed,
 	apperr.New(apperr.KindConflict, "bus.handler_unknown", ""), // platform/bus.Replay
 	gateway.ErrUnavailable,

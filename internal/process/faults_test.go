@@ -18,6 +18,7 @@ import (
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/bus/bustest"
 	"github.com/modmono/shop/platform/host"
@@ -50,7 +51,8 @@ func TestCheckoutUnderMessageFaults(t *testing.T) {
 
 func checkoutUnderFaults(t *testing.T, driver string) {
 	const secret = "faults-test-secret-0123456789abcdefghijklmn"
-	env := map[string]string{"APP_JWT_SECRET": secret, "APP_BUS": driver, "APP_PAYMENT_TIMEOUT": "1s",
+	key := authtest.NewKey(t)
+	env := map[string]string{"APP_JWT_SECRET": secret, "APP_JWT_PRIVATE_KEY": key.PEM, "APP_BUS": driver, "APP_PAYMENT_TIMEOUT": "1s",
 		"APP_RATE_LIMIT_ORDERS": "100000", "APP_RATE_LIMIT_LOGIN": "100000", "APP_RATE_LIMIT_REGISTER": "100000"}
 	if driver == "amqp" {
 		env["AMQP_URL"] = amqptest.NewVHost(t)
@@ -68,15 +70,7 @@ func checkoutUnderFaults(t *testing.T, driver string) {
 	apptest.StartWith(t, env, inject, &h, &b)
 	srv := httptest.NewServer(h.Root)
 	t.Cleanup(srv.Close)
-	tokens, err := auth.NewTokens([]byte(secret), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminToken, _, err := tokens.Issue(auth.Principal{UserID: uuid.New(), Role: auth.Admin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := shopClient{t: t, base: srv.URL, token: adminToken}
+	admin := shopClient{t: t, base: srv.URL, token: key.Token(t, auth.Admin)}
 
 	const initial = 30
 	var product struct{ ID string }

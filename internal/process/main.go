@@ -18,7 +18,6 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/logging"
@@ -58,11 +57,9 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 		fmt.Fprint(stdout, usage(name, linked))
 		return nil
 	}
-	linkedNames := []string{} // not nil: a binary that links no module is a pure gateway
 	var module *modkit.Definition
 	var moduleCmd modkit.Command
 	for i, m := range linked {
-		linkedNames = append(linkedNames, m.Name)
 		for _, c := range m.Commands {
 			if c.Name == command {
 				module, moduleCmd = &linked[i], c
@@ -79,7 +76,7 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 		}
 		return fmt.Errorf("%s takes no arguments; see %s %s --help", command, name, command)
 	}
-	cfg, err := config.FromEnv(surfaces.Names(), linkedNames...)
+	cfg, err := Load(os.Getenv, linked)
 	if err != nil {
 		line := strings.Replace(oneLine(err.Error()), "invalid configuration; ", "invalid configuration: ", 1)
 		return &failure{line: line + "; docs/configuration.md describes every variable", err: err}
@@ -94,14 +91,14 @@ func Run(name string, linked []modkit.Definition, args []string, stdout io.Write
 	case "serve":
 		err = serve(cfg, log, linked, stdout)
 	case "migrate":
-		err = migrate(cfg, log, linked)
+		err = migrate(cfg.Config, log, linked)
 	default:
-		err = moduleCommand(cfg, log, *module, moduleCmd)
+		err = moduleCommand(cfg.Config, log, *module, moduleCmd)
 	}
 	if err != nil {
 		log.Debug("the process stopped on an error", zap.String("command", command), zap.Error(err))
 	}
-	return explain(err, cfg)
+	return explain(err, cfg.Config)
 }
 
 // commands describes the commands every binary takes.
@@ -151,7 +148,7 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func serve(cfg config.Config, log *zap.Logger, linked []modkit.Definition, stdout io.Writer) error {
+func serve(cfg Config, log *zap.Logger, linked []modkit.Definition, stdout io.Writer) error {
 	// A busy address fails the start at once, before any database is
 	// touched; the server listens for real once everything else runs.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

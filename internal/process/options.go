@@ -22,7 +22,6 @@ import (
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/modules/catalog/catalogapi"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
-	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/health"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/modkit"
@@ -33,8 +32,8 @@ import (
 // Options returns the fx options of a process running cfg's modules, taken
 // from linked. With serve false the HTTP server is not started (tests drive
 // host.HTTP directly).
-func Options(cfg config.Config, log *zap.Logger, linked []modkit.Definition, serve bool) fx.Option {
-	opts := []fx.Option{host.Platform(cfg, log, surfaces.Topology())}
+func Options(cfg Config, log *zap.Logger, linked []modkit.Definition, serve bool) fx.Option {
+	opts := []fx.Option{host.Platform(cfg.Config, log, surfaces.Topology()), cfg.settings}
 	for _, m := range linked {
 		if cfg.Local(m.Name) {
 			opts = append(opts, m.FX)

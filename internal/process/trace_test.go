@@ -17,6 +17,7 @@ import (
 
 	"github.com/modmono/shop/internal/apptest"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/telemetry"
 )
@@ -35,20 +36,10 @@ func TestOneCheckoutIsOneTrace(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
 	var h *host.HTTP
 	var rec *telemetry.Telemetry
-	apptest.StartWith(t, map[string]string{"APP_JWT_SECRET": jwtSecret, "APP_PAYMENT_TIMEOUT": "2s"},
+	key := authtest.NewKey(t)
+	apptest.StartWith(t, map[string]string{"APP_JWT_SECRET": jwtSecret, "APP_JWT_PRIVATE_KEY": key.PEM, "APP_PAYMENT_TIMEOUT": "2s"},
 		telemetry.AddProcessor(spans), &h, &rec)
-	tokens, err := auth.NewTokens([]byte(jwtSecret), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bearer := func(role auth.Role) string {
-		tok, _, err := tokens.Issue(auth.Principal{UserID: uuid.New(), Role: role})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	admin, customer := bearer(auth.Admin), bearer(auth.Customer)
+	admin, customer := key.Token(t, auth.Admin), key.Token(t, auth.Customer)
 	do := func(method, path, token, body string, want int) map[string]any {
 		t.Helper()
 		r := httptest.NewRequest(method, path, strings.NewReader(body))

@@ -6,6 +6,7 @@ package identity
 import (
 	"context"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
@@ -35,7 +36,11 @@ var Module = fx.Module(Name,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, identitymigrations.FS) },
 		pg.NewUsers,
 		app.New,
+		newSigner,
 	),
+	// Every process verifies user tokens with these keys: here directly,
+	// elsewhere fetched from GET /.well-known/jwks.json (host serves it).
+	fx.Provide(func(s *auth.Signer) auth.KeySource { return s }),
 	fx.Provide(func(s *app.Service) identityapi.API { return identityapi.Traced(s) }),
 	fx.Invoke(seedAdmin, mount),
 	host.ServeAPI[identityapi.API](Name), // for modules in other processes
@@ -45,17 +50,58 @@ var Module = fx.Module(Name,
 var Definition = modkit.Definition{
 	Surface:    identityapi.Surface,
 	FX:         Module,
+	Settings:   modkit.Settings(readSettings),
 	Migrations: identitymigrations.FS,
+}
+
+// Settings are identity's own settings, read and checked only in a process
+// that runs identity: no other process is given its secrets.
+type Settings struct {
+	AdminEmail    string // APP_ADMIN_EMAIL: the seeded admin account
+	AdminPassword string // APP_ADMIN_PASSWORD; dev: generated and printed once
+	// SigningKeys is APP_JWT_PRIVATE_KEY: the Ed25519 keys (PEM) of user
+	// tokens, the first signing; dev: generated and kept under APP_DATA_DIR.
+	SigningKeys string
+}
+
+func readSettings(r *config.Reader) Settings {
+	s := Settings{
+		AdminEmail:    r.String("APP_ADMIN_EMAIL", "admin@example.com"),
+		AdminPassword: r.Secret("APP_ADMIN_PASSWORD", 12),
+		SigningKeys:   r.String("APP_JWT_PRIVATE_KEY", ""),
+	}
+	if !strings.Contains(s.AdminEmail, "@") {
+		r.Invalid("APP_ADMIN_EMAIL %q is not an email address", s.AdminEmail)
+	}
+	switch {
+	case s.SigningKeys != "":
+		if _, err := auth.ParsePrivateKeys(s.SigningKeys); err != nil {
+			r.Invalid("APP_JWT_PRIVATE_KEY: %v", err)
+		}
+	case r.Prod():
+		r.Invalid("APP_ENV=prod: APP_JWT_PRIVATE_KEY must be set on the process running identity (an Ed25519 key in PEM: openssl genpkey -algorithm ed25519)")
+	}
+	return s
+}
+
+// newSigner signs the access tokens Login issues, with the keys of
+// APP_JWT_PRIVATE_KEY: only this module holds them.
+func newSigner(s Settings, cfg config.Config, log *zap.Logger) (*auth.Signer, error) {
+	keys, err := host.SigningKeys(s.SigningKeys, cfg, log.Named(Name))
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewSigner(keys, host.TokenTTL)
 }
 
 // seedAdmin makes sure the admin account of APP_ADMIN_* exists before the
 // process serves: fx runs a module's invokes before the application's own,
 // so this hook runs before those of host.Run and host.Serve.
-func seedAdmin(lc fx.Lifecycle, s *app.Service, cfg config.Config, log *zap.Logger) {
+func seedAdmin(lc fx.Lifecycle, s *app.Service, settings Settings, cfg config.Config, log *zap.Logger) {
 	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
 		return s.SeedAdmin(ctx, app.AdminConfig{
-			Email:    cfg.AdminEmail,
-			Password: cfg.AdminPassword,
+			Email:    settings.AdminEmail,
+			Password: settings.AdminPassword,
 			Dev:      cfg.Dev(),
 			DataDir:  cfg.DataDir,
 			Stdout:   os.Stdout,

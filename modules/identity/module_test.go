@@ -31,7 +31,7 @@ const adminPassword = "admin password for tests"
 type server struct {
 	t      *testing.T
 	h      http.Handler
-	tokens *auth.Tokens
+	tokens *auth.Verifier
 }
 
 // start runs the identity module in an fx app, as cmd/app does, with env
@@ -52,14 +52,18 @@ func start(t *testing.T, env map[string]string, opts ...fx.Option) server {
 
 func startWith(t *testing.T, vars map[string]string, opts ...fx.Option) server {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return vars[k] }, []string{identity.Name})
-	if err != nil {
+	// Read as cmd/app reads them: the process settings, then the module's.
+	r := config.NewReader(func(k string) string { return vars[k] })
+	cfg := config.Read(r, []string{identity.Name})
+	settings := identity.Definition.Settings(r)
+	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	var h *host.HTTP
-	var tokens *auth.Tokens
+	var tokens *auth.Verifier
 	app := fx.New(append([]fx.Option{
 		host.Platform(cfg, zaptest.NewLogger(t), nil),
+		settings,
 		identity.Module,
 		fx.Invoke(host.Run),
 		fx.NopLogger,
@@ -116,7 +120,7 @@ func (s server) login(ip, email, password string) auth.Principal {
 		s.t.Fatalf("login %s: %d %v %v", email, r.code, r.header, r.body)
 	}
 	token, _ := r.body["access_token"].(string)
-	p, err := s.tokens.Verify(token)
+	p, err := s.tokens.Verify(context.Background(), token)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
 	"github.com/modmono/shop/modules/ordering/internal/app"
+	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/internal/ports/eventport"
 	"github.com/modmono/shop/modules/ordering/internal/ports/httpport"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
@@ -38,15 +39,17 @@ var Module = fx.Module(Name,
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, orderingmigrations.FS) },
 		pg.NewOrders,
-		pg.NewViews,
-		func(orders *pg.Orders, cfg config.Config) *pg.Sagas {
-			return pg.NewSagas(orders, app.LeaseFor(cfg.PaymentTimeout))
+		// The app layer knows its stores by the interfaces it owns.
+		func(orders *pg.Orders) app.Orders { return orders },
+		func(db *pgxdb.DB) app.Views { return pg.NewViews(db) },
+		func(orders *pg.Orders, s Settings) app.Sagas {
+			return pg.NewSagas(orders, app.LeaseFor(s.PaymentTimeout))
 		},
 		newRunner,
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) orderingapi.API { return orderingapi.Traced(s) }),
-	host.Work(func(r *app.Runner, sagas *pg.Sagas, log *zap.Logger) host.Worker {
+	host.Work(func(r *app.Runner, sagas app.Sagas, log *zap.Logger) host.Worker {
 		return func(ctx context.Context) {
 			r.Run(ctx)
 			if err := sagas.ReleaseLeases(context.Background()); err != nil {
@@ -63,11 +66,21 @@ var Module = fx.Module(Name,
 	host.ServeAPI[orderingapi.API](Name), // for modules in other processes
 )
 
-func newRunner(cfg config.Config, sagas *pg.Sagas, inventory inventoryapi.API, payments paymentsapi.API,
+// Settings are ordering's own settings, read only where it runs.
+type Settings struct {
+	PaymentTimeout time.Duration // APP_PAYMENT_TIMEOUT (paymentsapi.Timeout): how long the saga waits for a charge
+}
+
+func readSettings(r *config.Reader) Settings {
+	return Settings{PaymentTimeout: paymentsapi.Timeout(r)}
+}
+
+func newRunner(s Settings, sagas app.Sagas, orders app.Orders, inventory inventoryapi.API, payments paymentsapi.API,
 	log *zap.Logger, reg prometheus.Registerer) *app.Runner {
 	m := newSagaMetrics(sagas)
 	reg.MustRegister(m.outcomes, m.duration, m.inFlight)
-	return app.NewRunner(app.RunnerConfig{PaymentTimeout: cfg.PaymentTimeout}, sagas, inventory, payments, log.Named("saga"), m.finished)
+	return app.NewRunner(app.RunnerConfig{PaymentTimeout: s.PaymentTimeout, Lease: app.LeaseFor(s.PaymentTimeout)},
+		sagas, orders, inventory, payments, log.Named("saga"), m.finished)
 }
 
 // sagaMetrics are the checkout's outcomes, how long sagas take and how
@@ -78,7 +91,7 @@ type sagaMetrics struct {
 	inFlight prometheus.GaugeFunc
 }
 
-func newSagaMetrics(sagas *pg.Sagas) sagaMetrics {
+func newSagaMetrics(sagas app.Sagas) sagaMetrics {
 	m := sagaMetrics{
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordering_saga_outcomes_total", Help: "Sagas finished, by outcome: confirmed, cancelled (checkout compensated), cancelled_confirmed (a confirmed order cancelled).",
@@ -102,21 +115,21 @@ func newSagaMetrics(sagas *pg.Sagas) sagaMetrics {
 		}),
 	}
 	// Every outcome is there from the start, at 0, so rates and alerts see it.
-	for _, o := range []string{pg.OutcomeConfirmed, pg.OutcomeCancelled, pg.OutcomeCancelledConfirmed} {
-		m.outcomes.WithLabelValues(o)
+	for _, o := range domain.Outcomes {
+		m.outcomes.WithLabelValues(string(o))
 	}
-	for _, o := range []string{pg.OutcomeConfirmed, pg.OutcomeCancelled} {
-		m.duration.WithLabelValues(o)
+	for _, o := range []domain.Outcome{domain.OutcomeConfirmed, domain.OutcomeCancelled} {
+		m.duration.WithLabelValues(string(o))
 	}
 	return m
 }
 
 // finished counts a saga's outcome and, for a checkout (not the cancellation
 // of a confirmed order, which may come days later), how long it took.
-func (m sagaMetrics) finished(outcome string, placed time.Time) {
-	m.outcomes.WithLabelValues(outcome).Inc()
-	if outcome != pg.OutcomeCancelledConfirmed && !placed.IsZero() {
-		m.duration.WithLabelValues(outcome).Observe(time.Since(placed).Seconds())
+func (m sagaMetrics) finished(outcome domain.Outcome, placed time.Time) {
+	m.outcomes.WithLabelValues(string(outcome)).Inc()
+	if outcome != domain.OutcomeCancelledConfirmed && !placed.IsZero() {
+		m.duration.WithLabelValues(string(outcome)).Observe(time.Since(placed).Seconds())
 	}
 }
 
@@ -131,6 +144,7 @@ func RebuildReadModel(ctx context.Context, db *pgxdb.DB) (int, error) {
 var Definition = modkit.Definition{
 	Surface:    orderingapi.Surface,
 	FX:         Module,
+	Settings:   modkit.Settings(readSettings),
 	Migrations: orderingmigrations.FS,
 	Commands: []modkit.Command{{
 		Name: "rebuild-read-models",

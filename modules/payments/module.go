@@ -4,6 +4,8 @@
 package payments
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -42,17 +44,27 @@ var Module = fx.Module(Name,
 	host.ServeAPI[paymentsapi.API](Name), // for modules in other processes
 )
 
+// Settings are payments' own settings, read only where it runs.
+type Settings struct {
+	PaymentTimeout time.Duration // APP_PAYMENT_TIMEOUT (paymentsapi.Timeout)
+}
+
+func readSettings(r *config.Reader) Settings {
+	return Settings{PaymentTimeout: paymentsapi.Timeout(r)}
+}
+
 // newProvider is the development provider behind the guard: each call is
 // limited to APP_PAYMENT_TIMEOUT, and tok_slow answers after twice that, so
 // it always times out.
-func newProvider(cfg config.Config, reg prometheus.Registerer, log *zap.Logger) (domain.Provider, error) {
-	fake := provider.NewFake(2 * cfg.PaymentTimeout)
-	return provider.NewGuard(fake, provider.GuardConfig{Timeout: cfg.PaymentTimeout}, reg, log.Named(Name))
+func newProvider(s Settings, reg prometheus.Registerer, log *zap.Logger) (domain.Provider, error) {
+	fake := provider.NewFake(2 * s.PaymentTimeout)
+	return provider.NewGuard(fake, provider.GuardConfig{Timeout: s.PaymentTimeout}, reg, log.Named(Name))
 }
 
 // Definition describes payments to the application and the extraction tool.
 var Definition = modkit.Definition{
 	Surface:    paymentsapi.Surface,
 	FX:         Module,
+	Settings:   modkit.Settings(readSettings),
 	Migrations: paymentsmigrations.FS,
 }

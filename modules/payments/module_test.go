@@ -15,6 +15,7 @@ import (
 	"github.com/modmono/shop/modules/payments"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/host"
 	"github.com/modmono/shop/platform/pgtest"
@@ -30,17 +31,22 @@ func TestPaymentsRoute(t *testing.T) {
 		"APP_JWT_SECRET": "test-secret-of-at-least-thirty-two-bytes",
 		"APP_DATA_DIR":   t.TempDir(),
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, []string{payments.Name})
-	if err != nil {
+	// Read as cmd/app reads them: the process settings, then the module's.
+	r := config.NewReader(func(k string) string { return env[k] })
+	cfg := config.Read(r, []string{payments.Name})
+	settings := payments.Definition.Settings(r)
+	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	var (
-		h      *host.HTTP
-		tokens *auth.Tokens
-		api    paymentsapi.API
+		h   *host.HTTP
+		api paymentsapi.API
 	)
-	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), payments.Module, fx.Invoke(host.Run), fx.NopLogger,
-		fx.Populate(&h, &tokens, &api))
+	// Identity is not in this test: it supplies the keys identity would publish.
+	key := authtest.NewKey(t)
+	app := fx.New(host.Platform(cfg, zaptest.NewLogger(t), nil), settings, payments.Module, fx.Invoke(host.Run), fx.NopLogger,
+		fx.Provide(func() auth.KeySource { return key.Signer }),
+		fx.Populate(&h, &api))
 	ctx := context.Background()
 	if err := app.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -53,11 +59,7 @@ func TestPaymentsRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := func(id uuid.UUID, role auth.Role) string {
-		s, _, err := tokens.Issue(auth.Principal{UserID: id, Role: role})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return key.TokenFor(t, auth.Principal{UserID: id, Role: role})
 	}
 	get := func(query, bearer string) (int, []byte) {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/payments"+query, nil)

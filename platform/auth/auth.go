@@ -1,7 +1,10 @@
 // Package auth authenticates callers with signed JWTs and lets routes state
-// the roles they need. Every process of a deployment verifies tokens with the
-// shared APP_JWT_SECRET, so a module keeps working when it is extracted; only
-// the identity module issues tokens.
+// the roles they need. User access tokens are signed with Ed25519 by the
+// identity module alone (Signer, APP_JWT_PRIVATE_KEY); every process
+// verifies them with the public keys identity publishes (Verifier over a
+// KeySource: the Signer in identity's process, RemoteKeys elsewhere), so no
+// other process can mint one. The shared APP_JWT_SECRET keys only the
+// short-lived service tokens between processes (ServiceTokens).
 package auth
 
 import (
@@ -62,8 +65,8 @@ var (
 	// ErrUnauthenticated means the route needs a logged-in user and the request has no bearer token.
 	// Log in with POST /api/v1/auth/login and send the access_token as Authorization: Bearer <token>.
 	ErrUnauthenticated = apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "a valid bearer token is required")
-	// ErrInvalidToken means the bearer token is malformed, signed with another key or expired (tokens
-	// live one hour). Log in again.
+	// ErrInvalidToken means the bearer token is malformed, not signed by one of the keys identity
+	// publishes, or expired (tokens live one hour). Log in again.
 	ErrInvalidToken = apperr.New(apperr.KindUnauthenticated, "auth.invalid_token", "the bearer token is invalid or expired")
 	// ErrForbidden means the caller is logged in but may not do this: the route is for another role
 	// (catalog and stock writes are for the admin), or the order or payment belongs to another

@@ -9,10 +9,10 @@ import (
 )
 
 // Guard authenticates requests and enforces roles.
-type Guard struct{ tokens *Tokens }
+type Guard struct{ tokens *Verifier }
 
 // NewGuard returns a guard that verifies tokens with tokens.
-func NewGuard(tokens *Tokens) *Guard { return &Guard{tokens: tokens} }
+func NewGuard(tokens *Verifier) *Guard { return &Guard{tokens: tokens} }
 
 type badTokenKey struct{}
 
@@ -30,7 +30,7 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 		var err error = ErrInvalidToken
 		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
 			var p Principal
-			if p, err = g.tokens.Verify(strings.TrimSpace(token)); err == nil {
+			if p, err = g.tokens.Verify(r.Context(), strings.TrimSpace(token)); err == nil {
 				next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 				return
 			}

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -15,22 +17,42 @@ const (
 	Audience = "shop-api"
 )
 
-// MinSecretLen is the shortest HS256 secret accepted.
+// MinSecretLen is the shortest APP_JWT_SECRET accepted.
 const MinSecretLen = 32
 
-// Tokens issues and verifies HS256 access tokens. It is safe for concurrent use.
-type Tokens struct {
-	secret []byte
-	ttl    time.Duration
-	now    func() time.Time
+// userAlg is the only algorithm of user tokens. Pinning it is what makes
+// algorithm confusion impossible: a token saying HS256 (the public key as
+// its HMAC secret) or none is refused before any key is looked up.
+var userAlg = jwt.SigningMethodEdDSA
+
+// Signer issues user access tokens with the first of its Ed25519 keys and
+// publishes the public half of all of them, so tokens signed by a key that
+// was rotated out of first place stay valid until they expire. Only the
+// process running identity has one. It is safe for concurrent use.
+type Signer struct {
+	keys []ed25519.PrivateKey
+	kids []string
+	pubs PublicKeys
+	ttl  time.Duration
+	now  func() time.Time
 }
 
-// NewTokens returns a token service; ttl is an access token's lifetime.
-func NewTokens(secret []byte, ttl time.Duration) (*Tokens, error) {
-	if len(secret) < MinSecretLen {
-		return nil, fmt.Errorf("auth: the JWT secret must be at least %d bytes", MinSecretLen)
+// NewSigner returns a signer over keys (the first signs); ttl is an access
+// token's lifetime.
+func NewSigner(keys []ed25519.PrivateKey, ttl time.Duration) (*Signer, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("auth: no signing key")
 	}
-	return &Tokens{secret: secret, ttl: ttl, now: time.Now}, nil
+	s := &Signer{keys: keys, pubs: PublicKeys{}, ttl: ttl, now: time.Now}
+	for _, k := range keys {
+		pub, _ := k.Public().(ed25519.PublicKey)
+		kid := KeyID(pub)
+		if _, dup := s.pubs[kid]; dup {
+			return nil, fmt.Errorf("auth: key %s is given twice", kid)
+		}
+		s.kids, s.pubs[kid] = append(s.kids, kid), pub
+	}
+	return s, nil
 }
 
 type claims struct {
@@ -38,36 +60,69 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// Secret returns the signing secret, from which service tokens derive theirs.
-func (t *Tokens) Secret() []byte { return t.secret }
-
 // Issue signs a token for p and returns it with its lifetime.
-func (t *Tokens) Issue(p Principal) (string, time.Duration, error) {
-	now := t.now()
+func (s *Signer) Issue(p Principal) (string, time.Duration, error) {
+	now := s.now()
 	c := claims{Role: p.Role, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    Issuer,
 		Subject:   p.UserID.String(),
 		Audience:  jwt.ClaimStrings{Audience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.ttl)),
 		ID:        uuid.NewString(),
 	}}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
-	return s, t.ttl, err
+	t := jwt.NewWithClaims(userAlg, c)
+	t.Header["kid"] = s.kids[0]
+	tok, err := t.SignedString(s.keys[0])
+	return tok, s.ttl, err
 }
 
-// Verify checks a token's signature (HS256 only: "none" and every other
-// algorithm are refused), issuer, audience and expiry, and returns its caller.
-func (t *Tokens) Verify(token string) (Principal, error) {
+// Key returns the public key kid of one of the signer's keys.
+func (s *Signer) Key(_ context.Context, kid string) (ed25519.PublicKey, error) {
+	if k, ok := s.pubs[kid]; ok {
+		return k, nil
+	}
+	return nil, ErrUnknownKey
+}
+
+// PublicKeys returns the public keys of all the signer's keys.
+func (s *Signer) PublicKeys(context.Context) (PublicKeys, error) { return s.pubs, nil }
+
+// JWKS returns the signer's public keys as a key set, the signing key first.
+func (s *Signer) JWKS() JWKS { return s.pubs.jwks(s.kids) }
+
+// Verifier checks user access tokens against the keys identity publishes.
+// It is safe for concurrent use.
+type Verifier struct {
+	keys KeySource
+	now  func() time.Time
+}
+
+// NewVerifier returns a verifier of the tokens signed by the keys of keys.
+func NewVerifier(keys KeySource) *Verifier { return &Verifier{keys: keys, now: time.Now} }
+
+// Keys returns the source of the verifier's keys.
+func (v *Verifier) Keys() KeySource { return v.keys }
+
+// Verify checks a token's signature (EdDSA by a key identity publishes,
+// named by its kid: "none", HS256 and every other algorithm are refused),
+// issuer, audience and expiry, and returns its caller.
+func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
 	var c claims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+	_, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("no kid")
+		}
+		return v.keys.Key(ctx, kid)
+	},
+		jwt.WithValidMethods([]string{userAlg.Alg()}),
 		jwt.WithIssuer(Issuer),
 		jwt.WithAudience(Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(t.now),
+		jwt.WithTimeFunc(v.now),
 		jwt.WithLeeway(5*time.Second),
 	)
 	if err != nil {
@@ -79,3 +134,13 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 	}
 	return Principal{UserID: id, Role: c.Role}, nil
 }
+
+// NoKeys is the key source of a process that neither runs identity nor
+// knows where it runs: it knows no key, so it accepts no user token.
+type NoKeys struct{}
+
+// Key always answers ErrUnknownKey.
+func (NoKeys) Key(context.Context, string) (ed25519.PublicKey, error) { return nil, ErrUnknownKey }
+
+// PublicKeys always answers ErrUnknownKey.
+func (NoKeys) PublicKeys(context.Context) (PublicKeys, error) { return nil, ErrUnknownKey }

@@ -1,7 +1,12 @@
-// Package config reads the process configuration from environment variables
-// (SPEC §7). It is the only package that reads the environment. Load applies
-// defaults, then validates everything at once, so a bad deployment fails at
-// start-up with every problem listed rather than at the first request.
+// Package config reads the configuration from environment variables (SPEC
+// §7). It is the only package that reads the environment. Config holds the
+// settings of the process, which every process needs whatever modules it
+// runs; a module declares and validates its own settings, read through a
+// Reader only in a process that runs it (modkit.Definition.Settings), so a
+// process is never given, nor refused for lacking, another module's secret.
+// Load applies defaults, then validates everything at once, so a bad
+// deployment fails at start-up with every problem listed rather than at the
+// first request.
 package config
 
 import (
@@ -10,7 +15,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,36 +23,40 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Config is the validated configuration of one process.
+// Config is the validated configuration of one process: the settings every
+// process reads, whatever modules it runs.
 type Config struct {
-	HTTPAddr       string              // APP_HTTP_ADDR, default ":8080"
-	DatabaseURL    string              // DATABASE_URL; empty = embedded development Postgres
-	ModuleDBURLs   map[string]string   // <MODULE>_DATABASE_URL, by module name
-	Modules        []string            // APP_MODULES resolved: the modules run in this process
-	Bus            string              // APP_BUS: "gochannel" or "amqp"
-	AMQPURL        string              // AMQP_URL
-	Remotes        map[string][]string // APP_REMOTE_<MODULE>: base URLs, by module name
-	JWTSecret      string              // APP_JWT_SECRET; dev: generated and kept under DataDir
-	Env            string              // APP_ENV: "dev" or "prod"
-	AdminEmail     string              // APP_ADMIN_EMAIL
-	AdminPassword  string              // APP_ADMIN_PASSWORD; dev: generated and printed
-	SeedDemo       bool                // APP_SEED_DEMO; default true in dev, false in prod
-	PaymentTimeout time.Duration       // APP_PAYMENT_TIMEOUT, default 5s
+	HTTPAddr string // APP_HTTP_ADDR, default ":8080"
+	// InternalAddr is APP_INTERNAL_ADDR: when set, a second listener there
+	// serves everything, /internal included, and APP_HTTP_ADDR answers 404
+	// for /internal/...; default: /internal is served on APP_HTTP_ADDR.
+	InternalAddr string
+	DatabaseURL  string              // DATABASE_URL; empty = embedded development Postgres
+	ModuleDBURLs map[string]string   // <MODULE>_DATABASE_URL, by module name
+	Modules      []string            // APP_MODULES resolved: the modules run in this process
+	Bus          string              // APP_BUS: "gochannel" or "amqp"
+	AMQPURL      string              // AMQP_URL
+	Remotes      map[string][]string // APP_REMOTE_<MODULE>: base URLs, by module name
+	JWTSecret    string              // APP_JWT_SECRET: keys service tokens; dev: generated and kept under DataDir
+	Env          string              // APP_ENV: "dev" or "prod"
 	// DeadLetterRetention is APP_DEAD_LETTER_RETENTION: how long a dead
 	// letter is kept before the relay deletes it; default 720h (30 days).
 	DeadLetterRetention time.Duration
-	DataDir             string         // APP_DATA_DIR, default ".data": dev Postgres and secrets
-	LogLevel            string         // APP_LOG_LEVEL: debug, info, warn, error; default info
-	LogFormat           string         // APP_LOG_FORMAT: json or console; default console in dev, json in prod
-	ShutdownGrace       time.Duration  // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
-	LoginRate           int            // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
-	RegisterRate        int            // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
-	OrderRate           int            // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
-	TrustedProxies      []netip.Prefix // APP_TRUSTED_PROXIES: proxies (CIDRs or addresses) whose X-Forwarded-For is believed; default none
-	RedisURL            string         // APP_REDIS_URL: when set, rate limits are counted there, across instances; default: in each process's memory
-	DebugAddr           string         // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
-	TracingOff          bool           // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
-	TraceExport         bool           // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
+	DataDir             string        // APP_DATA_DIR, default ".data": dev Postgres and secrets
+	LogLevel            string        // APP_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat           string        // APP_LOG_FORMAT: json or console; default console in dev, json in prod
+	ShutdownGrace       time.Duration // APP_SHUTDOWN_TIMEOUT: drain time on SIGTERM, default 10s
+	// The rate limits are identity's and ordering's policies, but every
+	// process reads them: each serves the web UI's backend (internal/bff),
+	// whose login, registration and checkout apply them too.
+	LoginRate      int            // APP_RATE_LIMIT_LOGIN: logins per minute per client address, default 10
+	RegisterRate   int            // APP_RATE_LIMIT_REGISTER: registrations per minute per client address, default 20
+	OrderRate      int            // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
+	TrustedProxies []netip.Prefix // APP_TRUSTED_PROXIES: proxies (CIDRs or addresses) whose X-Forwarded-For is believed; default none
+	RedisURL       string         // APP_REDIS_URL: when set, rate limits are counted there, across instances; default: in each process's memory
+	DebugAddr      string         // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
+	TracingOff     bool           // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
+	TraceExport    bool           // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
 }
 
 // Dev reports whether this is a development process.
@@ -73,45 +81,53 @@ func (c Config) DatabaseURLFor(module string) string {
 // all of those but the ones with an APP_REMOTE_<MODULE>, and naming another
 // module is an error.
 func Load(getenv func(string) string, known []string, linked ...string) (Config, error) {
+	r := NewReader(getenv)
+	c := Read(r, known, linked...)
+	if err := r.Err(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Read is Load through r, which keeps the problems found, so that the
+// caller can go on reading the settings of the modules the process runs
+// and report every problem at once (r.Err).
+func Read(r *Reader, known []string, linked ...string) Config {
 	if linked == nil {
 		linked = known
 	}
-	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:            r.str("APP_HTTP_ADDR", ":8080"),
-		DatabaseURL:         r.str("DATABASE_URL", ""),
-		Bus:                 r.str("APP_BUS", "gochannel"),
-		AMQPURL:             r.str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-		JWTSecret:           r.str("APP_JWT_SECRET", ""),
-		Env:                 r.str("APP_ENV", "dev"),
-		AdminEmail:          r.str("APP_ADMIN_EMAIL", "admin@example.com"),
-		AdminPassword:       r.str("APP_ADMIN_PASSWORD", ""),
-		PaymentTimeout:      r.duration("APP_PAYMENT_TIMEOUT", 5*time.Second),
-		DeadLetterRetention: r.duration("APP_DEAD_LETTER_RETENTION", 30*24*time.Hour),
-		DataDir:             r.str("APP_DATA_DIR", ".data"),
-		LogLevel:            r.str("APP_LOG_LEVEL", "info"),
-		ShutdownGrace:       r.duration("APP_SHUTDOWN_TIMEOUT", 10*time.Second),
-		LoginRate:           r.integer("APP_RATE_LIMIT_LOGIN", 10),
-		RegisterRate:        r.integer("APP_RATE_LIMIT_REGISTER", 20),
-		OrderRate:           r.integer("APP_RATE_LIMIT_ORDERS", 60),
-		DebugAddr:           r.str("APP_DEBUG_ADDR", ""),
+		HTTPAddr:            r.String("APP_HTTP_ADDR", ":8080"),
+		InternalAddr:        r.String("APP_INTERNAL_ADDR", ""),
+		DatabaseURL:         r.String("DATABASE_URL", ""),
+		Bus:                 r.String("APP_BUS", "gochannel"),
+		AMQPURL:             r.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+		JWTSecret:           r.Secret("APP_JWT_SECRET", 32),
+		Env:                 r.Env(),
+		DeadLetterRetention: r.Duration("APP_DEAD_LETTER_RETENTION", 30*24*time.Hour),
+		DataDir:             r.String("APP_DATA_DIR", ".data"),
+		LogLevel:            r.String("APP_LOG_LEVEL", "info"),
+		ShutdownGrace:       r.Duration("APP_SHUTDOWN_TIMEOUT", 10*time.Second),
+		LoginRate:           r.Int("APP_RATE_LIMIT_LOGIN", 10),
+		RegisterRate:        r.Int("APP_RATE_LIMIT_REGISTER", 20),
+		OrderRate:           r.Int("APP_RATE_LIMIT_ORDERS", 60),
+		DebugAddr:           r.String("APP_DEBUG_ADDR", ""),
 		TrustedProxies:      r.prefixes("APP_TRUSTED_PROXIES"),
-		RedisURL:            r.str("APP_REDIS_URL", ""),
+		RedisURL:            r.String("APP_REDIS_URL", ""),
 		ModuleDBURLs:        map[string]string{},
 		Remotes:             map[string][]string{},
 	}
-	c.SeedDemo = r.boolean("APP_SEED_DEMO", c.Env == "dev")
 	// As the OpenTelemetry specification reads its booleans: only "true",
 	// in any case, is true; nothing fails start-up.
-	c.TracingOff = strings.EqualFold(r.str("OTEL_SDK_DISABLED", ""), "true")
-	c.TraceExport = r.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" || r.str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != ""
-	c.LogFormat = r.str("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
+	c.TracingOff = strings.EqualFold(r.String("OTEL_SDK_DISABLED", ""), "true")
+	c.TraceExport = r.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" || r.String("OTEL_EXPORTER_OTLP_ENDPOINT", "") != ""
+	c.LogFormat = r.String("APP_LOG_FORMAT", map[bool]string{true: "console", false: "json"}[c.Env == "dev"])
 	for _, m := range known {
 		up := strings.ToUpper(m)
-		if u := r.str(up+"_DATABASE_URL", ""); u != "" {
+		if u := r.String(up+"_DATABASE_URL", ""); u != "" {
 			c.ModuleDBURLs[m] = u
 		}
-		if list := r.str("APP_REMOTE_"+up, ""); list != "" {
+		if list := r.String("APP_REMOTE_"+up, ""); list != "" {
 			c.Remotes[m] = splitList(list)
 		}
 	}
@@ -120,18 +136,17 @@ func Load(getenv func(string) string, known []string, linked ...string) (Config,
 	// A binary left with no module that way is a mistake (an extracted
 	// binary given the monolith's environment), not a gateway.
 	c.Modules = r.modules("APP_MODULES", known, linked)
-	if r.str("APP_MODULES", "all") == "all" && len(linked) > 0 {
+	if r.String("APP_MODULES", "all") == "all" && len(linked) > 0 {
 		c.Modules = slices.DeleteFunc(c.Modules, func(m string) bool { return len(c.Remotes[m]) > 0 })
 		if len(c.Modules) == 0 {
-			r.errs = append(r.errs, fmt.Errorf("every module of this binary (%s) has an APP_REMOTE_<MODULE>, so it would run none: unset the variable of the module it should run, or set APP_MODULES=none for a gateway",
-				strings.Join(linked, ", ")))
+			r.Invalid("every module of this binary (%s) has an APP_REMOTE_<MODULE>, so it would run none: unset the variable of the module it should run, or set APP_MODULES=none for a gateway",
+				strings.Join(linked, ", "))
 		}
 	}
-	r.errs = append(r.errs, c.validate(known)...)
-	if err := errors.Join(r.errs...); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	for _, err := range c.validate(known) {
+		r.add(err)
 	}
-	return c, nil
+	return c
 }
 
 func (c Config) validate(known []string) []error {
@@ -140,6 +155,13 @@ func (c Config) validate(known []string) []error {
 
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		add("APP_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr)
+	}
+	if c.InternalAddr != "" {
+		if _, _, err := net.SplitHostPort(c.InternalAddr); err != nil {
+			add("APP_INTERNAL_ADDR %q: want host:port or :port", c.InternalAddr)
+		} else if samePort(c.InternalAddr, c.HTTPAddr) {
+			add("APP_INTERNAL_ADDR %q: it must be another port than APP_HTTP_ADDR %q", c.InternalAddr, c.HTTPAddr)
+		}
 	}
 	if host, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
 		add("APP_DEBUG_ADDR %q: want host:port", c.DebugAddr)
@@ -183,6 +205,8 @@ func (c Config) validate(known []string) []error {
 				add("APP_REMOTE_%s: a base URL is scheme://host:port, without credentials, path, query or fragment", strings.ToUpper(m))
 			case pointsHere(u, c.HTTPAddr):
 				add("APP_REMOTE_%s: %s is this process's own address (APP_HTTP_ADDR)", strings.ToUpper(m), u.Host)
+			case c.InternalAddr != "" && pointsHere(u, c.InternalAddr):
+				add("APP_REMOTE_%s: %s is this process's own address (APP_INTERNAL_ADDR)", strings.ToUpper(m), u.Host)
 			}
 		}
 		local, remote := c.Local(m), len(c.Remotes[m]) > 0
@@ -202,9 +226,6 @@ func (c Config) validate(known []string) []error {
 			add("APP_REDIS_URL: want redis://[:password@]host:port[/db] or rediss://")
 		}
 	}
-	if c.PaymentTimeout <= 0 {
-		add("APP_PAYMENT_TIMEOUT must be positive")
-	}
 	if c.DeadLetterRetention < time.Hour {
 		// Shorter would delete dead letters before anyone could look.
 		add("APP_DEAD_LETTER_RETENTION %s: want at least 1h", c.DeadLetterRetention)
@@ -222,21 +243,13 @@ func (c Config) validate(known []string) []error {
 	default:
 		add("APP_LOG_FORMAT %q: want json or console", c.LogFormat)
 	}
-	if !strings.Contains(c.AdminEmail, "@") {
-		add("APP_ADMIN_EMAIL %q is not an email address", c.AdminEmail)
-	}
 	if c.Env == "prod" {
-		// Production refuses every default that is only safe on a laptop.
+		// Production refuses every default that is only safe on a laptop
+		// (Reader.Secret refuses a missing secret).
 		for _, m := range c.Modules {
 			if c.DatabaseURLFor(m) == "" {
 				add("APP_ENV=prod: set DATABASE_URL or %s_DATABASE_URL (the embedded development Postgres is for dev only)", strings.ToUpper(m))
 			}
-		}
-		if len(c.JWTSecret) < 32 {
-			add("APP_ENV=prod: APP_JWT_SECRET must be set, at least 32 bytes")
-		}
-		if len(c.Modules) > 0 && len(c.AdminPassword) < 12 {
-			add("APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 characters")
 		}
 		if c.Bus == "amqp" && strings.Contains(c.AMQPURL, "guest:guest@") {
 			add("APP_ENV=prod: AMQP_URL uses RabbitMQ's default guest account")
@@ -270,51 +283,120 @@ func pointsHere(u *url.URL, httpAddr string) bool {
 	return local && uport == port
 }
 
-// reader collects parse errors so Load can report them all.
-type reader struct {
+// samePort reports whether two listen addresses would take the same port.
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb && pa != "0"
+}
+
+// Reader reads settings from the environment, for Read and for the own
+// settings of each module (modkit.Definition.Settings). A value is trimmed
+// of spaces, and an empty one means the default. Reader keeps every problem,
+// a value that does not parse or a rule broken (Invalid), so that a start
+// lists them all at once (Err); a method with a bad value returns its
+// default. Messages name the variable and never repeat a secret.
+type Reader struct {
 	getenv func(string) string
 	errs   []error
 }
 
-func (r *reader) str(name, def string) string {
+// NewReader returns a Reader of getenv (os.Getenv, or a map in tests).
+func NewReader(getenv func(string) string) *Reader { return &Reader{getenv: getenv} }
+
+// Err returns every problem found so far, one per line, or nil.
+func (r *Reader) Err() error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
+}
+
+// Invalid records a problem: a rule that the values read break.
+func (r *Reader) Invalid(format string, a ...any) { r.add(fmt.Errorf(format, a...)) }
+
+// add records err once: two modules that read the same variable (say,
+// APP_PAYMENT_TIMEOUT) in one process report its problem once.
+func (r *Reader) add(err error) {
+	if !slices.ContainsFunc(r.errs, func(e error) bool { return e.Error() == err.Error() }) {
+		r.errs = append(r.errs, err)
+	}
+}
+
+// Env is APP_ENV, "dev" by default (Read checks its value).
+func (r *Reader) Env() string { return r.String("APP_ENV", "dev") }
+
+// Prod reports whether APP_ENV is prod, where defaults only safe on a
+// laptop are refused.
+func (r *Reader) Prod() bool { return r.Env() == "prod" }
+
+// String reads a variable.
+func (r *Reader) String(name, def string) string {
 	if v := strings.TrimSpace(r.getenv(name)); v != "" {
 		return v
 	}
 	return def
 }
 
-func (r *reader) duration(name string, def time.Duration) time.Duration {
-	v := r.str(name, "")
+// Secret reads a secret, which has no default: in prod it must be set, at
+// least prodMin bytes long. Outside prod it may be empty (a development
+// process generates its own and keeps it under APP_DATA_DIR).
+func (r *Reader) Secret(name string, prodMin int) string {
+	v := r.String(name, "")
+	if r.Prod() && len(v) < prodMin {
+		r.Invalid("APP_ENV=prod: %s must be set, at least %d bytes", name, prodMin)
+	}
+	return v
+}
+
+// Duration reads a Go duration such as 5s or 250ms.
+func (r *Reader) Duration(name string, def time.Duration) time.Duration {
+	v := r.String(name, "")
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s %q: want a duration such as 5s or 250ms", name, v))
+		r.Invalid("%s %q: want a duration such as 5s or 250ms", name, v)
 		return def
 	}
 	return d
 }
 
-func (r *reader) integer(name string, def int) int {
-	v := r.str(name, "")
+// Int reads a whole number of at least 1.
+func (r *Reader) Int(name string, def int) int {
+	v := r.String(name, "")
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		r.errs = append(r.errs, fmt.Errorf("%s %q: want a whole number of at least 1", name, v))
+		r.Invalid("%s %q: want a whole number of at least 1", name, v)
 		return def
 	}
 	return n
 }
 
+// Bool reads true or false (or 1, 0, t, f, as strconv.ParseBool).
+func (r *Reader) Bool(name string, def bool) bool {
+	v := r.String(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.Invalid("%s %q: want true or false", name, v)
+		return def
+	}
+	return b
+}
+
 // prefixes reads a comma list of CIDRs or single addresses (a /32 or /128).
 // A /0 is refused: believing every peer's X-Forwarded-For lets any client
 // choose its own address.
-func (r *reader) prefixes(name string) []netip.Prefix {
+func (r *Reader) prefixes(name string) []netip.Prefix {
 	var out []netip.Prefix
-	for _, s := range splitList(r.str(name, "")) {
+	for _, s := range splitList(r.String(name, "")) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			a, aerr := netip.ParseAddr(s)
@@ -333,23 +415,10 @@ func (r *reader) prefixes(name string) []netip.Prefix {
 	return out
 }
 
-func (r *reader) boolean(name string, def bool) bool {
-	v := r.str(name, "")
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s %q: want true or false", name, v))
-		return def
-	}
-	return b
-}
-
 // modules resolves APP_MODULES: "all", "none" or a comma list of known names,
 // returned in the order of known (the start-up order).
-func (r *reader) modules(name string, known, linked []string) []string {
-	v := r.str(name, "all")
+func (r *Reader) modules(name string, known, linked []string) []string {
+	v := r.String(name, "all")
 	switch v {
 	case "all":
 		return slices.Clone(linked)
@@ -382,11 +451,6 @@ func splitList(v string) []string {
 		}
 	}
 	return out
-}
-
-// FromEnv loads the configuration from the process environment.
-func FromEnv(known []string, linked ...string) (Config, error) {
-	return Load(os.Getenv, known, linked...)
 }
 
 // loopback reports whether host (an address's host part) names this machine

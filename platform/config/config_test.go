@@ -21,8 +21,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":8080" || c.Bus != "gochannel" || c.Env != "dev" || !c.SeedDemo ||
-		c.PaymentTimeout != 5*time.Second || len(c.Modules) != 2 || c.AdminEmail != "admin@example.com" ||
+	if c.HTTPAddr != ":8080" || c.Bus != "gochannel" || c.Env != "dev" ||
+		c.ShutdownGrace != 10*time.Second || len(c.Modules) != 2 ||
 		c.AMQPURL != "amqp://guest:guest@127.0.0.1:5672/" || c.LogFormat != "console" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -84,12 +84,16 @@ func TestValid(t *testing.T) {
 		"prod with everything set": {
 			env: map[string]string{"APP_ENV": "prod", "DATABASE_URL": "postgres://u@h/db",
 				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},
-			check: func(c config.Config) bool { return !c.SeedDemo && c.LogFormat == "json" },
+			check: func(c config.Config) bool { return c.LogFormat == "json" },
 		},
 		"prod, pprof on loopback": {
 			env: map[string]string{"APP_ENV": "prod", "DATABASE_URL": "postgres://u@h/db", "APP_DEBUG_ADDR": "127.0.0.1:6060",
 				"APP_JWT_SECRET": strings.Repeat("s", 32), "APP_ADMIN_PASSWORD": "a-long-password"},
 			check: func(c config.Config) bool { return c.DebugAddr == "127.0.0.1:6060" },
+		},
+		"internal listener": {
+			env:   map[string]string{"APP_INTERNAL_ADDR": ":8081"},
+			check: func(c config.Config) bool { return c.InternalAddr == ":8081" && c.HTTPAddr == ":8080" },
 		},
 		"dev, pprof anywhere": {
 			env:   map[string]string{"APP_DEBUG_ADDR": ":6060"},
@@ -116,10 +120,10 @@ func TestInvalid(t *testing.T) {
 		want string
 	}{
 		"bad bus":                     {map[string]string{"APP_BUS": "kafka"}, "APP_BUS"},
-		"bad duration":                {map[string]string{"APP_PAYMENT_TIMEOUT": "soon"}, "APP_PAYMENT_TIMEOUT"},
-		"negative duration":           {map[string]string{"APP_PAYMENT_TIMEOUT": "-1s"}, "must be positive"},
+		"bad duration":                {map[string]string{"APP_SHUTDOWN_TIMEOUT": "soon"}, "APP_SHUTDOWN_TIMEOUT"},
+		"negative duration":           {map[string]string{"APP_SHUTDOWN_TIMEOUT": "-1s"}, "must be positive"},
 		"short dead letter retention": {map[string]string{"APP_DEAD_LETTER_RETENTION": "30s"}, "APP_DEAD_LETTER_RETENTION 30s: want at least 1h"},
-		"bad bool":                    {map[string]string{"APP_SEED_DEMO": "perhaps"}, "APP_SEED_DEMO"},
+		"bad number":                  {map[string]string{"APP_RATE_LIMIT_LOGIN": "0"}, "APP_RATE_LIMIT_LOGIN \"0\": want a whole number of at least 1"},
 		"unknown module":              {map[string]string{"APP_MODULES": "billing"}, "unknown module"},
 		"missing remote":              {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp"}, "APP_REMOTE_INVENTORY"},
 		"only remotes left":           {map[string]string{"APP_BUS": "amqp", "APP_REMOTE_CATALOG": "http://c:1", "APP_REMOTE_INVENTORY": "http://i:1"}, "would run none"},
@@ -130,10 +134,14 @@ func TestInvalid(t *testing.T) {
 		"remote with a path":          {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_REMOTE_INVENTORY": "http://x:1/api"}, "without credentials, path"},
 		"remote is this process": {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_HTTP_ADDR": ":9000",
 			"APP_REMOTE_INVENTORY": "http://127.0.0.1:9000"}, "own address"},
-		"bad address":          {map[string]string{"APP_HTTP_ADDR": "8080"}, "APP_HTTP_ADDR"},
-		"bad database url":     {map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
-		"prod without secrets": {map[string]string{"APP_ENV": "prod"}, "APP_JWT_SECRET"},
-		"bad env":              {map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+		"remote is this process's internal listener": {map[string]string{"APP_MODULES": "catalog", "APP_BUS": "amqp", "APP_INTERNAL_ADDR": ":9001",
+			"APP_REMOTE_INVENTORY": "http://localhost:9001"}, "own address (APP_INTERNAL_ADDR)"},
+		"bad internal address":      {map[string]string{"APP_INTERNAL_ADDR": "internal"}, "APP_INTERNAL_ADDR"},
+		"internal on the same port": {map[string]string{"APP_INTERNAL_ADDR": "127.0.0.1:8080"}, "another port than APP_HTTP_ADDR"},
+		"bad address":               {map[string]string{"APP_HTTP_ADDR": "8080"}, "APP_HTTP_ADDR"},
+		"bad database url":          {map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
+		"prod without secrets":      {map[string]string{"APP_ENV": "prod"}, "APP_JWT_SECRET"},
+		"bad env":                   {map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
 		"prod, pprof on every interface": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
 			"APP_ADMIN_PASSWORD": "a-long-password", "DATABASE_URL": "postgres://u@h/shop", "APP_DEBUG_ADDR": ":6060"}, "APP_DEBUG_ADDR"},
 		"prod, pprof on a public address": {map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32),
@@ -172,5 +180,65 @@ func TestLinkedModules(t *testing.T) {
 	if _, err := config.Load(func(k string) string { return env[k] }, known, "inventory"); err == nil ||
 		!strings.Contains(err.Error(), "not in this binary") {
 		t.Fatalf("a module the binary lacks: %v", err)
+	}
+}
+
+// The platform reads process settings only: a module's own settings (the
+// admin account of identity, the payment timeout of ordering and payments,
+// demo seeding) are read and checked by the module, where it runs. So a
+// production process is not refused for lacking another module's secret.
+func TestModuleSettingsAreNotThePlatforms(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"APP_ENV": "prod", "APP_JWT_SECRET": strings.Repeat("s", 32), "DATABASE_URL": "postgres://u@h/shop",
+		"APP_PAYMENT_TIMEOUT": "soon", "APP_SEED_DEMO": "perhaps", "APP_ADMIN_EMAIL": "nobody"}
+	if _, err := load(env); err != nil {
+		t.Fatalf("a process refused for module settings: %v", err)
+	}
+}
+
+// A Reader returns defaults for bad values and keeps every problem, each
+// once, so that the process settings and those of every module it runs are
+// reported together; a secret is required in prod only, and never echoed.
+func TestReaderCollectsEveryProblem(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"APP_ENV": "prod", "D": "soon", "I": "many", "B": "perhaps", "S": "hunter2"}
+	r := config.NewReader(func(k string) string { return env[k] })
+	if d := r.Duration("D", time.Second); d != time.Second {
+		t.Errorf("bad duration: got %s, want the default", d)
+	}
+	r.Duration("D", time.Second) // a second module reading the same variable
+	if n := r.Int("I", 3); n != 3 {
+		t.Errorf("bad number: got %d, want the default", n)
+	}
+	if b := r.Bool("B", true); !b {
+		t.Error("bad bool: want the default")
+	}
+	if s := r.Secret("S", 12); s != "hunter2" {
+		t.Errorf("secret %q", s)
+	}
+	r.Secret("UNSET", 1)
+	r.Invalid("X breaks a rule")
+	if !r.Prod() || r.String("UNSET", "def") != "def" {
+		t.Error("Prod or a default string")
+	}
+	err := r.Err()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{"invalid configuration:", `D "soon"`, `I "many"`, `B "perhaps"`,
+		"APP_ENV=prod: S must be set, at least 12 bytes", "APP_ENV=prod: UNSET must be set", "X breaks a rule"}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if n := strings.Count(err.Error(), `D "soon"`); n != 1 {
+		t.Errorf("the bad duration is reported %d times, want once:\n%v", n, err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error repeats a secret:\n%v", err)
+	}
+	if config.NewReader(func(string) string { return "" }).Err() != nil {
+		t.Error("an empty environment has problems")
 	}
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -62,7 +64,7 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 			newDatabases,
 			newHTTP,
 			newRateLimiter,
-			newTokens,
+			newVerifier,
 			auth.NewGuard,
 			newServiceTokens,
 			func(cfg config.Config, t *auth.ServiceTokens, reg prometheus.Registerer, log *zap.Logger) (*rpc.Remotes, error) {
@@ -77,57 +79,105 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 }
 
 // newServiceTokens signs this process's calls to other processes and checks
-// theirs, with a key derived from the JWT secret every process shares.
-func newServiceTokens(cfg config.Config, tokens *auth.Tokens) *auth.ServiceTokens {
+// theirs, with a key derived from APP_JWT_SECRET, which every process of a
+// deployment shares. In development a secret is generated once and kept
+// under the data directory so it survives restarts.
+func newServiceTokens(cfg config.Config, log *zap.Logger) (*auth.ServiceTokens, error) {
 	service := "gateway"
 	if len(cfg.Modules) > 0 {
 		service = strings.Join(cfg.Modules, "+")
 	}
-	return auth.NewServiceTokens(tokens.Secret(), service)
-}
-
-// TokenTTL is the lifetime of an access token.
-const TokenTTL = time.Hour
-
-// newTokens verifies (and, in the identity module, issues) access tokens
-// with APP_JWT_SECRET; in development a secret is generated once and kept
-// under the data directory so tokens survive restarts.
-func newTokens(cfg config.Config, log *zap.Logger) (*auth.Tokens, error) {
 	secret := []byte(cfg.JWTSecret)
 	if len(secret) == 0 {
+		path := filepath.Join(cfg.DataDir, "jwt-secret")
 		var err error
-		if secret, err = devSecret(filepath.Join(cfg.DataDir, "jwt-secret")); err != nil {
+		if secret, err = devFile(path, "development JWT secret", newDevSecret, func(b []byte) bool { return len(b) >= auth.MinSecretLen }); err != nil {
 			return nil, err
 		}
 		msg := "using the development JWT secret; set APP_JWT_SECRET to share one between processes"
 		level := zap.InfoLevel
 		if len(cfg.Remotes) > 0 {
-			// Service tokens derive from it: processes with different
-			// secrets answer each other's calls with 401.
+			// Processes with different secrets answer each other's calls with 401.
 			msg, level = "using the development JWT secret while calling modules in other processes: they must all use the same one; set APP_JWT_SECRET", zap.WarnLevel
 		}
-		log.Log(level, msg, zap.String("file", filepath.Join(cfg.DataDir, "jwt-secret")))
+		log.Log(level, msg, zap.String("file", path))
 	}
-	return auth.NewTokens(secret, TokenTTL)
+	if len(secret) < auth.MinSecretLen {
+		return nil, fmt.Errorf("APP_JWT_SECRET must be at least %d bytes", auth.MinSecretLen)
+	}
+	return auth.NewServiceTokens(secret, service), nil
 }
 
-// devSecret reads the secret in path, creating it (0600) on first use.
-func devSecret(path string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil && len(b) >= auth.MinSecretLen {
+// newVerifier verifies user tokens with the keys of the module that signs
+// them: its signer where it runs in this process, the key set it publishes
+// where it is remote. A process with neither (a test of another module)
+// accepts no user token.
+func newVerifier(in struct {
+	fx.In
+	Keys auth.KeySource `optional:"true"`
+}) *auth.Verifier {
+	if in.Keys == nil {
+		return auth.NewVerifier(auth.NoKeys{})
+	}
+	return auth.NewVerifier(in.Keys)
+}
+
+// TokenTTL is the lifetime of an access token.
+const TokenTTL = time.Hour
+
+// SigningKeys returns the Ed25519 keys that sign user tokens, from pem
+// (identity's APP_JWT_PRIVATE_KEY: the first signs, the others are still published);
+// in development, without it, a key generated once and kept under the data
+// directory. Only the module that signs user tokens calls it, so no other
+// process holds a key or needs the variable.
+func SigningKeys(pem string, cfg config.Config, log *zap.Logger) ([]ed25519.PrivateKey, error) {
+	if pem != "" {
+		keys, err := auth.ParsePrivateKeys(pem)
+		if err != nil {
+			return nil, fmt.Errorf("APP_JWT_PRIVATE_KEY: %w", err)
+		}
+		return keys, nil
+	}
+	if !cfg.Dev() {
+		return nil, errors.New("APP_ENV=prod: APP_JWT_PRIVATE_KEY must be set on the process running identity (an Ed25519 key in PEM: openssl genpkey -algorithm ed25519)")
+	}
+	path := filepath.Join(cfg.DataDir, "jwt-ed25519.pem")
+	text, err := devFile(path, "development signing key", func() ([]byte, error) {
+		k, err := auth.GenerateKeyPEM()
+		return []byte(k), err
+	}, func(b []byte) bool { _, err := auth.ParsePrivateKeys(string(b)); return err == nil })
+	if err != nil {
+		return nil, err
+	}
+	log.Info("signing user tokens with the development key; set APP_JWT_PRIVATE_KEY in production", zap.String("file", path))
+	return auth.ParsePrivateKeys(string(text))
+}
+
+// devFile reads the development secret in path when valid, else creates
+// it (0600) with generate.
+func devFile(path, what string, generate func() ([]byte, error), valid func([]byte) bool) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && valid(b) {
 		return b, nil
 	}
+	b, err := generate()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return b, nil
+}
+
+func newDevSecret() ([]byte, error) {
 	buf := make([]byte, 48)
 	if _, err := rand.Read(buf); err != nil {
 		return nil, err
 	}
-	secret := []byte(base64.RawURLEncoding.EncodeToString(buf))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("development JWT secret: %w", err)
-	}
-	if err := os.WriteFile(path, secret, 0o600); err != nil {
-		return nil, fmt.Errorf("development JWT secret: %w", err)
-	}
-	return secret, nil
+	return []byte(base64.RawURLEncoding.EncodeToString(buf)), nil
 }
 
 // Registry is the process's Prometheus registry.
@@ -257,12 +307,15 @@ type HTTP struct {
 // then, or the shutdown would wait for it.
 func (h *HTTP) Stopping() <-chan struct{} { return h.stopping }
 
-func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
+func newHTTP(cfg config.Config, log *zap.Logger, reg *Registry, hr *health.Registry, verifier *auth.Verifier, guard *auth.Guard, st *auth.ServiceTokens) *HTTP {
 	root := httpx.NewRouter(httpx.Options{Logger: log.Named("http"), Registerer: reg, Untraced: untraced})
 	root.Use(clientAddress(st, cfg.TrustedProxies))
 	root.Method(http.MethodGet, "/health/live", health.Live())
 	root.Method(http.MethodGet, "/health/ready", health.Handler(hr, health.HandlerOptions{Verbose: cfg.Dev()}))
 	root.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// The keys of user tokens: identity's own where it runs, else the set
+	// this process fetched from it (the same answer, cached).
+	root.Method(http.MethodGet, auth.JWKSPath, auth.JWKSHandler(verifier.Keys()))
 	api := chi.NewRouter()
 	api.Use(guard.Authenticate)
 	root.Mount("/api/v1", api)
@@ -345,32 +398,77 @@ func newRateLimiter(lc fx.Lifecycle, cfg config.Config, reg prometheus.Registere
 }
 
 // Serve starts the HTTP server once everything else has started and shuts
-// it down gracefully first. Give it as the last fx option.
+// it down gracefully first. Give it as the last fx option. With
+// APP_INTERNAL_ADDR a second server there serves everything, /internal
+// included, and the public one (APP_HTTP_ADDR) answers 404 for /internal:
+// a deployment exposes the public port and keeps the other inside. Both
+// are drained at stop.
 func Serve(lc fx.Lifecycle, cfg config.Config, h *HTTP, log *zap.Logger) {
-	srv := httpx.Server(cfg.HTTPAddr, h.Root)
-	srv.RegisterOnShutdown(func() { h.stoppingOnce.Do(func() { close(h.stopping) }) })
+	type listener struct {
+		name, addr string
+		srv        *http.Server
+	}
+	public := http.Handler(h.Root)
+	if cfg.InternalAddr != "" {
+		public = withoutInternal(h.Root)
+	}
+	servers := []listener{{"HTTP", cfg.HTTPAddr, httpx.Server(cfg.HTTPAddr, public)}}
+	if cfg.InternalAddr != "" {
+		servers = append(servers, listener{"internal HTTP", cfg.InternalAddr, httpx.Server(cfg.InternalAddr, h.Root)})
+	}
+	for _, l := range servers {
+		l.srv.RegisterOnShutdown(func() { h.stoppingOnce.Do(func() { close(h.stopping) }) })
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			ln, err := net.Listen("tcp", cfg.HTTPAddr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-			}
-			log.Info("serving HTTP", zap.String("addr", ln.Addr().String()))
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("HTTP server stopped", zap.Error(err))
+			lns := make([]net.Listener, 0, len(servers))
+			for _, l := range servers {
+				ln, err := net.Listen("tcp", l.addr)
+				if err != nil {
+					for _, open := range lns {
+						_ = open.Close()
+					}
+					return fmt.Errorf("listen on %s: %w", l.addr, err)
 				}
-			}()
+				lns = append(lns, ln)
+			}
+			for i, l := range servers {
+				log.Info("serving "+l.name, zap.String("addr", lns[i].Addr().String()))
+				go func() {
+					if err := l.srv.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						log.Error(l.name+" server stopped", zap.Error(err))
+					}
+				}()
+			}
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
 			log.Info("shutting down: draining HTTP requests")
-			return srv.Shutdown(ctx)
+			errs := make([]error, len(servers))
+			var wg sync.WaitGroup
+			for i, l := range servers {
+				wg.Go(func() { errs[i] = l.srv.Shutdown(ctx) })
+			}
+			wg.Wait()
+			return errors.Join(errs...)
 		},
 	})
 	if cfg.DebugAddr != "" {
 		serveDebug(lc, cfg.DebugAddr, log)
 	}
+}
+
+// withoutInternal answers 404 for /internal and below, as if there were
+// no such route, and passes every other request to next.
+func withoutInternal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := path.Clean("/" + r.URL.Path)
+		if p == rpc.PathPrefix || strings.HasPrefix(p, rpc.PathPrefix+"/") {
+			httpx.WriteError(w, r, nil, httpx.ErrNotFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveDebug serves Go's pprof profiles on their own listener, never on the

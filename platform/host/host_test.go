@@ -1,7 +1,9 @@
 package host_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -184,4 +186,103 @@ func TestClientAddressBehindTrustedProxies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With APP_INTERNAL_ADDR, /internal is served there only: the public
+// listener answers 404 for it, however the path is spelled, and serves the
+// rest; the internal one serves everything and still wants a service
+// token. Stopping drains a request in flight on either.
+func TestInternalListener(t *testing.T) {
+	public, internal := freePort(t), freePort(t)
+	secret := "host-test-" + strings.Repeat("i", 40)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"APP_HTTP_ADDR": public, "APP_INTERNAL_ADDR": internal, "APP_MODULES": "none",
+			"APP_BUS": "gochannel", "APP_JWT_SECRET": secret}[k]
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{}, 1)
+	app := fx.New(
+		host.Platform(cfg, zaptest.NewLogger(t), nil),
+		fx.Invoke(func(h *host.HTTP) {
+			h.Internal.Get("/ping", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "pong") })
+			h.Internal.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
+				started <- struct{}{}
+				time.Sleep(300 * time.Millisecond)
+				_, _ = io.WriteString(w, "done")
+			})
+		}),
+		fx.Invoke(host.Run),
+		fx.Invoke(host.Serve),
+		fx.NopLogger,
+	)
+	ctx := context.Background()
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	token, err := auth.NewServiceTokens([]byte(secret), "test").Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(addr, path string) (int, string) {
+		t.Helper()
+		// A raw request line, so no client cleans the path first.
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n%s: %s\r\nConnection: close\r\n\r\n", path, auth.ServiceHeader, token)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{"/internal/ping", "/internal", "//internal/ping", "/api/../internal/ping", "/internal/../internal/ping", "/%69nternal/ping"} {
+		if code, body := get(public, path); code != 404 || !strings.Contains(body, "http.not_found") {
+			t.Errorf("public %s: %d %s", path, code, body)
+		}
+	}
+	if code, _ := get(public, "/health/live"); code != 200 {
+		t.Errorf("public /health/live: %d", code)
+	}
+	for path, want := range map[string]int{"/internal/ping": 200, "/health/live": 200} {
+		if code, body := get(internal, path); code != want {
+			t.Errorf("internal %s: %d %s", path, code, body)
+		}
+	}
+	if resp, err := http.Get("http://" + internal + "/internal/ping"); err != nil || resp.StatusCode != 401 {
+		t.Errorf("internal without a service token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	got := make(chan string, 1)
+	go func() { _, body := get(internal, "/internal/slow"); got <- body }()
+	<-started
+	if err := app.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if body := <-got; body != "done" {
+		t.Fatalf("in-flight request on the internal listener: %q", body)
+	}
+	for _, addr := range []string{public, internal} {
+		if _, err := http.Get("http://" + addr + "/health/live"); err == nil {
+			t.Errorf("%s still answers after stop", addr)
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -5,8 +5,8 @@
 // must know about it wherever it runs (its name, the APIs it calls, the
 // events it publishes and consumes, its public routes, how to call it over
 // HTTP) is its Surface, declared in its surface package <module>api; what
-// only the process running it needs (its wiring, migrations, maintenance
-// commands) is its Definition, declared in modules/<module>. Everything else
+// only the process running it needs (its wiring, own settings, migrations,
+// maintenance commands) is its Definition, declared in modules/<module>. Everything else
 // is derived: the events it publishes from its event types, the modules that
 // call it from the others' Calls, the start-up order from Calls, the broker
 // topology from the consumers, the extraction guides and the context map
@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/bus"
+	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
@@ -159,9 +160,22 @@ type Definition struct {
 	FX         fx.Option // its wiring (fx.Module)
 	Migrations fs.FS     // its schema migrations
 
+	// Settings reads and validates the module's own settings, only in a
+	// process that runs it, and supplies them to FX; nil when it has none.
+	// Declare it with the function Settings.
+	Settings func(*config.Reader) fx.Option
+
 	// Commands are the module's maintenance commands, run by the binary as
 	// `app <name>` where the module runs.
 	Commands []Command
+}
+
+// Settings declares a module's own settings: read reads them through r,
+// reporting each bad value or broken rule to r (every problem of every
+// module is listed at once at start-up), and its result is supplied to the
+// module's wiring as a T.
+func Settings[T any](read func(r *config.Reader) T) func(*config.Reader) fx.Option {
+	return func(r *config.Reader) fx.Option { return fx.Supply(read(r)) }
 }
 
 // Command is a maintenance task of a module, run once against its database.

@@ -317,9 +317,6 @@ func (c *Client) send(ctx context.Context, inst *instance, method string, body [
 	h.Set("Accept", "application/json")
 	h.Set(auth.ServiceHeader, token)
 	propagate(ctx, h)
-	if p, ok := auth.FromContext(ctx); ok {
-		h.Set(PrincipalHeader, principalHeader(p))
-	}
 	if deadline, ok := ctx.Deadline(); ok {
 		h.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
 	}
@@ -374,4 +371,35 @@ func propagate(ctx context.Context, h http.Header) {
 	if id := correlation.ID(ctx); id != "" {
 		h.Set(correlation.Header, id)
 	}
+}
+
+// maxDocument bounds what Get reads.
+const maxDocument = 1 << 20
+
+// Get fetches a public document of the remote module, path on one of its
+// instances (a key set, say), and returns its body; an answer other than
+// 200 is an error. It has no retries and no breaker: its callers cache what
+// it returns and keep the last good copy.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	inst := c.pool.next()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, inst.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	propagate(ctx, req.Header)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: GET %s of %s: %w", path, c.module, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("rpc: GET %s of %s: %s", path, c.module, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument+1))
+	if err == nil && len(b) > maxDocument {
+		err = fmt.Errorf("rpc: GET %s of %s: larger than %d bytes", path, c.module, maxDocument)
+	}
+	return b, err
 }

@@ -7,8 +7,9 @@
 // method returns only an error) or an RFC 9457 problem whose code and kind
 // rebuild the same *apperr.Error on the client, so errors.Is keeps working.
 // A result returned together with an error is not carried: APIs return the
-// zero value with an error. The caller's principal (platform/auth), if any,
-// travels in a header that the server believes only with a service token.
+// zero value with an error. Who the user is never travels beside the
+// arguments: a method that acts for a user takes them as an argument, and
+// the module judges what they may do.
 //
 // The client side is a small generated stub per interface (see
 // internal/rpcgen) over Client.Call, which adds what a remote call needs:

@@ -44,7 +44,6 @@ func (c *Client) Proxy() http.Handler {
 			pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), proxiedKey{}, in))
 			h := pr.Out.Header
 			h.Del(auth.ServiceHeader)
-			h.Del(PrincipalHeader) // believed on /internal only, but never passed on from a client
 			if token, err := c.tokens.ForwardToken(); err == nil {
 				h.Set(auth.ServiceHeader, token)
 			}

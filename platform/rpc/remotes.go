@@ -104,3 +104,17 @@ func Provide[API any](module string, newClient func(*Client) API) fx.Option {
 		return newClient(c), nil
 	})
 }
+
+// ProvideKeys provides the auth.KeySource of a process where module (the
+// one that signs user tokens) is remote: the key set it publishes at
+// auth.JWKSPath, fetched through its client and cached (auth.RemoteKeys).
+func ProvideKeys(module string) fx.Option {
+	return fx.Provide(func(r *Remotes, log *zap.Logger) (auth.KeySource, error) {
+		c, err := r.Client(module)
+		if err != nil {
+			return nil, err
+		}
+		fetch := func(ctx context.Context) ([]byte, error) { return c.Get(ctx, auth.JWKSPath) }
+		return auth.NewRemoteKeys(fetch, auth.RemoteKeysOptions{}, log.Named("auth")), nil
+	})
+}

@@ -9,15 +9,12 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/apperr"
-	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/httpx"
 	"github.com/modmono/shop/platform/telemetry"
 )
@@ -37,23 +34,6 @@ func answerMargin(left time.Duration) time.Duration { return min(left/10, 250*ti
 
 // maxTimeoutMillis is the largest TimeoutHeader a time.Duration can hold.
 const maxTimeoutMillis = int64(math.MaxInt64 / time.Millisecond)
-
-// PrincipalHeader carries the caller's principal ("<user id> <role>") on a
-// call made on a user's behalf. /internal admits service callers only, so
-// the header is believed there and nowhere else.
-const PrincipalHeader = "X-Principal"
-
-func principalHeader(p auth.Principal) string { return p.UserID.String() + " " + string(p.Role) }
-
-func principalFrom(h string) (auth.Principal, bool) {
-	id, role, ok := strings.Cut(h, " ")
-	if !ok {
-		return auth.Principal{}, false
-	}
-	uid, err := uuid.Parse(id)
-	p := auth.Principal{UserID: uid, Role: auth.Role(role)}
-	return p, err == nil && p.Role.Valid()
-}
 
 // ErrBadCall means a call to /internal/<module>/<Method> had arguments that do not fit the method:
 // another version of the caller, or a hand-made request.
@@ -123,9 +103,6 @@ func (m method) call(w http.ResponseWriter, r *http.Request) error {
 		return ErrBadCall.WithMessage(fmt.Sprintf("want %d arguments, got %d", want, len(raw)))
 	}
 	ctx := r.Context()
-	if p, ok := principalFrom(r.Header.Get(PrincipalHeader)); ok {
-		ctx = auth.WithPrincipal(ctx, p)
-	}
 	// A value too large for a time.Duration would overflow into a deadline
 	// in the past: it sets none.
 	if ms, err := strconv.ParseInt(r.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMillis {

@@ -25,7 +25,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/modmono/shop/internal/deploy"
+	"github.com/modmono/shop/internal/process"
+	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/modkit"
 )
 
 // Objects are the objects of one built overlay, by kind, in build order.
@@ -222,8 +226,8 @@ func (o *Objects) Check(known []string) (map[string]Process, error) {
 	return procs, errors.Join(errs...)
 }
 
-// process loads the configuration of d's container "app" with platform/config,
-// as the binary of its image would at start (secrets replaced by valid
+// process loads the configuration of d's container "app" with
+// process.Load, as the binary of its image would at start (secrets replaced by valid
 // stand-ins).
 func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []error) {
 	i := slices.IndexFunc(d.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == "app" })
@@ -260,14 +264,23 @@ func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []erro
 	if linked == nil {
 		return Process{}, append(errs, fmt.Errorf("Deployment %s: image %q is neither %s nor %s-<module>", d.Name, c.Image, deploy.Monolith, deploy.Monolith))
 	}
-	cfg, err := config.Load(getenv, known, linked...)
+	cfg, err := process.Load(getenv, definitions(linked))
 	if err != nil {
 		return Process{}, append(errs, fmt.Errorf("Deployment %s: the app would refuse to start: %w", d.Name, err))
 	}
 	if cfg.Env != "prod" {
 		errs = append(errs, fmt.Errorf("Deployment %s: APP_ENV=%s: want prod", d.Name, cfg.Env))
 	}
-	return Process{Deployment: d, Config: cfg, Env: env}, errs
+	// Identity's signing key goes to identity's process and nowhere else:
+	// any other process holding it could mint user tokens.
+	_, hasKey := env["APP_JWT_PRIVATE_KEY"]
+	switch runsIdentity := cfg.Local(identityapi.Name); {
+	case runsIdentity && !hasKey:
+		errs = append(errs, fmt.Errorf("Deployment %s runs identity without APP_JWT_PRIVATE_KEY: the app would refuse to start", d.Name))
+	case !runsIdentity && hasKey:
+		errs = append(errs, fmt.Errorf("Deployment %s does not run identity but is given APP_JWT_PRIVATE_KEY: only identity's process may hold the key that signs user tokens", d.Name))
+	}
+	return Process{Deployment: d, Config: cfg.Config, Env: env}, errs
 }
 
 // linkedModules returns the modules linked into image: every one for the
@@ -282,6 +295,18 @@ func linkedModules(image string, known []string) []string {
 		return []string{m}
 	}
 	return nil
+}
+
+// definitions returns the modules named, as the binary linking them has
+// them: each module's own settings are checked where it runs.
+func definitions(names []string) []modkit.Definition {
+	defs := []modkit.Definition{}
+	for _, m := range modules.All {
+		if slices.Contains(names, m.Name) {
+			defs = append(defs, m)
+		}
+	}
+	return defs
 }
 
 // standIn is a valid value for the secret variable name.

@@ -1,6 +1,8 @@
 package identityapi
 
 import (
+	"go.uber.org/fx"
+
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/rpc"
@@ -16,5 +18,7 @@ var Surface = modkit.Surface{
 	Summary: "users, credentials, roles and access tokens",
 	Events:  []bus.Event{UserRegisteredV1{}, UserUpdatedV1{}},
 	Routes:  []string{"/auth/*", "/users/*"},
-	Remote:  rpc.Provide(Name, NewClient),
+	// Where identity is remote, user tokens are verified with the keys it
+	// publishes (GET /.well-known/jwks.json), fetched through its client.
+	Remote: fx.Options(rpc.Provide(Name, NewClient), rpc.ProvideKeys(Name)),
 }

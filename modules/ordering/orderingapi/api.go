@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/page"
 )
 
@@ -100,11 +101,13 @@ type API interface {
 	// ListOrders reads the CQRS read model: it may lag the orders by a moment.
 	//rpc:idempotent
 	ListOrders(ctx context.Context, q ListQuery) (page.Page[OrderView], error)
-	// CancelOrder cancels a confirmed order: the payment is refunded and the
-	// stock returned by compensation. It returns the order as it stands; the
+	// CancelOrder cancels a confirmed order on behalf of by: the payment is
+	// refunded and the stock returned by compensation. by is the order's
+	// customer or an administrator (else auth.ErrForbidden); the order's
+	// failure reason says which. It returns the order as it stands; the
 	// status becomes cancelled when the compensation has run.
 	//rpc:idempotent
-	CancelOrder(ctx context.Context, id uuid.UUID) (Order, error)
+	CancelOrder(ctx context.Context, id uuid.UUID, by auth.Principal) (Order, error)
 }
 
 // Errors of the API. Match them with errors.Is.

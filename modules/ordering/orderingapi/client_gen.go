@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/page"
 	"github.com/modmono/shop/platform/rpc"
 )
@@ -35,8 +36,8 @@ func (c client) ListOrders(ctx context.Context, q ListQuery) (page.Page[OrderVie
 	return out, err
 }
 
-func (c client) CancelOrder(ctx context.Context, id uuid.UUID) (Order, error) {
+func (c client) CancelOrder(ctx context.Context, id uuid.UUID, by auth.Principal) (Order, error) {
 	var out Order
-	err := c.rpc.Call(ctx, "CancelOrder", true, &out, id)
+	err := c.rpc.Call(ctx, "CancelOrder", true, &out, id, by)
 	return out, err
 }

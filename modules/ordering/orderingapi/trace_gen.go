@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/page"
 	"github.com/modmono/shop/platform/telemetry"
 )
@@ -39,9 +40,9 @@ func (t traced) ListOrders(ctx context.Context, q ListQuery) (page.Page[OrderVie
 	return out, err
 }
 
-func (t traced) CancelOrder(ctx context.Context, id uuid.UUID) (Order, error) {
+func (t traced) CancelOrder(ctx context.Context, id uuid.UUID, by auth.Principal) (Order, error) {
 	ctx, span := telemetry.StartCall(ctx, Name, "CancelOrder")
-	out, err := t.api.CancelOrder(ctx, id)
+	out, err := t.api.CancelOrder(ctx, id, by)
 	telemetry.End(span, err)
 	return out, err
 }

@@ -46,7 +46,7 @@ func (e env) login(t *testing.T, email, password string, role auth.Role) {
 	if err != nil {
 		t.Fatalf("login %s: %v", email, err)
 	}
-	if p, err := e.tokens.Verify(tok.AccessToken); err != nil || p.Role != role {
+	if p, err := e.tokens.Verify(context.Background(), tok.AccessToken); err != nil || p.Role != role {
 		t.Fatalf("principal %+v, %v; want role %s", p, err, role)
 	}
 }

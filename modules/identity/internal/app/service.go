@@ -23,7 +23,7 @@ import (
 // Service implements identityapi.API. It is safe for concurrent use.
 type Service struct {
 	users  *pg.Users
-	tokens *auth.Tokens
+	tokens *auth.Signer
 	// slots bounds how many argon2 computations run at once. Each holds
 	// 19 MiB and a CPU for tens of milliseconds, so without a bound a burst
 	// of logins could exhaust memory; with one it only waits.
@@ -34,7 +34,7 @@ var _ identityapi.API = (*Service)(nil)
 
 // New returns the service over its repository; tokens signs the access
 // tokens Login issues.
-func New(users *pg.Users, tokens *auth.Tokens) *Service {
+func New(users *pg.Users, tokens *auth.Signer) *Service {
 	return &Service{users: users, tokens: tokens, slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 }
 

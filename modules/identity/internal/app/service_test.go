@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,6 +16,7 @@ import (
 	"github.com/modmono/shop/modules/identity/internal/app"
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
+	"github.com/modmono/shop/platform/auth/authtest"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgtest"
 	"github.com/modmono/shop/platform/pgxdb"
@@ -28,7 +28,7 @@ type env struct {
 	dsn    string
 	svc    *app.Service
 	db     *pgxdb.DB
-	tokens *auth.Tokens
+	tokens *auth.Verifier
 }
 
 // newEnv returns a service over a fresh database.
@@ -39,11 +39,8 @@ func newEnv(t *testing.T) env { return envOn(t, pgtest.NewDatabase(t)) }
 func envOn(t *testing.T, dsn string) env {
 	t.Helper()
 	db := openDB(t, dsn)
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", auth.MinSecretLen)), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env{dsn: dsn, svc: app.New(pg.NewUsers(db), tokens), db: db, tokens: tokens}
+	key := authtest.NewKey(t)
+	return env{dsn: dsn, svc: app.New(pg.NewUsers(db), key.Signer), db: db, tokens: key.Verifier()}
 }
 
 // openDB opens the identity schema of dsn, as host.Databases does.
@@ -224,7 +221,7 @@ func TestLoginIssuesATokenForTheCustomer(t *testing.T) {
 	if tok.TokenType != "Bearer" || tok.ExpiresIn != 3600 {
 		t.Fatalf("token %+v", tok)
 	}
-	p, err := e.tokens.Verify(tok.AccessToken)
+	p, err := e.tokens.Verify(context.Background(), tok.AccessToken)
 	if err != nil || p != (auth.Principal{UserID: reg.ID, Role: auth.Customer}) {
 		t.Fatalf("principal %+v, %v", p, err)
 	}

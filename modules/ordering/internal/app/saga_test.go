@@ -18,6 +18,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
+	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgtest"
 	"github.com/modmono/shop/platform/pgxdb"
@@ -107,36 +108,49 @@ type world struct {
 	svc    *app.Service
 	runner *app.Runner
 	calls  *calls
+	db     *pgxdb.DB
 }
 
-func newWorld(t *testing.T, inv *fakeInventory, pay *fakePayments) world {
+func newWorld(t *testing.T, inv inventoryapi.API, pay paymentsapi.API, c *calls) world {
 	t.Helper()
-	db, err := pgxdb.Open(context.Background(), pgtest.NewDatabase(t), "ordering",
+	return newWorldWith(t, inv, pay, c, 200*time.Millisecond, app.LeaseFor(200*time.Millisecond))
+}
+
+// newWorldWith is a world whose charge step times out after paymentTimeout
+// and whose sagas are leased for lease.
+func newWorldWith(t *testing.T, inv inventoryapi.API, pay paymentsapi.API, c *calls, paymentTimeout, lease time.Duration) world {
+	t.Helper()
+	db, err := pgxdb.Open(context.Background(), pgtest.NewDatabase(t)+"&pool_max_conns=4", "ordering",
 		[]pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: orderingmigrations.FS}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
 	orders := pg.NewOrders(db)
-	sagas := pg.NewSagas(orders, app.LeaseFor(200*time.Millisecond))
-	runner := app.NewRunner(app.RunnerConfig{PaymentTimeout: 200 * time.Millisecond, Poll: 20 * time.Millisecond},
-		sagas, inv, pay, zaptest.NewLogger(t), nil)
+	sagas := pg.NewSagas(orders, lease)
+	runner := app.NewRunner(app.RunnerConfig{PaymentTimeout: paymentTimeout, Lease: lease, Poll: 20 * time.Millisecond},
+		sagas, orders, inv, pay, zaptest.NewLogger(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { runner.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return world{svc: app.New(orders, sagas, pg.NewViews(db), fakeCatalog{}, runner), runner: runner, calls: inv.calls}
+	return world{svc: app.New(orders, sagas, pg.NewViews(db), fakeCatalog{}, runner), runner: runner, calls: c, db: db}
 }
 
 func (w world) place(t *testing.T) orderingapi.Order {
 	t.Helper()
-	ctx := context.Background()
-	placed, err := w.svc.PlaceOrder(ctx, uuid.New(), uuid.NewString(), orderingapi.PlaceOrderInput{
+	return w.settle(t, w.placePending(t), orderingapi.StatusPending)
+}
+
+// placePending places an order and returns at once.
+func (w world) placePending(t *testing.T) uuid.UUID {
+	t.Helper()
+	placed, err := w.svc.PlaceOrder(context.Background(), uuid.New(), uuid.NewString(), orderingapi.PlaceOrderInput{
 		Items: []orderingapi.LineInput{{ProductID: tea.ID, Quantity: 2}}, Payment: orderingapi.PaymentInput{Token: "tok_ok"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.settle(t, placed.ID, orderingapi.StatusPending)
+	return placed.ID
 }
 
 // settle waits until the order's status is no longer from.
@@ -179,7 +193,7 @@ func TestSagaRunsAndCompensatesInReverse(t *testing.T) {
 			t.Parallel()
 			c := &calls{}
 			tc.inv.calls, tc.pay.calls = c, c
-			w := newWorld(t, &tc.inv, &tc.pay)
+			w := newWorld(t, &tc.inv, &tc.pay, c)
 			o := w.place(t)
 			if o.Status != tc.status || c.String() != tc.calls {
 				t.Fatalf("status %s after %q; want %s after %q", o.Status, c, tc.status, tc.calls)
@@ -194,12 +208,16 @@ func TestSagaRunsAndCompensatesInReverse(t *testing.T) {
 func TestCancellingAConfirmedOrderRefundsAndRestocks(t *testing.T) {
 	t.Parallel()
 	c := &calls{}
-	w := newWorld(t, &fakeInventory{calls: c}, &fakePayments{calls: c})
+	w := newWorld(t, &fakeInventory{calls: c}, &fakePayments{calls: c}, c)
 	o := w.place(t)
 	if o.Status != orderingapi.StatusConfirmed {
 		t.Fatalf("%+v", o)
 	}
-	if _, err := w.svc.CancelOrder(context.Background(), o.ID); err != nil {
+	stranger := auth.Principal{UserID: uuid.New(), Role: auth.Customer}
+	if _, err := w.svc.CancelOrder(context.Background(), o.ID, stranger); !errors.Is(err, auth.ErrForbidden) {
+		t.Fatalf("another customer's cancellation: %v, want auth.ErrForbidden", err)
+	}
+	if _, err := w.svc.CancelOrder(context.Background(), o.ID, auth.Principal{UserID: o.CustomerID, Role: auth.Customer}); err != nil {
 		t.Fatal(err)
 	}
 	o = w.settle(t, o.ID, orderingapi.StatusConfirmed)
@@ -218,7 +236,7 @@ func TestCancellingAConfirmedOrderRefundsAndRestocks(t *testing.T) {
 func TestRepeatedRetriesAreOneTimelineEntry(t *testing.T) {
 	t.Parallel()
 	c := &calls{}
-	w := newWorld(t, &fakeInventory{calls: c, failFirst: 4}, &fakePayments{calls: c})
+	w := newWorld(t, &fakeInventory{calls: c, failFirst: 4}, &fakePayments{calls: c}, c)
 	o := w.place(t)
 	if o.Status != orderingapi.StatusConfirmed {
 		t.Fatalf("%s after %q", o.Status, c)
@@ -227,7 +245,7 @@ func TestRepeatedRetriesAreOneTimelineEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var retries []pg.Entry
+	var retries []app.TimelineEntry
 	for _, e := range timeline {
 		if e.Outcome == "retry" {
 			retries = append(retries, e)

@@ -13,15 +13,14 @@ import (
 	"unicode"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
-	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/page"
+	"github.com/modmono/shop/platform/telemetry"
 )
 
 // CheckoutDeadline bounds the forward steps of a checkout: past it, a step
@@ -33,9 +32,9 @@ const catalogTimeout = 5 * time.Second
 
 // Service implements orderingapi.API.
 type Service struct {
-	orders  *pg.Orders
-	sagas   *pg.Sagas
-	views   *pg.Views
+	orders  Orders
+	sagas   Sagas
+	views   Views
 	catalog catalogapi.API
 	runner  *Runner
 	now     func() time.Time
@@ -44,7 +43,7 @@ type Service struct {
 var _ orderingapi.API = (*Service)(nil)
 
 // New returns the service.
-func New(orders *pg.Orders, sagas *pg.Sagas, views *pg.Views, catalog catalogapi.API, runner *Runner) *Service {
+func New(orders Orders, sagas Sagas, views Views, catalog catalogapi.API, runner *Runner) *Service {
 	return &Service{orders: orders, sagas: sagas, views: views, catalog: catalog, runner: runner, now: time.Now}
 }
 
@@ -65,7 +64,7 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key stri
 		return orderingapi.Placed{}, err
 	}
 	hash := requestHash(in)
-	if placed, err := s.replay(ctx, customerID, key, hash); !errors.Is(err, pgx.ErrNoRows) {
+	if placed, err := s.replay(ctx, customerID, key, hash); !errors.Is(err, ErrKeyUnused) {
 		return placed, err
 	}
 	products, err := s.prices(ctx, in)
@@ -81,8 +80,9 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key stri
 	if err != nil {
 		return orderingapi.Placed{}, err
 	}
-	err = s.orders.Place(ctx, o, pg.Key{CustomerID: customerID, Key: key, Hash: hash}, in.Payment.Token, now.Add(CheckoutDeadline))
-	if errors.Is(err, pg.ErrKeyTaken) {
+	saga := domain.NewSaga(id, in.Payment.Token, now.Add(CheckoutDeadline), telemetry.Traceparent(ctx))
+	err = s.orders.Place(ctx, o, IdempotencyKey{CustomerID: customerID, Key: key, Hash: hash}, saga)
+	if errors.Is(err, ErrKeyTaken) {
 		// A request with the same key won the race while we priced ours.
 		return s.replay(ctx, customerID, key, hash)
 	}
@@ -94,7 +94,7 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key stri
 }
 
 // replay answers a request whose idempotency key was used before: the same
-// order for the same body, an error for another body, pgx.ErrNoRows if unused.
+// order for the same body, an error for another body, ErrKeyUnused if unused.
 func (s *Service) replay(ctx context.Context, customerID uuid.UUID, key string, hash []byte) (orderingapi.Placed, error) {
 	orderID, firstHash, err := s.orders.ByKey(ctx, customerID, key)
 	if err != nil {
@@ -173,20 +173,36 @@ func (s *Service) ListOrders(ctx context.Context, q orderingapi.ListQuery) (page
 // finish before answering with the order as it stands.
 const CancellationWait = 3 * time.Second
 
-func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID) (orderingapi.Order, error) {
+// CancelOrder cancels a confirmed order on behalf of by, who must be its
+// customer or an administrator: the saga that confirmed it starts again to
+// refund and restock (see domain.Saga.StartCancellation).
+func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID, by auth.Principal) (orderingapi.Order, error) {
+	if by.UserID == uuid.Nil || !by.Role.Valid() {
+		return orderingapi.Order{}, auth.ErrForbidden // a cancellation names who asks for it
+	}
 	reason := "cancelled by the customer"
-	if p, ok := auth.FromContext(ctx); ok && p.Role == auth.Admin {
+	if by.Role == auth.Admin {
 		reason = "cancelled by an administrator"
 	}
-	o, err := s.sagas.StartCancellation(ctx, id, reason)
+	var o orderingapi.Order
+	err := s.sagas.Update(ctx, Unleased(id), func(sg *domain.Saga, order *domain.Order) error {
+		if !by.CanAccess(order.CustomerID()) {
+			return auth.ErrForbidden
+		}
+		o = order.Snapshot()
+		switch order.Status() {
+		case orderingapi.StatusCancelled:
+			return nil // already cancelled: nothing more to do
+		case orderingapi.StatusPending:
+			return orderingapi.ErrNotCancellable.WithMessage("the order is still being checked out")
+		}
+		return sg.StartCancellation(order, reason, telemetry.Traceparent(ctx), s.now())
+	})
 	if err != nil {
 		return orderingapi.Order{}, err
 	}
-	switch o.Status() {
-	case orderingapi.StatusCancelled:
-		return o.Snapshot(), nil // already cancelled: nothing more to do
-	case orderingapi.StatusPending:
-		return orderingapi.Order{}, orderingapi.ErrNotCancellable.WithMessage("the order is still being checked out")
+	if o.Status == orderingapi.StatusCancelled {
+		return o, nil
 	}
 	s.runner.Kick()
 	deadline := time.NewTimer(CancellationWait)
@@ -196,9 +212,9 @@ func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID) (orderingapi.Or
 	for {
 		select {
 		case <-ctx.Done():
-			return o.Snapshot(), nil
+			return o, nil
 		case <-deadline.C:
-			return o.Snapshot(), nil
+			return o, nil
 		case <-tick.C:
 			cur, err := s.orders.Get(ctx, id)
 			if err != nil {
@@ -213,12 +229,12 @@ func (s *Service) CancelOrder(ctx context.Context, id uuid.UUID) (orderingapi.Or
 
 // SagaView is an order's checkout saga as the admin API shows it.
 type SagaView struct {
-	OrderID     uuid.UUID  `json:"order_id"`
-	Status      string     `json:"status"`       // running, compensating, confirmed or cancelled
-	OrderStatus string     `json:"order_status"` // pending, confirmed or cancelled
-	Step        string     `json:"step"`         // the step it is at; "done" once it ended
-	Reason      string     `json:"reason,omitempty"`
-	Steps       []pg.Entry `json:"steps"`
+	OrderID     uuid.UUID       `json:"order_id"`
+	Status      string          `json:"status"`       // running, compensating, confirmed or cancelled
+	OrderStatus string          `json:"order_status"` // pending, confirmed or cancelled
+	Step        string          `json:"step"`         // the step it is at; "done" once it ended
+	Reason      string          `json:"reason,omitempty"`
+	Steps       []TimelineEntry `json:"steps"`
 }
 
 // Saga statuses.
@@ -233,7 +249,7 @@ func (s *Service) Saga(ctx context.Context, id uuid.UUID) (SagaView, error) {
 	if err != nil {
 		return SagaView{}, err
 	}
-	step, reason, _, err := s.sagas.Current(ctx, id)
+	sg, err := s.sagas.Get(ctx, id)
 	if err != nil {
 		return SagaView{}, err
 	}
@@ -242,13 +258,13 @@ func (s *Service) Saga(ctx context.Context, id uuid.UUID) (SagaView, error) {
 		return SagaView{}, err
 	}
 	if steps == nil {
-		steps = []pg.Entry{}
+		steps = []TimelineEntry{}
 	}
-	v := SagaView{OrderID: id, OrderStatus: o.Status, Step: string(step), Reason: reason, Steps: steps}
+	v := SagaView{OrderID: id, OrderStatus: o.Status, Step: string(sg.Step()), Reason: sg.Reason(), Steps: steps}
 	switch {
-	case step == domain.StepDone || step == "":
+	case sg.Done():
 		v.Status = o.Status
-	case reason != "":
+	case sg.Compensating():
 		v.Status = SagaCompensating
 	default:
 		v.Status = SagaRunning
@@ -257,6 +273,6 @@ func (s *Service) Saga(ctx context.Context, id uuid.UUID) (SagaView, error) {
 }
 
 // Timeline returns the steps of an order's saga.
-func (s *Service) Timeline(ctx context.Context, id uuid.UUID) ([]pg.Entry, error) {
+func (s *Service) Timeline(ctx context.Context, id uuid.UUID) ([]TimelineEntry, error) {
 	return s.sagas.Timeline(ctx, id)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/bus"
 )
 
 // Limits of an order.
@@ -41,6 +42,14 @@ type Order struct {
 	revision      int
 	createdAt     time.Time
 	updatedAt     time.Time
+	changes       []Change
+}
+
+// Change is an event an order recorded when it changed; the repository
+// publishes it in the change's transaction.
+type Change interface {
+	bus.Event
+	State() orderingapi.OrderStateV1
 }
 
 // ValidateInput checks an order request before anything is looked up.
@@ -86,6 +95,7 @@ func NewOrder(id, customerID uuid.UUID, in orderingapi.PlaceOrderInput, products
 		o.lines = append(o.lines, line)
 		o.total += line.LineTotal
 	}
+	o.changes = append(o.changes, orderingapi.OrderPlacedV1{OrderStateV1: o.State()})
 	return o, nil
 }
 
@@ -110,6 +120,7 @@ func (o *Order) Confirm(now time.Time) error {
 	}
 	o.status = orderingapi.StatusConfirmed
 	o.touch(now)
+	o.changes = append(o.changes, orderingapi.OrderConfirmedV1{OrderStateV1: o.State()})
 	return nil
 }
 
@@ -118,8 +129,10 @@ func (o *Order) Cancel(reason string, now time.Time) error {
 	if o.status == orderingapi.StatusCancelled {
 		return ErrStatus
 	}
+	wasConfirmed := o.status == orderingapi.StatusConfirmed
 	o.status, o.failureReason = orderingapi.StatusCancelled, reason
 	o.touch(now)
+	o.changes = append(o.changes, orderingapi.OrderCancelledV1{OrderStateV1: o.State(), WasConfirmed: wasConfirmed})
 	return nil
 }
 
@@ -127,6 +140,16 @@ func (o *Order) touch(now time.Time) {
 	o.revision++
 	o.updatedAt = now
 }
+
+// Changes returns the events of the changes made since the order was
+// created or loaded, oldest first.
+func (o *Order) Changes() []Change { return append([]Change(nil), o.changes...) }
+
+// CustomerID is who placed the order.
+func (o *Order) CustomerID() uuid.UUID { return o.customerID }
+
+// CreatedAt is when the order was placed.
+func (o *Order) CreatedAt() time.Time { return o.createdAt }
 
 // ID identifies the order.
 func (o *Order) ID() uuid.UUID { return o.id }

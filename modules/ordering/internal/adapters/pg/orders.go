@@ -5,16 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgxdb"
-	"github.com/modmono/shop/platform/telemetry"
 )
 
 // Orders is the order repository.
@@ -26,47 +25,38 @@ type Orders struct {
 // NewOrders returns the repository over the module's database.
 func NewOrders(db *pgxdb.DB) *Orders { return &Orders{db: db} }
 
-// Key is an idempotency key and the hash of the request that used it first.
-type Key struct {
-	CustomerID uuid.UUID
-	Key        string
-	Hash       []byte
-}
+var _ app.Orders = (*Orders)(nil)
 
-// ErrKeyTaken means the idempotency key was used first by another request;
-// the order it made is returned with it.
-var ErrKeyTaken = errors.New("ordering: idempotency key taken")
-
-// ByKey returns the order an idempotency key made and the request hash that
-// made it, or pgx.ErrNoRows.
+// ByKey implements app.Orders.
 func (r *Orders) ByKey(ctx context.Context, customerID uuid.UUID, key string) (orderID uuid.UUID, hash []byte, err error) {
 	err = r.db.Pool.QueryRow(ctx, `SELECT order_id, request_hash FROM idempotency_keys WHERE customer_id = $1 AND key = $2`,
 		customerID, key).Scan(&orderID, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = app.ErrKeyUnused
+	}
 	return orderID, hash, err
 }
 
-// Place stores a new order with its idempotency key, its saga (at the first
-// step) and its placed event, in one transaction. If the key was taken
-// meanwhile it returns ErrKeyTaken and stores nothing.
-func (r *Orders) Place(ctx context.Context, o *domain.Order, key Key, token string, deadline time.Time) error {
+// Place implements app.Orders.
+func (r *Orders) Place(ctx context.Context, o *domain.Order, key app.IdempotencyKey, saga *domain.Saga) error {
 	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		s := o.Snapshot()
 		if err := insertOrder(ctx, tx, o); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, key.CustomerID, key.Key, key.Hash, s.ID)
+			ON CONFLICT DO NOTHING`, key.CustomerID, key.Key, key.Hash, o.ID())
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return ErrKeyTaken // the transaction rolls back: no order
+			return app.ErrKeyTaken // the transaction rolls back: no order
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO sagas (order_id, step, payment_token, deadline, traceparent) VALUES ($1, $2, $3, $4, $5)`,
-			s.ID, domain.StepReserve, token, deadline, telemetry.Traceparent(ctx)); err != nil {
+		sg := saga.Record()
+		if _, err := tx.Exec(ctx, `INSERT INTO sagas (order_id, step, reason, payment_token, attempts, deadline, traceparent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, sg.OrderID, sg.Step, sg.Reason, sg.PaymentToken, sg.Attempts, sg.Deadline, sg.Traceparent); err != nil {
 			return err
 		}
-		return r.publish(ctx, tx, orderingapi.OrderPlacedV1{OrderStateV1: o.State()})
+		return r.publish(ctx, tx, o.Changes())
 	})
 }
 
@@ -85,21 +75,23 @@ func insertOrder(ctx context.Context, tx pgx.Tx, o *domain.Order) error {
 	return err
 }
 
-// publish writes an event to the outbox and to the history the read model
-// is rebuilt from.
-func (r *Orders) publish(ctx context.Context, tx pgx.Tx, e interface {
-	bus.Event
-	State() orderingapi.OrderStateV1
-}) error {
-	state, err := json.Marshal(e.State())
-	if err != nil {
-		return err
+// publish writes the order's changes to the outbox and to the history the
+// read model is rebuilt from.
+func (r *Orders) publish(ctx context.Context, tx pgx.Tx, changes []domain.Change) error {
+	for _, e := range changes {
+		state, err := json.Marshal(e.State())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO order_history (order_id, type, state) VALUES ($1, $2, $3)`,
+			e.State().OrderID, e.EventType(), state); err != nil {
+			return err
+		}
+		if err := r.outbox.Add(ctx, tx, e); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO order_history (order_id, type, state) VALUES ($1, $2, $3)`,
-		e.State().OrderID, e.EventType(), state); err != nil {
-		return err
-	}
-	return r.outbox.Add(ctx, tx, e)
+	return nil
 }
 
 // Get returns an order.
@@ -140,11 +132,8 @@ func get(ctx context.Context, q querier, id uuid.UUID, lock bool) (*domain.Order
 	return domain.Rehydrate(o, revision), nil
 }
 
-// saveStatus stores a changed order's status and publishes e, in tx.
-func (r *Orders) saveStatus(ctx context.Context, tx pgx.Tx, o *domain.Order, e interface {
-	bus.Event
-	State() orderingapi.OrderStateV1
-}) error {
+// saveStatus stores a changed order's status and publishes its changes, in tx.
+func (r *Orders) saveStatus(ctx context.Context, tx pgx.Tx, o *domain.Order) error {
 	s := o.Snapshot()
 	reason := ""
 	if s.FailureReason != nil {
@@ -154,5 +143,5 @@ func (r *Orders) saveStatus(ctx context.Context, tx pgx.Tx, o *domain.Order, e i
 		s.ID, s.Status, reason, o.Revision(), s.UpdatedAt); err != nil {
 		return err
 	}
-	return r.publish(ctx, tx, e)
+	return r.publish(ctx, tx, o.Changes())
 }

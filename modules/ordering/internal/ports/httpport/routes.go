@@ -121,12 +121,16 @@ func (h handlers) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// cancel leaves it to the module to check that the caller may cancel the
+// order (its customer or an admin).
 func (h handlers) cancel(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.owned(r)
+	id, err := httpx.UUIDParam(r, "id")
 	if err != nil {
 		return err
 	}
-	if o, err = h.api.CancelOrder(r.Context(), o.ID); err != nil {
+	p, _ := auth.FromContext(r.Context())
+	o, err := h.api.CancelOrder(r.Context(), id, p)
+	if err != nil {
 		return err
 	}
 	status := http.StatusOK
