@@ -80,14 +80,35 @@ type process struct {
 
 // deployment is the environment one test's processes share.
 type deployment struct {
-	env map[string]string
-	key authtest.Key // identity's signing key (APP_JWT_PRIVATE_KEY)
+	env     map[string]string
+	key     authtest.Key // identity's signing key (APP_JWT_PRIVATE_KEY)
+	servers servers
 }
 
 // newDeployment prepares a fresh database and, for the amqp bus, a virtual host.
 func newDeployment(t testing.TB, bus string) deployment {
+	return newDeploymentOn(t, bus, servers{})
+}
+
+// servers are the Postgres and RabbitMQ a deployment uses; empty, the
+// shared ones.
+type servers struct {
+	postgres string // URL of the maintenance database; see pgtest.NewDatabaseOn
+	amqp     string // broker URL, used as is (no virtual host of its own)
+}
+
+// newDatabase creates a fresh database on the deployment's Postgres.
+func (s servers) newDatabase(t testing.TB) string {
+	if s.postgres == "" {
+		return pgtest.NewDatabase(t)
+	}
+	return pgtest.NewDatabaseOn(t, s.postgres)
+}
+
+// newDeploymentOn is newDeployment on the given servers.
+func newDeploymentOn(t testing.TB, bus string, srv servers) deployment {
 	env := map[string]string{
-		"DATABASE_URL":        smallPools(pgtest.NewDatabase(t)),
+		"DATABASE_URL":        smallPools(srv.newDatabase(t)),
 		"APP_BUS":             bus,
 		"APP_LOG_FORMAT":      "json",
 		"APP_SEED_DEMO":       "false",
@@ -99,12 +120,15 @@ func newDeployment(t testing.TB, bus string) deployment {
 		"APP_RATE_LIMIT_LOGIN":    "100000",
 		"APP_RATE_LIMIT_REGISTER": "100000",
 	}
-	if bus == "amqp" {
+	switch {
+	case bus == "amqp" && srv.amqp != "":
+		env["AMQP_URL"] = srv.amqp
+	case bus == "amqp":
 		env["AMQP_URL"] = amqptest.NewVHost(t)
 	}
 	key := authtest.NewKey(t)
 	env["APP_JWT_PRIVATE_KEY"] = key.PEM
-	return deployment{env: env, key: key}
+	return deployment{env: env, key: key, servers: srv}
 }
 
 // token mints an access token for a caller with role, signed with

@@ -11,7 +11,6 @@ import (
 
 	"github.com/modmono/shop/internal/surfaces"
 	"github.com/modmono/shop/platform/auth"
-	"github.com/modmono/shop/platform/pgtest"
 )
 
 // topology is one way of deploying the shop (SPEC §7): which modules run in
@@ -29,6 +28,7 @@ type topology struct {
 	// namespace of its own, which a test may cut off (see netns).
 	isolate string
 	env     map[string]string // more variables for every process
+	servers servers           // the shared Postgres and RabbitMQ when empty
 	// internal gives every process an internal listener (APP_INTERNAL_ADDR),
 	// which the others' APP_REMOTE_* name; the public port 404s /internal.
 	internal bool
@@ -67,7 +67,7 @@ type procSpec struct {
 // at APP_REMOTE_<MODULE>.
 func deploy(t *testing.T, topo topology) *shop {
 	t.Helper()
-	d := newDeployment(t, topo.bus)
+	d := newDeploymentOn(t, topo.bus, topo.servers)
 	maps.Copy(d.env, topo.env)
 	s := &shop{deployment: d, procs: map[string]*process{}, specs: map[string]procSpec{}}
 
@@ -134,7 +134,7 @@ func deploy(t *testing.T, topo topology) *shop {
 		case slices.Contains(topo.extract, name):
 			spec.binary = extracted[name]
 			env["DATABASE_URL"] = "" // nothing of this process lives in the shared database
-			env[strings.ToUpper(name)+"_DATABASE_URL"] = smallPools(pgtest.NewDatabase(t))
+			env[strings.ToUpper(name)+"_DATABASE_URL"] = smallPools(d.servers.newDatabase(t))
 		case len(local) == 0:
 			env["APP_MODULES"] = "none"
 		default:

@@ -39,7 +39,10 @@ func (e noted) EventVersion() int   { return 1 }
 func (e noted) AggregateID() string { return e.Key }
 
 var consumerTables = fstest.MapFS{"001_seen.sql": {Data: []byte(
-	`CREATE TABLE seen (message_id uuid PRIMARY KEY, key text NOT NULL, n int NOT NULL, at bigint GENERATED ALWAYS AS IDENTITY);`)}}
+	`CREATE TABLE seen (message_id uuid PRIMARY KEY, key text NOT NULL, n int NOT NULL, at bigint GENERATED ALWAYS AS IDENTITY);`)},
+	// effects has no key, so that an effect applied twice shows as two rows.
+	"002_effects.sql": {Data: []byte(
+		`CREATE TABLE effects (consumer text NOT NULL, message_id uuid NOT NULL, key text NOT NULL, n int NOT NULL, at bigint GENERATED ALWAYS AS IDENTITY);`)}}
 var producerTables = fstest.MapFS{"001_nothing.sql": {Data: []byte(`CREATE TABLE nothing (id int);`)}}
 
 func amqpURL() string {

@@ -25,6 +25,9 @@ type Options struct {
 	// Settings are server settings given at start, each "name=value"
 	// (e.g. "max_connections=25"); ignored when a running server is reused.
 	Settings []string
+	// Port is the loopback port a server Start starts listens on; default a
+	// free one. A test that restarts a server on the same port sets it.
+	Port int
 }
 
 // Server is a development PostgreSQL server that Start started or found running.
@@ -32,6 +35,7 @@ type Server struct {
 	run      runner
 	dir      string // absolute data directory
 	port     int
+	want     int // Options.Port
 	dbName   string
 	settings []string
 	log      *zap.Logger
@@ -79,7 +83,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 
-	s := &Server{run: r, dir: dir, dbName: o.DBName, settings: o.Settings, log: o.Logger}
+	s := &Server{run: r, dir: dir, dbName: o.DBName, settings: o.Settings, log: o.Logger, want: o.Port}
 	if err := s.initIfNeeded(ctx, version); err != nil {
 		return nil, err
 	}
@@ -190,11 +194,17 @@ func (s *Server) runningPort(ctx context.Context) (int, bool) {
 	return port, true
 }
 
-// start starts the server on a free loopback port, TCP only.
+// Port returns the port the server listens on.
+func (s *Server) Port() int { return s.port }
+
+// start starts the server on the wanted or a free loopback port, TCP only.
 func (s *Server) start(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := s.want
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	// Next to the data directory rather than in it, so that it survives
 	// removing the cluster to start afresh.
@@ -213,7 +223,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		opts += " -c " + kv
 	}
-	_, err = s.run.run(ctx, 90*time.Second, "pg_ctl", "-D", s.dir, "-l", logPath, "-w", "-t", "60", "-o", opts, "start")
+	_, err := s.run.run(ctx, 90*time.Second, "pg_ctl", "-D", s.dir, "-l", logPath, "-w", "-t", "60", "-o", opts, "start")
 	if err != nil {
 		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, logTail(logPath, 20))
 	}

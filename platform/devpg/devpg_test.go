@@ -101,8 +101,12 @@ func TestStartReuseStop(t *testing.T) {
 		t.Fatal("server still answers after Stop")
 	}
 
-	// The existing cluster starts again, with its database still there.
-	again := start(t, devpg.Options{Dir: dir, DBName: "other"})
+	// The existing cluster starts again, on the port asked for, with its
+	// database still there.
+	again := start(t, devpg.Options{Dir: dir, DBName: "other", Port: first.Port()})
+	if again.Port() != first.Port() {
+		t.Errorf("restarted on port %d, asked for %d", again.Port(), first.Port())
+	}
 	if v, err := query(ctx, strings.Replace(again.DSN(), "/other?", "/shop?", 1), "SELECT current_database()"); err != nil || v != "shop" {
 		t.Fatalf("after restart: current_database() = %q, %v", v, err)
 	}

@@ -59,6 +59,7 @@ func Platform(cfg config.Config, log *zap.Logger, topology []bus.Subscription) f
 			func(t *telemetry.Telemetry) *telemetry.Recorder { return t.Recorder }, // recent traces, for the console
 			newRegistry,
 			func() *health.Registry { return &health.Registry{} },
+			newTransport,
 			newBus,
 			newDatabases,
 			newHTTP,
@@ -191,7 +192,10 @@ func newRegistry() (*Registry, prometheus.Registerer) {
 	return &Registry{reg}, reg
 }
 
-func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *health.Registry, topology []bus.Subscription) (*bus.Bus, error) {
+// newTransport connects the bus's transport. It is a value of its own so
+// that a test can decorate it (fx.Decorate), as the fault-injection suite
+// does with bustest; production code never does.
+func newTransport(cfg config.Config, log *zap.Logger, hr *health.Registry) (bus.Transport, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr, err := bus.NewTransport(ctx, cfg.Bus, cfg.AMQPURL, bus.WatermillLogger(log))
@@ -201,7 +205,11 @@ func newBus(cfg config.Config, log *zap.Logger, reg prometheus.Registerer, hr *h
 	// The name says which transport (a guide checks for bus:amqp). A broker
 	// outage degrades but does not unready: the outbox holds the events.
 	hr.Add(health.Check{Name: "bus:" + cfg.Bus, Run: tr.Ping, Degrades: true})
-	return bus.New(bus.Config{Topology: topology, DeadLetterRetention: cfg.DeadLetterRetention}, tr, log, reg), nil
+	return tr, nil
+}
+
+func newBus(cfg config.Config, tr bus.Transport, log *zap.Logger, reg prometheus.Registerer, topology []bus.Subscription) *bus.Bus {
+	return bus.New(bus.Config{Topology: topology, DeadLetterRetention: cfg.DeadLetterRetention}, tr, log, reg)
 }
 
 type databasesIn struct {

@@ -39,11 +39,18 @@ func ServerURL() string {
 // connects with the server URL's (role-creating) credentials.
 func NewDatabase(tb testing.TB) string {
 	tb.Helper()
+	return NewDatabaseOn(tb, ServerURL())
+}
+
+// NewDatabaseOn is NewDatabase on the server of serverURL (a private
+// server a test starts, say).
+func NewDatabaseOn(tb testing.TB, serverURL string) string {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg, err := pgx.ParseConfig(ServerURL())
+	cfg, err := pgx.ParseConfig(serverURL)
 	if err != nil {
-		tb.Fatalf("pgtest: TEST_DATABASE_URL: %v", err)
+		tb.Fatalf("pgtest: server URL: %v", err)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -69,7 +76,7 @@ func NewDatabase(tb testing.TB) string {
 		}
 		dropRoles(ctx, tb, conn, pgxdb.DefaultRolePrefix(name))
 	})
-	return WithDatabase(ServerURL(), name)
+	return WithDatabase(serverURL, name)
 }
 
 // dropRoles drops the module roles the app created for a database now
