@@ -63,6 +63,7 @@ type Config struct {
 	OrderRate      int            // APP_RATE_LIMIT_ORDERS: orders placed per minute per customer, default 60
 	TrustedProxies []netip.Prefix // APP_TRUSTED_PROXIES: proxies (CIDRs or addresses) whose X-Forwarded-For is believed; default none
 	RedisURL       string         // APP_REDIS_URL: when set, rate limits are counted there, across instances; default: in each process's memory
+	RedisTimeout   time.Duration  // APP_REDIS_TIMEOUT: a rate-limit call to Redis that takes longer counts in memory instead; default 100ms
 	DebugAddr      string         // APP_DEBUG_ADDR: when set, serves Go's pprof profiles there (loopback only in prod)
 	TracingOff     bool           // OTEL_SDK_DISABLED=true: no spans (the SDK reads the other OTEL_* variables itself)
 	TraceExport    bool           // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set: export over OTLP/HTTP
@@ -129,6 +130,7 @@ func Read(r *Reader, known []string, linked ...string) Config {
 		DebugAddr:           r.String("APP_DEBUG_ADDR", ""),
 		TrustedProxies:      r.prefixes("APP_TRUSTED_PROXIES"),
 		RedisURL:            r.String("APP_REDIS_URL", ""),
+		RedisTimeout:        r.Duration("APP_REDIS_TIMEOUT", 100*time.Millisecond),
 		ModuleDBURLs:        map[string]string{},
 		Remotes:             map[string][]string{},
 	}
@@ -240,6 +242,9 @@ func (c Config) validate(known []string) []error {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			add("APP_REDIS_URL: want redis://[:password@]host:port[/db] or rediss://")
 		}
+	}
+	if c.RedisTimeout <= 0 {
+		add("APP_REDIS_TIMEOUT must be positive")
 	}
 	if need := pgxdb.MinBudget(len(c.Modules)); c.DBMaxConns < need {
 		add("APP_DB_MAX_CONNS %d: the %d module(s) of this process need at least %d connections (a pool of %d and the outbox relay's connection each, and one to bootstrap)",

@@ -400,11 +400,11 @@ const RedisKeyPrefix = "shop:"
 // newRateLimiter counts the process's rate limits in APP_REDIS_URL when
 // set, shared by every instance, else in this process's memory.
 func newRateLimiter(lc fx.Lifecycle, cfg config.Config, reg prometheus.Registerer, log *zap.Logger) (*ratelimit.Limiter, error) {
-	opts := ratelimit.Options{Registerer: reg, Logger: log.Named("ratelimit")}
+	opts := ratelimit.Options{Timeout: cfg.RedisTimeout, Registerer: reg, Logger: log.Named("ratelimit")}
 	if cfg.RedisURL == "" {
 		return ratelimit.New(nil, opts)
 	}
-	client, err := ratelimit.Dial(cfg.RedisURL, ratelimit.DefaultTimeout)
+	client, err := ratelimit.Dial(cfg.RedisURL, cfg.RedisTimeout)
 	if err != nil {
 		return nil, err
 	}
