@@ -38,8 +38,8 @@ func only(module string) []modkit.Definition {
 }
 
 // A module's settings are checked only where it runs: an extracted payments
-// process starts without identity's admin password, and one that runs
-// identity refuses to start without it.
+// process starts without identity's admin password and signing key, and one
+// that runs identity refuses to start without them.
 func TestModuleSettingsOnlyWhereTheModuleRuns(t *testing.T) {
 	t.Parallel()
 	for _, linked := range [][]modkit.Definition{modules.All, only("payments")} {
@@ -48,13 +48,17 @@ func TestModuleSettingsOnlyWhereTheModuleRuns(t *testing.T) {
 		}
 	}
 	_, err := load(prodRunning("identity"), modules.All)
-	if err == nil || !strings.Contains(err.Error(), "APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 bytes") {
-		t.Fatalf("identity in prod without APP_ADMIN_PASSWORD: %v", err)
+	for _, want := range []string{"APP_ENV=prod: APP_ADMIN_PASSWORD must be set, at least 12 bytes",
+		"APP_ENV=prod: APP_JWT_PRIVATE_KEY must be set on the process running identity"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("identity in prod without its secrets: %v, want %q", err, want)
+		}
 	}
 	env := prodRunning("identity")
 	env["APP_ADMIN_PASSWORD"] = "a-long-admin-password"
+	env["APP_JWT_PRIVATE_KEY"] = "a PEM block, parsed when the signer is built"
 	if _, err := load(env, only("identity")); err != nil {
-		t.Fatalf("identity in prod with APP_ADMIN_PASSWORD: %v", err)
+		t.Fatalf("identity in prod with its secrets: %v", err)
 	}
 }
 
