@@ -53,8 +53,31 @@ func TestModuleSettingsOnlyWhereTheModuleRuns(t *testing.T) {
 	}
 	env := prodRunning("identity")
 	env["APP_ADMIN_PASSWORD"] = "a-long-admin-password"
+	env["APP_JWT_PRIVATE_KEY"] = "a stand-in: parsed at start, not here"
 	if _, err := load(env, only("identity")); err != nil {
-		t.Fatalf("identity in prod with APP_ADMIN_PASSWORD: %v", err)
+		t.Fatalf("identity in prod with its secrets: %v", err)
+	}
+}
+
+// A process's Secrets are what it reads through config.Reader.Secret: the
+// process's APP_JWT_SECRET everywhere, identity's secrets where identity
+// runs and nowhere else.
+func TestSecretsAreThoseRead(t *testing.T) {
+	t.Parallel()
+	for module, want := range map[string][]string{
+		"identity": {"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_JWT_PRIVATE_KEY"},
+		"payments": {"APP_JWT_SECRET"},
+	} {
+		env := prodRunning(module)
+		env["APP_ADMIN_PASSWORD"] = "a-long-admin-password"
+		env["APP_JWT_PRIVATE_KEY"] = "a stand-in: parsed at start, not here"
+		cfg, err := load(env, only(module))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cfg.Secrets, want) {
+			t.Errorf("%s alone: Secrets = %v, want %v", module, cfg.Secrets, want)
+		}
 	}
 }
 
