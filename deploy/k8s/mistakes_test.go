@@ -35,6 +35,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 		{"an HPA aimed elsewhere", "hpa.yaml", "    name: shop\n  minReplicas", "    name: shop-old\n  minReplicas", "no HorizontalPodAutoscaler"},
 		{"the in-process bus with replicas", "kustomization.yaml", "APP_BUS=amqp", "APP_BUS=gochannel", "APP_BUS=gochannel"},
 		{"a development process", "kustomization.yaml", "APP_ENV=prod", "APP_ENV=dev", "want prod"},
+		{"a secret where it is not read", "kustomization.yaml", "- APP_MODULES=all", "- APP_MODULES=all\n      - APP_REMOTE_IDENTITY=http://identity.example:8081", "given the secret APP_ADMIN_PASSWORD, which it does not read"},
 		{"a configuration the app refuses", "kustomization.yaml", "APP_MODULES=all", "APP_MODULES=all,shipping", "would refuse to start"},
 	} {
 		if tc.want == "" {

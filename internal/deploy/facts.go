@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/modkit"
 )
 
@@ -12,25 +12,49 @@ import (
 type Module struct {
 	Name  string   // lower case, e.g. "payments"
 	Calls []string // the modules whose API it calls synchronously
+	// Secrets are the secrets its own settings read (config.Reader.Secret),
+	// e.g. identity's APP_ADMIN_PASSWORD: given to the process running it,
+	// and to no other.
+	Secrets []string
 }
 
 // Facts returns the deployment facts of defs, in their order (start-up
 // order). It is the only reader of modkit.Definition in this package, and
-// it reads Name and Calls only.
+// it reads Name, Calls and the secrets Settings reads.
 func Facts(defs []modkit.Definition) []Module {
 	out := make([]Module, len(defs))
 	for i, d := range defs {
 		out[i] = Module{Name: d.Name, Calls: slices.Clone(d.Calls)}
+		if d.Settings != nil {
+			r := prodReader()
+			d.Settings(r)
+			out[i].Secrets = r.Secrets()
+		}
 	}
 	return out
 }
 
+// ProcessSecrets are the secrets every process reads, whatever modules it
+// runs (platform/config's own: APP_JWT_SECRET).
+func ProcessSecrets() []string {
+	r := prodReader()
+	config.Read(r, nil)
+	return r.Secrets()
+}
+
+// prodReader reads an empty production environment: what it reads is all
+// that matters here, and every deployed process runs with APP_ENV=prod.
+func prodReader() *config.Reader {
+	return config.NewReader(func(name string) string {
+		if name == "APP_ENV" {
+			return "prod"
+		}
+		return ""
+	})
+}
+
 // Env is the module's environment variable infix: its name in upper case.
 func (m Module) Env() string { return strings.ToUpper(m.Name) }
-
-// SignsUserTokens reports whether the module is identity, the only one
-// that signs user tokens: only its process is given APP_JWT_PRIVATE_KEY.
-func (m Module) SignsUserTokens() bool { return m.Name == identityapi.Name }
 
 // DatabaseVar is the variable (and the key of the Secret shop-secrets)
 // holding the module's own database URL, e.g. PAYMENTS_DATABASE_URL.

@@ -27,7 +27,6 @@ import (
 	"github.com/modmono/shop/internal/deploy"
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
-	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/modkit"
 )
@@ -271,16 +270,42 @@ func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []erro
 	if cfg.Env != "prod" {
 		errs = append(errs, fmt.Errorf("Deployment %s: APP_ENV=%s: want prod", d.Name, cfg.Env))
 	}
-	// Identity's signing key goes to identity's process and nowhere else:
-	// any other process holding it could mint user tokens.
-	_, hasKey := env["APP_JWT_PRIVATE_KEY"]
-	switch runsIdentity := cfg.Local(identityapi.Name); {
-	case runsIdentity && !hasKey:
-		errs = append(errs, fmt.Errorf("Deployment %s runs identity without APP_JWT_PRIVATE_KEY: the app would refuse to start", d.Name))
-	case !runsIdentity && hasKey:
-		errs = append(errs, fmt.Errorf("Deployment %s does not run identity but is given APP_JWT_PRIVATE_KEY: only identity's process may hold the key that signs user tokens", d.Name))
+	for _, err := range CheckSecrets(func(name string) bool { _, ok := env[name]; return ok }, cfg.Secrets) {
+		errs = append(errs, fmt.Errorf("Deployment %s: %w", d.Name, err))
 	}
 	return Process{Deployment: d, Config: cfg.Config, Env: env}, errs
+}
+
+// DeclaredSecrets returns every secret of the system, as declared by what
+// reads it (config.Reader.Secret): the process settings' and each module's.
+func DeclaredSecrets() []string {
+	out := deploy.ProcessSecrets()
+	for _, m := range deploy.Facts(modules.All) {
+		for _, s := range m.Secrets {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// CheckSecrets checks that a process is given each declared secret if and
+// only if it reads it: reads is what it reads (process.Config.Secrets),
+// given whether its environment holds a name. A process holding a secret it
+// does not read could still use it (with identity's signing key, mint user
+// tokens); one lacking a secret it reads does not start.
+func CheckSecrets(given func(name string) bool, reads []string) []error {
+	var errs []error
+	for _, s := range DeclaredSecrets() {
+		switch read := slices.Contains(reads, s); {
+		case read && !given(s):
+			errs = append(errs, fmt.Errorf("reads the secret %s but is not given it", s))
+		case !read && given(s):
+			errs = append(errs, fmt.Errorf("is given the secret %s, which it does not read: a secret goes only to the processes that read it", s))
+		}
+	}
+	return errs
 }
 
 // linkedModules returns the modules linked into image: every one for the
