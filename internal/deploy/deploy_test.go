@@ -161,10 +161,10 @@ func TestOverlayFacts(t *testing.T) {
 	}
 	for path, want := range map[string][]string{
 		// The monolith loses beta's own secret, and keeps the one alpha reads too.
-		"kustomization.yaml":        {"- ../../base", "APP_MODULES=alpha\n", "APP_REMOTE_BETA=http://shop-beta:8080", "- name: BETA_SECRET\n                    $patch: delete"},
-		"module/kustomization.yaml": {"APP_MODULES=beta\n", "APP_REMOTE_ALPHA=http://shop:8080"},
+		"kustomization.yaml":        {"- ../../base", "APP_MODULES=alpha\n", "APP_REMOTE_BETA=http://shop-beta:8081", "- name: BETA_SECRET\n                    $patch: delete"},
+		"module/kustomization.yaml": {"APP_MODULES=beta\n", "APP_REMOTE_ALPHA=http://shop:8081", "APP_INTERNAL_ADDR=:8081"},
 		"module/deployment.yaml":    {"key: BETA_DATABASE_URL", `shop.modmono.dev/calls: "alpha"`, "image: shop-beta", "key: APP_JWT_SECRET", "key: BETA_SECRET", "key: SHARED_SECRET"},
-		"compose.yaml":              {"MODULE: beta", "APP_REMOTE_BETA: http://beta:8080", "BETA_DATABASE_URL: postgres://", "BETA_SECRET: \"\"", "BETA_SECRET: ${BETA_SECRET:?"},
+		"compose.yaml":              {"MODULE: beta", "APP_REMOTE_BETA: http://beta:8081", "BETA_DATABASE_URL: postgres://", "BETA_SECRET: \"\"", "BETA_SECRET: ${BETA_SECRET:?"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(string(files[path]), w) {

@@ -68,15 +68,27 @@ func (m Module) RemoteVar() string { return "APP_REMOTE_" + m.Env() }
 // NetworkPolicy, and of its image: shop-<module>.
 func (m Module) App() string { return Monolith + "-" + m.Name }
 
-// URL is the module's base URL inside the namespace (its Service).
-func (m Module) URL() string { return "http://" + m.App() + ":8080" }
+// URL is the module's base URL inside the namespace for the other
+// processes: its Service's internal port.
+func (m Module) URL() string { return "http://" + m.App() + ":" + InternalPort }
 
 // Monolith is the name of the monolith's (or the gateway's) Deployment,
 // Service and image in deploy/k8s/base.
 const Monolith = "shop"
 
-// MonolithURL is the monolith's base URL inside the namespace.
-const MonolithURL = "http://" + Monolith + ":8080"
+// MonolithURL is the monolith's base URL inside the namespace for the
+// other processes (its Service's internal port).
+const MonolithURL = "http://" + Monolith + ":" + InternalPort
+
+// The ports of every process, in its pods and on its Service: the public
+// one (APP_HTTP_ADDR: the API, the web UI, probes and metrics, 404 for
+// /internal) and the internal one (APP_INTERNAL_ADDR: everything, /internal
+// included), which only the shop's own pods may reach; every APP_REMOTE_*
+// names the internal one.
+const (
+	HTTPPort     = "8080"
+	InternalPort = "8081"
+)
 
 // Paths inside the repository, slash-separated.
 const (
