@@ -80,15 +80,12 @@ const Monolith = "shop"
 // other processes (its Service's internal port).
 const MonolithURL = "http://" + Monolith + ":" + InternalPort
 
-// The ports of every process, in its pods and on its Service: the public
-// one (APP_HTTP_ADDR: the API, the web UI, probes and metrics, 404 for
-// /internal) and the internal one (APP_INTERNAL_ADDR: everything, /internal
-// included), which only the shop's own pods may reach; every APP_REMOTE_*
-// names the internal one.
-const (
-	HTTPPort     = "8080"
-	InternalPort = "8081"
-)
+// InternalPort is the port of every process's internal listener, in its
+// pods and on its Service (APP_INTERNAL_ADDR: everything, /internal
+// included; only the shop's own pods may reach it), which every
+// APP_REMOTE_* names. The public port, 8080 (APP_HTTP_ADDR), answers 404 for
+// /internal.
+const InternalPort = "8081"
 
 // Paths inside the repository, slash-separated.
 const (
