@@ -53,25 +53,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 		}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := copyBase(t)
-			path := filepath.Join(dir, tc.file)
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(string(b), tc.old) {
-				t.Fatalf("%s does not contain %q: update the case", tc.file, tc.old)
-			}
-			if err := os.WriteFile(path, []byte(strings.Replace(string(b), tc.old, tc.new, 1)), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			objs, err := deploytest.Build(dir)
-			if err == nil {
-				_, err = objs.Check(modules.Names())
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error with %q", err, tc.want)
-			}
+			breakAndCheck(t, copyBase(t), tc.file, tc.old, tc.new, tc.want)
 		})
 	}
 }
@@ -101,21 +83,35 @@ func TestOverlayMistakes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(files[tc.file]), tc.old) {
-				t.Fatalf("%s does not contain %q: update the case", tc.file, tc.old)
-			}
-			files[tc.file] = []byte(strings.Replace(string(files[tc.file]), tc.old, tc.new, 1))
 			if err := deploy.Write(dir, files); err != nil {
 				t.Fatal(err)
 			}
-			objs, err := deploytest.Build(dir)
-			if err == nil {
-				_, err = objs.Check(modules.Names())
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error with %q", err, tc.want)
-			}
+			breakAndCheck(t, dir, tc.file, tc.old, tc.new, tc.want)
 		})
+	}
+}
+
+// breakAndCheck replaces old by new in file of the overlay in dir and
+// expects Build or Check to fail with want.
+func breakAndCheck(t *testing.T, dir, file, old, new, want string) {
+	t.Helper()
+	path := filepath.Join(dir, filepath.FromSlash(file))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not contain %q: update the case", file, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := deploytest.Build(dir)
+	if err == nil {
+		_, err = objs.Check(modules.Names())
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want an error with %q", err, want)
 	}
 }
 
