@@ -20,8 +20,9 @@ Writes the files that deploy MODULE in its own process next to the monolith:
   DIR/module/             MODULE's Deployment, Service, HorizontalPodAutoscaler,
                           PodDisruptionBudget, NetworkPolicy and ConfigMap; its
                           secrets by reference to the Secret shop-secrets
-                          (<MODULE>_DATABASE_URL, AMQP_URL, APP_JWT_SECRET,
-                          APP_ADMIN_PASSWORD)
+                          (<MODULE>_DATABASE_URL, AMQP_URL, APP_JWT_SECRET
+                          and the secrets MODULE's settings read, e.g.
+                          identity's APP_ADMIN_PASSWORD)
   DIR/compose.yaml        a compose file to use on top of deploy/compose.yaml
 
 DIR defaults to deploy/k8s/overlays/extracted-MODULE in the repository (the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,7 +19,6 @@ import (
 	"github.com/modmono/shop/internal/deploy/deploytest"
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
-	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/modkit"
 )
@@ -170,7 +170,8 @@ type service struct {
 	Healthcheck *struct {
 		Test []string `json:"test"`
 	} `json:"healthcheck"`
-	ReadOnly bool `json:"read_only"`
+	ReadOnly bool     `json:"read_only"`
+	Ports    []string `json:"ports"` // short syntax, [HOST:]CONTAINER
 }
 
 func readCompose(t *testing.T, path string) map[string]service {
@@ -212,9 +213,12 @@ var interpolation = regexp.MustCompile(`\$\{([A-Z_]+)(?::([-?])([^}]*))?\}`)
 
 // checkCompose checks the app services of services that run with profile:
 // each would start (process.Load, with stand-ins for the .env values),
-// has no literal secret, reaches each remote module at a service running
-// it, and depends only on services that exist (with health checks where
-// it waits for health).
+// has no literal secret and exactly the secrets it reads, has an internal
+// listener (APP_INTERNAL_ADDR) where each remote module is reached at a
+// service running it, counts rate limits in a Redis of the file, and
+// depends only on services that exist (with health checks where it waits
+// for health). Only the entry process (the monolith's image) publishes a
+// port, its public one.
 func checkCompose(t *testing.T, services map[string]service, profile string) map[string]config.Config {
 	t.Helper()
 	active := map[string]service{}
@@ -224,6 +228,7 @@ func checkCompose(t *testing.T, services map[string]service, profile string) map
 		}
 	}
 	cfgs := map[string]config.Config{}
+	var published []string
 	for name, s := range active {
 		for dep, d := range s.DependsOn {
 			switch t2, ok := active[dep]; {
@@ -264,17 +269,41 @@ func checkCompose(t *testing.T, services map[string]service, profile string) map
 			t.Errorf("%s would not start: %v", name, err)
 			continue
 		}
-		if hasKey := s.Environment["APP_JWT_PRIVATE_KEY"] != ""; hasKey != cfg.Local(identityapi.Name) {
-			t.Errorf("%s: APP_JWT_PRIVATE_KEY given %t, running identity %t: only identity's process holds the key", name, hasKey, cfg.Local(identityapi.Name))
+		// An empty value unsets a variable of the file below.
+		for _, err := range deploytest.CheckSecrets(func(k string) bool { return s.Environment[k] != "" }, cfg.Secrets) {
+			t.Errorf("%s: %v", name, err)
+		}
+		if cfg.InternalAddr == "" {
+			t.Errorf("%s: no APP_INTERNAL_ADDR: /internal would be served on its public port", name)
+		}
+		if u, err := url.Parse(cfg.RedisURL); err != nil || cfg.RedisURL == "" {
+			t.Errorf("%s: APP_REDIS_URL %q: want the Redis of the file, so every process counts rate limits in one budget", name, cfg.RedisURL)
+		} else if _, ok := active[u.Hostname()]; !ok {
+			t.Errorf("%s: APP_REDIS_URL names %s, which does not run with profile %s", name, u.Hostname(), profile)
+		}
+		for _, p := range s.Ports {
+			container := p[strings.LastIndex(p, ":")+1:]
+			if _, public, _ := net.SplitHostPort(cfg.HTTPAddr); container != public || s.Build.Args["MODULE"] != "" {
+				t.Errorf("%s publishes %s: only the entry process (the monolith's image) publishes a port, its public one (%s)", name, p, cfg.HTTPAddr)
+			}
+			published = append(published, name)
 		}
 		cfgs[name] = cfg.Config
+	}
+	if len(published) != 1 {
+		t.Errorf("profile %s: %v publish a port, want the entry process alone", profile, published)
 	}
 	for name, cfg := range cfgs {
 		for m, urls := range cfg.Remotes {
 			for _, u := range urls {
 				pu, _ := url.Parse(u)
-				if target, ok := cfgs[pu.Hostname()]; !ok || !target.Local(m) || pu.Port() != "8080" {
+				target, ok := cfgs[pu.Hostname()]
+				if !ok || !target.Local(m) {
 					t.Errorf("%s: APP_REMOTE_%s=%s is not a service running %s", name, strings.ToUpper(m), u, m)
+					continue
+				}
+				if _, internal, _ := net.SplitHostPort(target.InternalAddr); pu.Port() != internal {
+					t.Errorf("%s: APP_REMOTE_%s=%s is not the internal listener of %s (APP_INTERNAL_ADDR=%s), the only one serving /internal", name, strings.ToUpper(m), u, pu.Hostname(), target.InternalAddr)
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,26 +129,54 @@ func TestWriteKeepsOtherFiles(t *testing.T) {
 	}
 }
 
+// A module's secrets are those its settings read: identity's, and the
+// process's own apart.
+func TestFactsSecrets(t *testing.T) {
+	t.Parallel()
+	for _, m := range deploy.Facts(modules.All) {
+		want := []string(nil)
+		if m.Name == "identity" {
+			want = []string{"APP_ADMIN_PASSWORD", "APP_JWT_PRIVATE_KEY"}
+		}
+		if !slices.Equal(m.Secrets, want) {
+			t.Errorf("%s: Secrets = %v, want %v", m.Name, m.Secrets, want)
+		}
+	}
+	if got := deploy.ProcessSecrets(); !slices.Equal(got, []string{"APP_JWT_SECRET"}) {
+		t.Errorf("ProcessSecrets = %v, want [APP_JWT_SECRET]", got)
+	}
+}
+
 // Every module's overlay takes its facts: its name everywhere, a remote
 // for every other module, and an unknown module is an error.
 func TestOverlayFacts(t *testing.T) {
 	t.Parallel()
-	all := []deploy.Module{{Name: "alpha"}, {Name: "beta", Calls: []string{"alpha"}}}
+	all := []deploy.Module{
+		{Name: "alpha", Secrets: []string{"SHARED_SECRET"}},
+		{Name: "beta", Calls: []string{"alpha"}, Secrets: []string{"BETA_SECRET", "SHARED_SECRET"}},
+	}
 	files, err := deploy.Overlay(all, "beta", "../../base", "compose.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for path, want := range map[string][]string{
-		"kustomization.yaml":        {"- ../../base", "APP_MODULES=alpha\n", "APP_REMOTE_BETA=http://shop-beta:8080"},
-		"module/kustomization.yaml": {"APP_MODULES=beta\n", "APP_REMOTE_ALPHA=http://shop:8080"},
-		"module/deployment.yaml":    {"key: BETA_DATABASE_URL", `shop.modmono.dev/calls: "alpha"`, "image: shop-beta"},
-		"compose.yaml":              {"MODULE: beta", "APP_REMOTE_BETA: http://beta:8080", "BETA_DATABASE_URL: postgres://"},
+		// The monolith loses beta's own secret, and keeps the one alpha reads too.
+		"kustomization.yaml":        {"- ../../base", "APP_MODULES=alpha\n", "APP_REMOTE_BETA=http://shop-beta:8081", "- name: BETA_SECRET\n                    $patch: delete"},
+		"module/kustomization.yaml": {"APP_MODULES=beta\n", "APP_REMOTE_ALPHA=http://shop:8081", "APP_INTERNAL_ADDR=:8081"},
+		"module/deployment.yaml":    {"key: BETA_DATABASE_URL", `shop.modmono.dev/calls: "alpha"`, "image: shop-beta", "key: APP_JWT_SECRET", "key: BETA_SECRET", "key: SHARED_SECRET"},
+		"compose.yaml":              {"MODULE: beta", "APP_REMOTE_BETA: http://beta:8081", "BETA_DATABASE_URL: postgres://", "BETA_SECRET: \"\"", "BETA_SECRET: ${BETA_SECRET:?"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(string(files[path]), w) {
 				t.Errorf("%s lacks %q:\n%s", path, w, files[path])
 			}
 		}
+	}
+	if s := string(files["kustomization.yaml"]) + string(files["compose.yaml"]); strings.Contains(s, "name: SHARED_SECRET") || strings.Contains(s, "SHARED_SECRET: \"\"") {
+		t.Errorf("the monolith loses SHARED_SECRET, which alpha still reads:\n%s", s)
+	}
+	if d := string(files["module/deployment.yaml"]); strings.Contains(d, "APP_ADMIN_PASSWORD") {
+		t.Errorf("beta's Deployment is given a secret it does not read:\n%s", d)
 	}
 	if _, err := deploy.Overlay(all, "gamma", "../../base", ""); err == nil {
 		t.Error("an unknown module rendered")

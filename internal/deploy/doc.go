@@ -8,8 +8,11 @@
 // image, Service, ConfigMap and environment variable names (<MODULE>_DATABASE_URL,
 // APP_REMOTE_<MODULE>); the list of every module gives the APP_REMOTE_* a
 // process needs for the modules it does not run (platform/config refuses to
-// start without one for each); the modules it calls are recorded on its
-// Deployment. The files under deploy/k8s/overlays/extracted-* and
-// deploy/k8s/overlays/full are this package's output, kept current by a test
-// (go test ./internal/deploy -update rewrites them).
+// start without one for each), at the internal port of its Service
+// (APP_INTERNAL_ADDR, the only listener serving /internal); the secrets its
+// settings read (config.Reader.Secret) go to its Deployment and leave the
+// monolith's; the modules it calls are recorded on its Deployment. The files
+// under deploy/k8s/overlays/extracted-* and deploy/k8s/overlays/full are this
+// package's output, kept current by a test (go test ./internal/deploy -update
+// rewrites them).
 package deploy

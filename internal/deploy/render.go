@@ -51,10 +51,15 @@ var fullFiles = map[string]string{
 
 // overlay is what the templates of one module's overlay read.
 type overlay struct {
-	M           Module
-	Others      []Module // every other module, in start-up order
-	Local       []string // the modules the monolith keeps
-	CalledBy    []string
+	M        Module
+	Others   []Module // every other module, in start-up order
+	Local    []string // the modules the monolith keeps
+	CalledBy []string
+	// ProcessSecrets are the secrets every process reads (APP_JWT_SECRET).
+	ProcessSecrets []string
+	// Dropped are the secrets of M that no module the monolith keeps reads:
+	// the monolith is no longer given them.
+	Dropped     []string
 	Base        string // deploy/k8s/base relative to the overlay's folder
 	ComposePath string // how the compose fragment's usage line names it
 }
@@ -76,13 +81,16 @@ func Overlay(all []Module, name, base, composePath string) (Files, error) {
 			return nil, fmt.Errorf("module %s calls %q, which is not a module", m.Name, c)
 		}
 	}
-	d := overlay{M: m, CalledBy: calledBy(all, m), Base: base, ComposePath: composePath}
+	d := overlay{M: m, CalledBy: calledBy(all, m), ProcessSecrets: ProcessSecrets(), Base: base, ComposePath: composePath}
 	for _, o := range all {
 		if o.Name != m.Name {
 			d.Others = append(d.Others, o)
 			d.Local = append(d.Local, o.Name)
 		}
 	}
+	d.Dropped = slices.DeleteFunc(slices.Clone(m.Secrets), func(s string) bool {
+		return slices.ContainsFunc(d.Others, func(o Module) bool { return slices.Contains(o.Secrets, s) })
+	})
 	return render(overlayFiles, d)
 }
 
@@ -90,12 +98,27 @@ func Overlay(all []Module, name, base, composePath string) (Files, error) {
 // all extracted, next to a gateway. It refers to the modules' resources in
 // the extracted-<module> overlays beside it.
 func Full(all []Module) (Files, error) {
-	return render(fullFiles, struct{ All []Module }{all})
+	d := full{All: all}
+	for _, m := range all {
+		for _, s := range m.Secrets {
+			if !slices.Contains(d.ModuleSecrets, s) {
+				d.ModuleSecrets = append(d.ModuleSecrets, s)
+			}
+		}
+	}
+	return render(fullFiles, d)
+}
+
+// full is what the templates of the full overlay read.
+type full struct {
+	All           []Module
+	ModuleSecrets []string // every module's secrets: the gateway reads none
 }
 
 func render(files map[string]string, data any) (Files, error) {
 	funcs := template.FuncMap{
 		"join":        strings.Join,
+		"concat":      func(a, b []string) []string { return slices.Concat(a, b) },
 		"monolith":    func() string { return Monolith },
 		"monolithURL": func() string { return MonolithURL },
 		"header": func(m Module) string {
@@ -105,7 +128,7 @@ func render(files map[string]string, data any) (Files, error) {
 			return GeneratedMarker + " (go test ./internal/deploy -update); DO NOT EDIT."
 		},
 	}
-	if all, ok := data.(struct{ All []Module }); ok {
+	if all, ok := data.(full); ok {
 		funcs["others"] = func(m Module) []Module {
 			return slices.DeleteFunc(slices.Clone(all.All), func(o Module) bool { return o.Name == m.Name })
 		}

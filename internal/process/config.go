@@ -13,7 +13,11 @@ import (
 // settings of the parts of the process itself.
 type Config struct {
 	config.Config
-	SeedDemo bool      // APP_SEED_DEMO, read where catalog runs: default true in dev, false in prod
+	SeedDemo bool // APP_SEED_DEMO, read where catalog runs: default true in dev, false in prod
+	// Secrets are the secrets this process reads (config.Reader.Secret):
+	// the process's own and those of the modules it runs. A deployment
+	// gives it these and no other.
+	Secrets  []string
 	settings fx.Option // the settings of the local modules, supplied to their wiring
 }
 
@@ -39,6 +43,7 @@ func Load(getenv func(string) string, linked []modkit.Definition) (Config, error
 	if c.Local("catalog") {
 		c.SeedDemo = r.Bool("APP_SEED_DEMO", !r.Prod())
 	}
+	c.Secrets = r.Secrets()
 	if err := r.Err(); err != nil {
 		return Config{}, err
 	}

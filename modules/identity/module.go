@@ -68,7 +68,7 @@ func readSettings(r *config.Reader) Settings {
 	s := Settings{
 		AdminEmail:    r.String("APP_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword: r.Secret("APP_ADMIN_PASSWORD", 12),
-		SigningKeys:   r.String("APP_JWT_PRIVATE_KEY", ""),
+		SigningKeys:   r.Secret("APP_JWT_PRIVATE_KEY", 0), // checked below, with what to run
 	}
 	if !strings.Contains(s.AdminEmail, "@") {
 		r.Invalid("APP_ADMIN_EMAIL %q is not an email address", s.AdminEmail)

@@ -324,8 +324,9 @@ func samePort(a, b string) bool {
 // lists them all at once (Err); a method with a bad value returns its
 // default. Messages name the variable and never repeat a secret.
 type Reader struct {
-	getenv func(string) string
-	errs   []error
+	getenv  func(string) string
+	errs    []error
+	secrets []string // the names read by Secret, each once, in the order read
 }
 
 // NewReader returns a Reader of getenv (os.Getenv, or a map in tests).
@@ -366,15 +367,25 @@ func (r *Reader) String(name, def string) string {
 }
 
 // Secret reads a secret, which has no default: in prod it must be set, at
-// least prodMin bytes long. Outside prod it may be empty (a development
-// process generates its own and keeps it under APP_DATA_DIR).
+// least prodMin bytes long (0: the caller checks it, with its own message).
+// Outside prod it may be empty (a development process generates its own and
+// keeps it under APP_DATA_DIR). Reading a secret declares it (Secrets).
 func (r *Reader) Secret(name string, prodMin int) string {
+	if !slices.Contains(r.secrets, name) {
+		r.secrets = append(r.secrets, name)
+	}
 	v := r.String(name, "")
 	if r.Prod() && len(v) < prodMin {
 		r.Invalid("APP_ENV=prod: %s must be set, at least %d bytes", name, prodMin)
 	}
 	return v
 }
+
+// Secrets returns the names read by Secret so far, in the order first
+// read: after the process settings and the settings of the modules a process
+// runs, exactly the secrets that process needs, so a deployment gives it
+// those and no other (internal/deploy/deploytest checks the manifests).
+func (r *Reader) Secrets() []string { return slices.Clone(r.secrets) }
 
 // Duration reads a Go duration such as 5s or 250ms.
 func (r *Reader) Duration(name string, def time.Duration) time.Duration {

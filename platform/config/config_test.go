@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,19 @@ func TestReaderCollectsEveryProblem(t *testing.T) {
 	}
 	if config.NewReader(func(string) string { return "" }).Err() != nil {
 		t.Error("an empty environment has problems")
+	}
+	if got := r.Secrets(); !slices.Equal(got, []string{"S", "UNSET"}) {
+		t.Errorf("Secrets() = %v, want the names read by Secret, each once: [S UNSET]", got)
+	}
+}
+
+// The process settings declare one secret, APP_JWT_SECRET: every process
+// reads it, and nothing else Read reads is a secret of the process.
+func TestProcessSecrets(t *testing.T) {
+	t.Parallel()
+	r := config.NewReader(func(k string) string { return map[string]string{"APP_ENV": "prod"}[k] })
+	config.Read(r, []string{"alpha"})
+	if got := r.Secrets(); !slices.Equal(got, []string{"APP_JWT_SECRET"}) {
+		t.Errorf("Secrets() = %v, want [APP_JWT_SECRET]", got)
 	}
 }

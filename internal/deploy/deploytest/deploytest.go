@@ -7,9 +7,12 @@ package deploytest
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,6 +22,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -27,7 +31,6 @@ import (
 	"github.com/modmono/shop/internal/deploy"
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
-	"github.com/modmono/shop/modules/identity/identityapi"
 	"github.com/modmono/shop/platform/config"
 	"github.com/modmono/shop/platform/modkit"
 )
@@ -167,7 +170,14 @@ func (o *Objects) Env(c corev1.Container) (map[string]Value, error) {
 
 // SecretName matches the names of variables that hold a secret: they must
 // come from the Secret SecretRef names, never a literal or a ConfigMap.
-var SecretName = regexp.MustCompile(`(^|_)DATABASE_URL$|^AMQP_URL$|SECRET|PASSWORD|PRIVATE_KEY|TOKEN|CREDENTIAL`)
+// APP_REDIS_URL holds Redis's password.
+var SecretName = regexp.MustCompile(`(^|_)DATABASE_URL$|^AMQP_URL$|^APP_REDIS_URL$|SECRET|PASSWORD|PRIVATE_KEY|TOKEN|CREDENTIAL`)
+
+// OptionalSecrets may be referenced as optional keys of SecretRef: their
+// settings are optional (without APP_REDIS_URL, each process counts rate
+// limits on its own), so a deployment adds the key when it wants them.
+// Every other missing secret must stop the rollout.
+var OptionalSecrets = []string{"APP_REDIS_URL"}
 
 // SecretRef is the Secret every secret comes from (deploy/README.md).
 const SecretRef = "shop-secrets"
@@ -211,7 +221,19 @@ func (o *Objects) Check(known []string) (map[string]Process, error) {
 	for _, h := range o.HPAs {
 		several = several || h.Spec.MinReplicas == nil || *h.Spec.MinReplicas > 1
 	}
+	// Rate limits are one budget only if every process counts them in the
+	// same Redis.
 	for name, p := range procs {
+		for other, q := range procs {
+			if a, b := p.Env["APP_REDIS_URL"], q.Env["APP_REDIS_URL"]; a.Secret == nil && b.Secret != nil {
+				fail("Deployment %s has no APP_REDIS_URL but %s has: their rate limits would be counted apart", name, other)
+			}
+		}
+	}
+	for name, p := range procs {
+		for _, err := range o.checkInternal(p) {
+			fail("Deployment %s: %v", name, err)
+		}
 		if several && p.Config.Bus != "amqp" {
 			fail("Deployment %s: APP_BUS=%s with several processes: want amqp", name, p.Config.Bus)
 		}
@@ -256,7 +278,7 @@ func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []erro
 			errs = append(errs, fmt.Errorf("Deployment %s: %s has a literal value: a secret must come from secretKeyRef %s", d.Name, name, SecretRef))
 		case v.Secret != nil && (v.Secret.Name != SecretRef || v.Secret.Key != name):
 			errs = append(errs, fmt.Errorf("Deployment %s: %s: want key %s of Secret %s, got %s of %s", d.Name, name, name, SecretRef, v.Secret.Key, v.Secret.Name))
-		case v.Secret != nil && v.Secret.Optional != nil && *v.Secret.Optional:
+		case v.Secret != nil && v.Secret.Optional != nil && *v.Secret.Optional && !slices.Contains(OptionalSecrets, name):
 			errs = append(errs, fmt.Errorf("Deployment %s: %s is optional: a missing secret must stop the rollout", d.Name, name))
 		}
 	}
@@ -271,16 +293,42 @@ func (o *Objects) process(d *appsv1.Deployment, known []string) (Process, []erro
 	if cfg.Env != "prod" {
 		errs = append(errs, fmt.Errorf("Deployment %s: APP_ENV=%s: want prod", d.Name, cfg.Env))
 	}
-	// Identity's signing key goes to identity's process and nowhere else:
-	// any other process holding it could mint user tokens.
-	_, hasKey := env["APP_JWT_PRIVATE_KEY"]
-	switch runsIdentity := cfg.Local(identityapi.Name); {
-	case runsIdentity && !hasKey:
-		errs = append(errs, fmt.Errorf("Deployment %s runs identity without APP_JWT_PRIVATE_KEY: the app would refuse to start", d.Name))
-	case !runsIdentity && hasKey:
-		errs = append(errs, fmt.Errorf("Deployment %s does not run identity but is given APP_JWT_PRIVATE_KEY: only identity's process may hold the key that signs user tokens", d.Name))
+	for _, err := range CheckSecrets(func(name string) bool { _, ok := env[name]; return ok }, cfg.Secrets) {
+		errs = append(errs, fmt.Errorf("Deployment %s: %w", d.Name, err))
 	}
 	return Process{Deployment: d, Config: cfg.Config, Env: env}, errs
+}
+
+// DeclaredSecrets returns every secret of the system, as declared by what
+// reads it (config.Reader.Secret): the process settings' and each module's.
+func DeclaredSecrets() []string {
+	out := deploy.ProcessSecrets()
+	for _, m := range deploy.Facts(modules.All) {
+		for _, s := range m.Secrets {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// CheckSecrets checks that a process is given each declared secret if and
+// only if it reads it: reads is what it reads (process.Config.Secrets),
+// given whether its environment holds a name. A process holding a secret it
+// does not read could still use it (with identity's signing key, mint user
+// tokens); one lacking a secret it reads does not start.
+func CheckSecrets(given func(name string) bool, reads []string) []error {
+	var errs []error
+	for _, s := range DeclaredSecrets() {
+		switch read := slices.Contains(reads, s); {
+		case read && !given(s):
+			errs = append(errs, fmt.Errorf("reads the secret %s but is not given it", s))
+		case !read && given(s):
+			errs = append(errs, fmt.Errorf("is given the secret %s, which it does not read: a secret goes only to the processes that read it", s))
+		}
+	}
+	return errs
 }
 
 // linkedModules returns the modules linked into image: every one for the
@@ -316,12 +364,16 @@ func standIn(name string) string {
 		return "postgres://shop:pw@postgres:5432/shop?sslmode=disable"
 	case name == "AMQP_URL":
 		return "amqp://shop:pw@rabbitmq:5672/"
+	case name == "APP_REDIS_URL":
+		return "redis://:pw@redis:6379/0"
 	}
 	return "a-stand-in-secret-of-more-than-32-bytes-42"
 }
 
 // routes checks that base, an APP_REMOTE_<module> URL, names a Service of o
-// on its port whose pods run module.
+// on a port that leads to the internal listener of pods running module
+// (APP_INTERNAL_ADDR, or APP_HTTP_ADDR where there is none: only there is
+// /internal served).
 func (o *Objects) routes(procs map[string]Process, module, base string) error {
 	u, err := url.Parse(base)
 	if err != nil {
@@ -335,20 +387,130 @@ func (o *Objects) routes(procs map[string]Process, module, base string) error {
 		if s.Name != u.Hostname() {
 			continue
 		}
-		if !slices.ContainsFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return fmt.Sprint(p.Port) == port }) {
+		i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return fmt.Sprint(p.Port) == port })
+		if i < 0 {
 			return fmt.Errorf("Service %s has no port %s", s.Name, port)
 		}
 		for name, p := range procs {
-			if labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Deployment.Spec.Template.Labels)) {
-				if !p.Config.Local(module) {
-					return fmt.Errorf("%s: Service %s selects Deployment %s, which does not run %s", base, s.Name, name, module)
-				}
-				return nil
+			if !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Deployment.Spec.Template.Labels)) {
+				continue
 			}
+			if !p.Config.Local(module) {
+				return fmt.Errorf("%s: Service %s selects Deployment %s, which does not run %s", base, s.Name, name, module)
+			}
+			want, target := p.internalPort(), targetPort(p.app(), s.Spec.Ports[i])
+			if target != want {
+				return fmt.Errorf("%s: port %s of Service %s leads to port %d of Deployment %s, not to its internal listener on %d (APP_INTERNAL_ADDR), the only one serving /internal", base, port, s.Name, target, name, want)
+			}
+			return nil
 		}
 		return fmt.Errorf("%s: Service %s selects no Deployment", base, s.Name)
 	}
 	return fmt.Errorf("%s: no Service %s", base, u.Hostname())
+}
+
+// app returns the container "app" of p's pods (process has checked it is there).
+func (p Process) app() corev1.Container {
+	cs := p.Deployment.Spec.Template.Spec.Containers
+	return cs[slices.IndexFunc(cs, func(c corev1.Container) bool { return c.Name == "app" })]
+}
+
+// internalPort is the port of p's listener that serves /internal: that of
+// APP_INTERNAL_ADDR when set, else APP_HTTP_ADDR's.
+func (p Process) internalPort() int32 {
+	addr := p.Config.InternalAddr
+	if addr == "" {
+		addr = p.Config.HTTPAddr
+	}
+	return addrPort(addr)
+}
+
+// addrPort is the port of a host:port listen address (0 when unreadable:
+// platform/config has refused it already).
+func addrPort(addr string) int32 {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(port, 10, 32)
+	return int32(n)
+}
+
+// targetPort is the container port of c that the Service port sp sends to.
+func targetPort(c corev1.Container, sp corev1.ServicePort) int32 {
+	switch {
+	case sp.TargetPort.Type == intstr.String:
+		for _, cp := range c.Ports {
+			if cp.Name == sp.TargetPort.StrVal {
+				return cp.ContainerPort
+			}
+		}
+		return 0
+	case sp.TargetPort.IntVal != 0:
+		return sp.TargetPort.IntVal
+	}
+	return sp.Port
+}
+
+// checkInternal checks the internal listener of p: every Deployment has one
+// (APP_INTERNAL_ADDR), so /internal is never served on the public port; its
+// container declares it; and its NetworkPolicies admit it only from the
+// shop's own pods, and let the pods reach it on the others.
+func (o *Objects) checkInternal(p Process) []error {
+	if p.Config.InternalAddr == "" {
+		return []error{errors.New("no APP_INTERNAL_ADDR: /internal would be served on the public port")}
+	}
+	port := addrPort(p.Config.InternalAddr)
+	c := p.app()
+	if !servesPort(c, fmt.Sprint(port)) {
+		return []error{fmt.Errorf("APP_INTERNAL_ADDR=%s, but container %s declares no port %d", p.Config.InternalAddr, c.Name, port)}
+	}
+	admits := func(ports []networkingv1.NetworkPolicyPort) bool {
+		return len(ports) == 0 || slices.ContainsFunc(ports, func(np networkingv1.NetworkPolicyPort) bool {
+			return np.Port == nil || np.Port.Type == intstr.Int && np.Port.IntVal == port ||
+				np.Port.Type == intstr.String && servesPort(c, np.Port.StrVal) && slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool {
+					return cp.Name == np.Port.StrVal && cp.ContainerPort == port
+				})
+		})
+	}
+	var errs []error
+	podLabels := labels.Set(p.Deployment.Spec.Template.Labels)
+	for _, n := range o.NetworkPolicies {
+		if s, err := metav1.LabelSelectorAsSelector(&n.Spec.PodSelector); err != nil || s.Empty() || !s.Matches(podLabels) {
+			continue
+		}
+		in, out := false, false
+		for _, r := range n.Spec.Ingress {
+			if !admits(r.Ports) {
+				continue
+			}
+			if len(r.From) == 0 || !slices.ContainsFunc(r.From, shopPods) || slices.ContainsFunc(r.From, func(peer networkingv1.NetworkPolicyPeer) bool { return !shopPods(peer) }) {
+				errs = append(errs, fmt.Errorf("NetworkPolicy %s admits the internal port %d from outside the shop's pods (want only podSelector %s=%s)", n.Name, port, partOf, deploy.Monolith))
+			}
+			in = true
+		}
+		for _, r := range n.Spec.Egress {
+			if admits(r.Ports) && (len(r.To) == 0 || slices.ContainsFunc(r.To, shopPods)) {
+				out = true
+			}
+		}
+		if !in {
+			errs = append(errs, fmt.Errorf("NetworkPolicy %s does not admit the internal port %d from the shop's pods: no process could call it", n.Name, port))
+		}
+		if !out && len(p.Config.Remotes) > 0 {
+			errs = append(errs, fmt.Errorf("NetworkPolicy %s lets it reach no shop pod on port %d: it could not call its remotes", n.Name, port))
+		}
+	}
+	return errs
+}
+
+// partOf is the label every pod of the shop has.
+const partOf = "app.kubernetes.io/part-of"
+
+// shopPods reports whether peer is exactly the shop's pods of the namespace.
+func shopPods(peer networkingv1.NetworkPolicyPeer) bool {
+	return peer.IPBlock == nil && peer.NamespaceSelector == nil && peer.PodSelector != nil &&
+		len(peer.PodSelector.MatchExpressions) == 0 && maps.Equal(peer.PodSelector.MatchLabels, map[string]string{partOf: deploy.Monolith})
 }
 
 // checkDeployment checks the rules of one Deployment and what points at it.
