@@ -83,7 +83,10 @@ type Sagas interface {
 	// its timeline) in one transaction, fenced by l; ErrLeaseLost if l is
 	// not the saga's latest claim. A saga left due at once (not ended, no
 	// retry delay) stays leased to l for another lease period; otherwise
-	// the lease is given up.
+	// the lease is given up. The order is loaded (and locked) only when the
+	// change may touch it: at a step that ends the saga (Step.Terminal) or
+	// for a change without a lease; otherwise fn gets nil, which saves a
+	// checkout three round trips per step.
 	Update(ctx context.Context, l Lease, fn func(*domain.Saga, *domain.Order) error) error
 	// ReleaseLeases gives up every lease of this process (at shutdown), so
 	// another process resumes its sagas without waiting for them to expire.

@@ -157,7 +157,10 @@ func (r *Runner) step(parent context.Context, sg *domain.Saga, lease Lease) (_ *
 	record := func(change func(*domain.Saga, *domain.Order) error) error {
 		var after *domain.Saga
 		err := r.sagas.Update(ctx, lease, func(stored *domain.Saga, o *domain.Order) error {
-			after, placed = stored, o.CreatedAt()
+			after = stored
+			if o != nil { // loaded at the step that ends the saga
+				placed = o.CreatedAt()
+			}
 			return change(stored, o)
 		})
 		if err == nil {

@@ -83,12 +83,15 @@ func (s *Sagas) Update(ctx context.Context, l app.Lease, fn func(*domain.Saga, *
 		if l.Token != 0 && (token != l.Token || !held) {
 			return app.ErrLeaseLost
 		}
-		o, err := get(ctx, tx, l.OrderID, true)
-		if err != nil {
-			return err
+		var o *domain.Order
+		revision := 0
+		if l.Token == 0 || r.Step.Terminal() {
+			if o, err = get(ctx, tx, l.OrderID, true); err != nil {
+				return err
+			}
+			revision = o.Revision()
 		}
 		sg := domain.RehydrateSaga(r)
-		revision := o.Revision()
 		if err := fn(sg, o); err != nil {
 			return err
 		}
@@ -104,7 +107,7 @@ func (s *Sagas) Update(ctx context.Context, l app.Lease, fn func(*domain.Saga, *
 				return err
 			}
 		}
-		if o.Revision() != revision {
+		if o != nil && o.Revision() != revision {
 			return s.db.saveStatus(ctx, tx, o)
 		}
 		return nil
