@@ -41,7 +41,8 @@ func TestPartition(t *testing.T) {
 	} {
 		t.Run(tc.module, func(t *testing.T) {
 			t.Parallel()
-			s := deploy(t, topology{name: tc.module + "-partitioned", bus: "amqp", extract: []string{tc.module}, isolate: tc.module})
+			s := deploy(t, topology{name: tc.module + "-partitioned", bus: "amqp", extract: []string{tc.module}, isolate: tc.module,
+				internal: true /* the module's peers are not on loopback: development serves them /internal only on its internal listener */})
 			initial := int64(100_000) // plenty: every order goes on to payments
 			tea := stocked(t, s.entry.admin(t), 450, initial)
 			buyers := []customer{s.entry.newCustomer(t), s.entry.newCustomer(t), s.entry.newCustomer(t)}

@@ -417,16 +417,21 @@ func newRateLimiter(lc fx.Lifecycle, cfg config.Config, reg prometheus.Registere
 // it down gracefully first. Give it as the last fx option. With
 // APP_INTERNAL_ADDR a second server there serves everything, /internal
 // included, and the public one (APP_HTTP_ADDR) answers 404 for /internal:
-// a deployment exposes the public port and keeps the other inside. Both
-// are drained at stop.
+// a deployment exposes the public port and keeps the other inside. Without
+// it, /internal is served on APP_HTTP_ADDR (SPEC §7: APP_REMOTE_<MODULE> is
+// a module's base URL), in development only to peers on this machine. Both
+// listeners are drained at stop.
 func Serve(lc fx.Lifecycle, cfg config.Config, h *HTTP, log *zap.Logger) {
 	type listener struct {
 		name, addr string
 		srv        *http.Server
 	}
 	public := http.Handler(h.Root)
-	if cfg.InternalAddr != "" {
+	switch {
+	case cfg.InternalAddr != "":
 		public = withoutInternal(h.Root)
+	case cfg.Dev():
+		public = loopbackInternal(h.Root)
 	}
 	servers := []listener{{"HTTP", cfg.HTTPAddr, httpx.Server(cfg.HTTPAddr, public)}}
 	if cfg.InternalAddr != "" {
@@ -484,6 +489,21 @@ func withoutInternal(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackInternal serves /internal only to a peer on this machine and
+// answers 404 to any other, as withoutInternal does: a development process
+// without an internal listener talks to the other processes of its
+// topology over loopback, and its public port exposes nothing more.
+func loopbackInternal(next http.Handler) http.Handler {
+	hidden := withoutInternal(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && peer.Addr().Unmap().IsLoopback() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hidden.ServeHTTP(w, r)
 	})
 }
 
