@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,4 +46,37 @@ func reference(ctx context.Context, dsn string, concurrency int, d time.Duration
 	}
 	wg.Wait()
 	return float64(commits.Load()) / time.Since(start).Seconds(), firstErr
+}
+
+// references measures the reference once per concurrency in a run and
+// prints it, so that every ratio of the run at that concurrency divides by
+// the same figure.
+type references struct {
+	ctx context.Context
+	dsn string
+	d   time.Duration
+	at  map[int]float64
+}
+
+func newReferences(ctx context.Context, dsn string, d time.Duration) *references {
+	return &references{ctx: ctx, dsn: dsn, d: d, at: map[int]float64{}}
+}
+
+// get returns the reference at clients, measuring it the first time.
+func (r *references) get(clients int) (float64, error) {
+	if v, ok := r.at[clients]; ok {
+		return v, nil
+	}
+	v, err := reference(r.ctx, r.dsn, clients, r.d)
+	if err != nil {
+		return 0, fmt.Errorf("reference at %d clients: %w", clients, err)
+	}
+	r.at[clients] = v
+	fmt.Printf("reference: single-row insert transactions        %8.0f commits/s  (%d clients)\n", v, clients)
+	return v, nil
+}
+
+// label names the reference at clients in the summary.
+func (r *references) label(clients int) string {
+	return fmt.Sprintf("%.0f commits/s (single-row, %d clients)", r.at[clients], clients)
 }
