@@ -144,8 +144,8 @@ func checkoutOnce(ctx context.Context, c checkoutConfig, r checkoutRun, products
 	if err != nil {
 		return checkoutFigures{}, fmt.Errorf("checkout %s on %s: %w", r.topology, r.driver, err)
 	}
-	fmt.Printf("checkout %-9s %-19s            %8.1f orders/s   (%d clients, %d products, %d confirmed, %d cancelled, %d errors)\n",
-		r.driver, label, res.perSec, c.clients, products, res.confirmed, res.cancelled, res.errors)
+	fmt.Printf("checkout %-9s %-19s            %8.1f orders/s   (%d clients, %s, %d confirmed, %d cancelled, %d errors)\n",
+		r.driver, label, res.perSec, c.clients, plural(products, "product"), res.confirmed, res.cancelled, res.errors)
 	fmt.Printf("  ratio orders/s / reference at %d clients      %8.3f          target >= %.2f\n",
 		c.clients, res.perSec/ref, checkoutRatioTarget)
 	fmt.Printf("  placement -> confirmed, seen by clients       %s\n", res.latencies)
@@ -236,4 +236,12 @@ func medianComparison(cs []comparison) comparison {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	return comparison{throughput: med(func(c comparison) float64 { return c.throughput }), p99: med(func(c comparison) float64 { return c.p99 })}
+}
+
+// plural writes n things, as "1 product" or "100 products".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -56,11 +58,25 @@ func short(d time.Duration) string {
 	return fmt.Sprintf("%g ms", float64(d)/float64(time.Millisecond))
 }
 
+// issueOrder is the order of the issue's targets, by the start of their
+// figures' names: the table follows it, whatever order the sections ran in.
+var issueOrder = []string{"intake", "checkout", "one order alone", "commit", "payments extracted", "start", "idle RSS"}
+
+func rank(t target) int {
+	for i, p := range issueOrder {
+		if strings.HasPrefix(t.figure, p) {
+			return i
+		}
+	}
+	return len(issueOrder)
+}
+
 // printSummary prints the table of the targets measured in this run.
 func printSummary() {
 	if len(summary) == 0 {
 		return
 	}
+	slices.SortStableFunc(summary, func(a, b target) int { return rank(a) - rank(b) })
 	fmt.Println("\nsummary: the targets of issue 11 measured in this run")
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "figure\tvalue\treference\tratio\ttarget\tmet")
