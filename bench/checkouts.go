@@ -21,11 +21,12 @@ type checkoutConfig struct {
 }
 
 // runCheckouts measures the checkout in each of c's runs, next to the
-// reference at the same concurrency, compares payments extracted with the
+// reference at the same concurrency (measured first), compares payments extracted with the
 // monolith on the same bus (amqp), and measures the monolith again with
 // one product for all orders. The targets take the monolith on gochannel
 // (else on the first transport measured), the medians of the rounds.
-func runCheckouts(ctx context.Context, c checkoutConfig, refs *references) error {
+func runCheckouts(ctx context.Context, c checkoutConfig) error {
+	refs := newReferences(ctx, c.dsn, c.duration)
 	ref, err := refs.get(c.clients)
 	if err != nil {
 		return err

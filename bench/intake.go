@@ -42,7 +42,8 @@ type orderingConfig struct {
 // latency of one order alone and the intake: a single client, then each of
 // the intake's concurrencies, each next to the reference at the same
 // concurrency (measured first, before cmd/app starts).
-func orderingBench(ctx context.Context, c orderingConfig, refs *references) error {
+func orderingBench(ctx context.Context, c orderingConfig) error {
+	refs := newReferences(ctx, c.dsn, c.duration)
 	if c.intake {
 		for _, n := range c.intakeClients {
 			if _, err := refs.get(n); err != nil {

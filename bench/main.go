@@ -1,9 +1,9 @@
 // Command bench measures the shop on this machine and prints figures, with
 // the ratio and target of each of the performance targets (issue 11) and a
 // summary table of them at the end. Every ratio divides by a reference
-// measured in the same run: single-row insert transactions per second
-// against the same Postgres at the same concurrency. It measures, in order:
-// the references; events per second through outbox -> bus -> idempotent
+// measured in the same run, right before the section's load: single-row
+// insert transactions per second against the same Postgres at the same
+// concurrency. It measures, in order: events per second through outbox -> bus -> idempotent
 // handler and the commit-to-handler latency for each transport;
 // GET /api/v1/products/{id} under load from this second process; cmd/app's
 // start time and idle RSS; the latency of one order alone (placed ->
@@ -55,9 +55,10 @@ func main() {
 const usageText = `Usage: go run ./bench [flags]   (make bench runs it with no flag)
 
 Measures the shop on this machine and prints figures; every performance target
-(issue 11) is printed with its ratio to the reference it names, measured in the
-same run, and its target, then a summary table of them. See docs/benchmarks.md.
-By default every section runs, in this order: references, bus, GET product,
+(issue 11) is printed with its ratio to the reference it names (single-row insert
+transactions per second at the same concurrency, measured in the same run right
+before the section's load) and its target, then a summary table of them. See docs/benchmarks.md.
+By default every section runs, in this order: bus, GET product,
 footprint, latency of one order alone, intake, checkout, tracing cost, data move.
 One -*-only flag runs a single section.
 
@@ -175,35 +176,32 @@ func run() error {
 			return err
 		}
 	}
-	refs := newReferences(ctx, dsn, *duration)
 	oc := orderingConfig{checkoutConfig: co, intakeClients: intakeClients, intake: true, alone: true}
 	switch {
 	case *checkoutOnly:
-		return runCheckouts(ctx, co, refs)
+		return runCheckouts(ctx, co)
 	case *tracingOnly:
 		return tracingCost(ctx, co)
 	case *footprintOnly:
 		return footprintBench(co)
 	case *intakeOnly:
 		oc.alone = false
-		return orderingBench(ctx, oc, refs)
+		return orderingBench(ctx, oc)
 	case *latencyOnly:
 		oc.intake = false
-		return orderingBench(ctx, oc, refs)
+		return orderingBench(ctx, oc)
 	}
 
-	// Every reference first, one after the other, before any cmd/app runs.
-	for _, n := range slices.Compact(slices.Sorted(slices.Values(append([]int{*concurrency, *checkouts}, intakeClients...)))) {
-		if _, err := refs.get(n); err != nil {
-			return err
-		}
+	ref, err := reference(ctx, dsn, *concurrency, *duration)
+	if err != nil {
+		return fmt.Errorf("reference: %w", err)
 	}
-	ref, _ := refs.get(*concurrency)
+	fmt.Printf("reference: single-row insert transactions        %8.0f commits/s  (%d clients)\n", ref, *concurrency)
 	ceiling, err := sqlPath(ctx, dsn, *concurrency, *events/2, log)
 	if err != nil {
 		return fmt.Errorf("sql path: %w", err)
 	}
-	fmt.Printf("\nsql path: an event's statements, no relay/broker  %8.0f events/s   ratio %.2f: the ceiling of the ratio below\n\n",
+	fmt.Printf("sql path: an event's statements, no relay/broker  %8.0f events/s   ratio %.2f: the ceiling of the ratio below\n\n",
 		ceiling, ceiling*2/ref)
 
 	for _, d := range strings.Split(*drivers, ",") {
@@ -244,11 +242,11 @@ func run() error {
 	if err := footprintBench(co); err != nil {
 		return fmt.Errorf("footprint: %w", err)
 	}
-	if err := orderingBench(ctx, oc, refs); err != nil {
+	if err := orderingBench(ctx, oc); err != nil {
 		return err
 	}
 	fmt.Println()
-	if err := runCheckouts(ctx, co, refs); err != nil {
+	if err := runCheckouts(ctx, co); err != nil {
 		return err
 	}
 	fmt.Println()

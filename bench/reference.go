@@ -48,9 +48,10 @@ func reference(ctx context.Context, dsn string, concurrency int, d time.Duration
 	return float64(commits.Load()) / time.Since(start).Seconds(), firstErr
 }
 
-// references measures the reference once per concurrency in a run and
-// prints it, so that every ratio of the run at that concurrency divides by
-// the same figure.
+// references are a section's references: each concurrency's measured once,
+// when the section first needs it (before it starts cmd/app), and printed.
+// Each section measures its own, right before its load: on a shared
+// machine the reference of minutes earlier may belong to another load.
 type references struct {
 	ctx context.Context
 	dsn string
