@@ -150,7 +150,7 @@ func run() error {
 	co := checkoutConfig{dsn: dsn, amqpURL: amqpURL, clients: *checkouts, products: *products,
 		duration: *duration, runs: runs, rounds: max(*rounds, 1)}
 	withExtracted := slices.ContainsFunc(runs, func(r checkoutRun) bool { return r.topology == topoPaymentsExtracted })
-	if withExtracted && only == 0 || *checkoutOnly {
+	if withExtracted && (only == 0 || *checkoutOnly) {
 		// payments' own database, as an extracted module has (SPEC §7)
 		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+"_payments"); err != nil {
 			return err
