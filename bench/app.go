@@ -145,7 +145,11 @@ func launchApp(name, bin, addr, dsn, dataDir string, clients int, env ...string)
 }
 
 // ready waits until a answers /health/ready, and fails at once if it exits.
-func (a *appProcess) ready() error {
+func (a *appProcess) ready() error { return a.readyEvery(100 * time.Millisecond) }
+
+// readyEvery waits until a answers /health/ready with 200, polling every
+// interval, and fails at once if it exits.
+func (a *appProcess) readyEvery(interval time.Duration) error {
 	const timeout = 90 * time.Second
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -160,7 +164,7 @@ func (a *appProcess) ready() error {
 				return nil
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	return fmt.Errorf("%s not ready after %s:\n%s", a.name, timeout, a.logTail())
 }

@@ -9,14 +9,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// CommitsPerCheckout counts the write transactions one confirmed checkout
-// costs, by design: placing the order (1); reserving stock and recording the
-// step (2); the payment's initiated, authorized and captured events and the
-// step (4); committing the stock and finishing the saga (2); the read model
-// for placed and confirmed and the notification (3). Claims and relay
-// deletes are batched and left out.
-const CommitsPerCheckout = 12
-
 type checkoutResult struct {
 	confirmed int
 	cancelled int
@@ -32,23 +24,13 @@ type checkoutResult struct {
 // the next, for d. With products 1 every order contends for one stock row.
 func checkoutBench(a *appProcess, concurrency, products int, d time.Duration) (checkoutResult, error) {
 	var res checkoutResult
-	ids := make([]string, products)
-	for i := range ids {
-		var err error
-		if ids[i], err = a.product(450, 1_000_000); err != nil {
-			return res, err
-		}
+	ids, err := a.products(products)
+	if err != nil {
+		return res, err
 	}
-	tokens := make([]string, concurrency)
-	for i := range tokens {
-		email := fmt.Sprintf("bench-%s@example.com", uuid.NewString()[:8])
-		status, err := a.call("POST", "/api/v1/auth/register", "", map[string]string{"email": email, "password": "bench password 1", "name": "Bench"}, nil)
-		if err != nil || status != http.StatusCreated {
-			return res, fmt.Errorf("register: %d %v", status, err)
-		}
-		if tokens[i], err = a.login(email, "bench password 1"); err != nil {
-			return res, err
-		}
+	tokens, err := a.customers(concurrency)
+	if err != nil {
+		return res, err
 	}
 	run := func(d time.Duration) checkoutResult {
 		var mu sync.Mutex
@@ -58,26 +40,17 @@ func checkoutBench(a *appProcess, concurrency, products int, d time.Duration) (c
 		for c, token := range tokens {
 			wg.Go(func() {
 				for n := c; time.Now().Before(deadline); n += len(tokens) {
-					body := map[string]any{"items": []map[string]any{{"product_id": ids[n%len(ids)], "quantity": 1}},
-						"payment": map[string]string{"token": "tok_ok"}}
 					start := time.Now()
-					var placed struct{ ID string }
-					status, err := a.call("POST", "/api/v1/orders", token, body, &placed, "Idempotency-Key", uuid.NewString())
+					id, status, err := a.placeOrder(token, ids[n%len(ids)])
 					if err != nil || status != http.StatusAccepted {
 						mu.Lock()
 						r.errors++
 						mu.Unlock()
 						continue
 					}
-					var o struct{ Status string }
-					for o.Status == "" || o.Status == "pending" {
-						time.Sleep(25 * time.Millisecond)
-						if _, err := a.call("GET", "/api/v1/orders/"+placed.ID, token, nil, &o); err != nil {
-							break
-						}
-					}
+					final := a.awaitOrder(token, id, 25*time.Millisecond)
 					mu.Lock()
-					switch o.Status {
+					switch final {
 					case "confirmed":
 						r.confirmed++
 						r.latencies = append(r.latencies, time.Since(start))
@@ -101,4 +74,55 @@ func checkoutBench(a *appProcess, concurrency, products int, d time.Duration) (c
 		r.cpu = after - before
 	}
 	return r, nil
+}
+
+// products creates n products of 4.50 EUR with a million units each.
+func (a *appProcess) products(n int) ([]string, error) {
+	ids := make([]string, n)
+	for i := range ids {
+		var err error
+		if ids[i], err = a.product(450, 1_000_000); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// customers registers n customers and returns their bearer tokens.
+func (a *appProcess) customers(n int) ([]string, error) {
+	tokens := make([]string, n)
+	for i := range tokens {
+		email := fmt.Sprintf("bench-%s@example.com", uuid.NewString()[:8])
+		status, err := a.call("POST", "/api/v1/auth/register", "", map[string]string{"email": email, "password": "bench password 1", "name": "Bench"}, nil)
+		if err != nil || status != http.StatusCreated {
+			return nil, fmt.Errorf("register: %d %v", status, err)
+		}
+		if tokens[i], err = a.login(email, "bench password 1"); err != nil {
+			return nil, err
+		}
+	}
+	return tokens, nil
+}
+
+// placeOrder places an order of one unit of product, paid with tok_ok,
+// under a fresh Idempotency-Key, and returns its id and the status answered.
+func (a *appProcess) placeOrder(token, product string) (string, int, error) {
+	body := map[string]any{"items": []map[string]any{{"product_id": product, "quantity": 1}},
+		"payment": map[string]string{"token": "tok_ok"}}
+	var placed struct{ ID string }
+	status, err := a.call("POST", "/api/v1/orders", token, body, &placed, "Idempotency-Key", uuid.NewString())
+	return placed.ID, status, err
+}
+
+// awaitOrder polls the order every interval until it is no longer pending
+// and returns its status ("" if it could not be read).
+func (a *appProcess) awaitOrder(token, id string, interval time.Duration) string {
+	var o struct{ Status string }
+	for o.Status == "" || o.Status == "pending" {
+		time.Sleep(interval)
+		if _, err := a.call("GET", "/api/v1/orders/"+id, token, nil, &o); err != nil {
+			return ""
+		}
+	}
+	return o.Status
 }

@@ -1,16 +1,21 @@
-// Command bench measures the shop on this machine and prints figures:
-// events per second through outbox -> bus -> idempotent handler and the
-// commit-to-handler latency for each transport, GET /api/v1/products/{id}
-// under load from this second process, and, in the same run, the physical
-// reference (single-row insert transactions per second at the same
-// concurrency) with the ratio the targets are stated in, and the checkout
-// (placed -> confirmed) in each topology: the monolith on each transport
-// and, on amqp, payments extracted into its own binary and database, with
-// its throughput and p99 next to the monolith's on the same bus, and the
-// data move of payments' schema (extract data): the offline copy, the online
-// initial sync and the cutover's downtime, next to the raw COPY rate of the
-// same rows, and what tracing costs the checkout (off against on, in the
-// same run).
+// Command bench measures the shop on this machine and prints figures, with
+// the ratio and target of each of the performance targets (issue 11) and a
+// summary table of them at the end. Every ratio divides by a reference
+// measured in the same run, right before the section's load: single-row
+// insert transactions per second against the same Postgres at the same
+// concurrency. It measures, in order: events per second through outbox -> bus -> idempotent
+// handler and the commit-to-handler latency for each transport;
+// GET /api/v1/products/{id} under load from this second process; cmd/app's
+// start time and idle RSS; the latency of one order alone (placed ->
+// confirmed); the intake (POST /orders -> 202 while the sagas run); the
+// checkout (placed -> confirmed) in each topology: the monolith on each
+// transport and, on amqp, payments extracted into its own binary and
+// database, with its throughput and p99 next to the monolith's on the same
+// bus, and with every order on one product; what tracing costs the
+// checkout (off against on, in the same run); and the data move of
+// payments' schema (extract data): the offline copy, the online initial
+// sync and the cutover's downtime, next to the raw COPY rate of the same
+// rows.
 //
 // It needs the Postgres of TEST_DATABASE_URL (fresh databases are created
 // and dropped) and, for the amqp transport, RabbitMQ at AMQP_URL (a fresh
@@ -25,6 +30,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,33 +42,69 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	began := time.Now()
+	err := run()
+	printSummary() // of what was measured, a failure later in the run too
+	fmt.Printf("\nthe bench took %s\n", time.Since(began).Round(time.Second))
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
+const usageText = `Usage: go run ./bench [flags]   (make bench runs it with no flag)
+
+Measures the shop on this machine and prints figures; every performance target
+(issue 11) is printed with its ratio to the reference it names (single-row insert
+transactions per second at the same concurrency, measured in the same run right
+before the section's load) and its target, then a summary table of them. See docs/benchmarks.md.
+By default every section runs, in this order: bus, GET product,
+footprint, latency of one order alone, intake, checkout, tracing cost, data move.
+One -*-only flag runs a single section.
+
+Flags:
+`
+
 func run() error {
-	concurrency := flag.Int("concurrency", 16, "concurrent producers, reference writers and HTTP clients")
+	concurrency := flag.Int("concurrency", 16, "concurrent producers, reference writers and HTTP clients of the bus and GET product sections")
 	events := flag.Int("events", 20000, "events per transport in the throughput run")
-	duration := flag.Duration("duration", 10*time.Second, "length of the reference and HTTP load runs")
+	duration := flag.Duration("duration", 10*time.Second, "length of each reference, HTTP, intake and checkout load run")
 	drivers := flag.String("transports", "gochannel,amqp", "transports to measure")
 	checkouts := flag.Int("checkout-clients", 32, "concurrent customers in the checkout run")
-	checkoutOnly := flag.Bool("checkout-only", false, "run only the checkout measurement (for profiling with APP_DEBUG_ADDR)")
-	products := flag.Int("checkout-products", 100, "products the checkout orders spread over (1: every order contends for one stock row)")
+	checkoutOnly := flag.Bool("checkout-only", false, "run only the checkout: the reference at -checkout-clients, the topologies, then the monolith with one product (for profiling with APP_DEBUG_ADDR)")
+	products := flag.Int("checkout-products", 100, "products the checkout orders spread over; a run with one product for all orders (every order contends for one stock row) follows unless this is 1")
 	topologies := flag.String("checkout-topologies", topoMonolith+","+topoPaymentsExtracted,
 		"checkout topologies: "+topoMonolith+" (on each of -transports), "+topoPaymentsExtracted+" (on amqp)")
-	rounds := flag.Int("checkout-rounds", 1, "times the checkout topologies are measured, one after the other (noisy machines)")
+	rounds := flag.Int("checkout-rounds", 1, "times the checkout topologies are measured, one after the other (noisy machines); the summary takes the medians")
 	payDebug := flag.String("payments-debug-addr", "", "APP_DEBUG_ADDR of the extracted payments process (pprof; APP_DEBUG_ADDR of the bench goes to cmd/app)")
 	flag.StringVar(&logDir, "logs", "", "append the started processes' logs to app.log and payments.log in this folder and keep them")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	intakeOnly := flag.Bool("intake-only", false, "run only the intake: POST /orders -> 202 at a single client and at each of -intake-clients, next to the reference at each")
+	intakeList := flag.String("intake-clients", "8,32", "concurrent clients of the intake runs (a single-client run always comes first)")
+	latencyOnly := flag.Bool("latency-only", false, "run only the latency of one order alone (placed -> confirmed by the orders' timestamps)")
+	footprintOnly := flag.Bool("footprint-only", false, "run only the footprint: cmd/app's start time (exec -> ready) and idle RSS")
 	tracingOnly := flag.Bool("tracing-only", false, "run only the tracing cost measurement (the monolith's checkout on gochannel with tracing off, then on)")
 	datamoveOnly := flag.Bool("datamove-only", false, "run only the data move measurement (extract data: COPY reference, offline, online and cutover)")
 	datamoveRows := flag.Int("datamove-rows", 100000, "payment events in the source of the data move measurement")
 	datamoveRate := flag.Int("datamove-writer-rate", 300, "payment events per second appended on the source during the online data move")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usageText)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
-	if *checkoutOnly && *datamoveOnly {
-		fmt.Fprintln(os.Stderr, "bench: -checkout-only and -datamove-only exclude each other")
+	only := 0
+	for _, set := range []bool{*checkoutOnly, *intakeOnly, *latencyOnly, *footprintOnly, *tracingOnly, *datamoveOnly} {
+		if set {
+			only++
+		}
+	}
+	if only > 1 {
+		fmt.Fprintln(os.Stderr, "bench: the -*-only flags exclude each other")
+		os.Exit(2)
+	}
+	intakeClients, err := positiveInts(*intakeList)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -intake-clients:", err)
 		os.Exit(2)
 	}
 	stopOnSignal()
@@ -107,7 +149,8 @@ func run() error {
 	log := zap.NewNop()
 	co := checkoutConfig{dsn: dsn, amqpURL: amqpURL, clients: *checkouts, products: *products,
 		duration: *duration, runs: runs, rounds: max(*rounds, 1)}
-	if slices.ContainsFunc(runs, func(r checkoutRun) bool { return r.topology == topoPaymentsExtracted }) {
+	withExtracted := slices.ContainsFunc(runs, func(r checkoutRun) bool { return r.topology == topoPaymentsExtracted })
+	if withExtracted && (only == 0 || *checkoutOnly) {
 		// payments' own database, as an extracted module has (SPEC §7)
 		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+"_payments"); err != nil {
 			return err
@@ -133,17 +176,27 @@ func run() error {
 			return err
 		}
 	}
-	if *checkoutOnly {
+	oc := orderingConfig{checkoutConfig: co, intakeClients: intakeClients, intake: true, alone: true}
+	switch {
+	case *checkoutOnly:
 		return runCheckouts(ctx, co)
-	}
-	if *tracingOnly {
+	case *tracingOnly:
 		return tracingCost(ctx, co)
+	case *footprintOnly:
+		return footprintBench(co)
+	case *intakeOnly:
+		oc.alone = false
+		return orderingBench(ctx, oc)
+	case *latencyOnly:
+		oc.intake = false
+		return orderingBench(ctx, oc)
 	}
+
 	ref, err := reference(ctx, dsn, *concurrency, *duration)
 	if err != nil {
 		return fmt.Errorf("reference: %w", err)
 	}
-	fmt.Printf("reference: single-row insert transactions        %8.0f commits/s  (concurrency %d)\n", ref, *concurrency)
+	fmt.Printf("reference: single-row insert transactions        %8.0f commits/s  (%d clients)\n", ref, *concurrency)
 	ceiling, err := sqlPath(ctx, dsn, *concurrency, *events/2, log)
 	if err != nil {
 		return fmt.Errorf("sql path: %w", err)
@@ -164,11 +217,16 @@ func run() error {
 			d, r.eventsPerSec, r.events, *concurrency, r.commitsPerEvt)
 		fmt.Printf("  ratio (events/s x commits/event) / reference  %8.2f          target >= 0.5 in-process; %.0f%% of the sql path\n",
 			ratio, 100*r.eventsPerSec/ceiling)
-		fmt.Printf("  commit -> handler, light load                 %s   target p99 < 5 ms\n", r.latencyLight)
+		fmt.Printf("  commit -> handler, light load                 %s   target p99 < %s\n", r.latencyLight, short(lightP99Target))
 		fmt.Printf("  commit -> handler, under throughput load      %s\n\n", r.latencyLoaded)
+		if d == "gochannel" {
+			p99 := r.latencyLight.percentile(99)
+			recordBelow("commit -> in-process handler, light load p99", fmt.Sprintf("p99 %s (p50 %s)", ms(p99), ms(r.latencyLight.percentile(50))),
+				p99, lightP99Target, false)
+		}
 	}
 
-	mono, err := startApp(bin, dsn, dir, max(*concurrency, *checkouts))
+	mono, err := startApp(bin, dsn, dir, *concurrency)
 	if err != nil {
 		return fmt.Errorf("start cmd/app: %w", err)
 	}
@@ -179,8 +237,15 @@ func run() error {
 	}
 	fmt.Printf("http GET /api/v1/products/{id}                   %8.0f req/s      (%d clients, %d errors)\n", h.perSec, *concurrency, h.errors)
 	fmt.Printf("  latency                                       %s\n\n", h.latencies)
-
 	mono.stop()
+
+	if err := footprintBench(co); err != nil {
+		return fmt.Errorf("footprint: %w", err)
+	}
+	if err := orderingBench(ctx, oc); err != nil {
+		return err
+	}
+	fmt.Println()
 	if err := runCheckouts(ctx, co); err != nil {
 		return err
 	}
@@ -192,187 +257,17 @@ func run() error {
 	return datamoveBench(ctx, dm)
 }
 
-// checkoutConfig is what the checkout runs need.
-type checkoutConfig struct {
-	bin, dir, dsn     string // cmd/app, its data folder, the (monolith's) database
-	extracted         extractedDeployment
-	amqpURL           string
-	clients, products int
-	duration          time.Duration
-	runs              []checkoutRun
-	rounds            int
-}
-
-// runCheckouts measures the checkout in each of c's runs, next to the
-// reference at the same concurrency, and compares payments extracted with
-// the monolith on the same bus (amqp).
-func runCheckouts(ctx context.Context, c checkoutConfig) error {
-	refCheckout, err := reference(ctx, c.dsn, c.clients, c.duration)
-	if err != nil {
-		return fmt.Errorf("reference: %w", err)
-	}
-	fmt.Printf("reference at %d clients                          %8.0f commits/s\n", c.clients, refCheckout)
-	var comparisons []comparison
-	for round := 1; round <= c.rounds; round++ {
-		if c.rounds > 1 {
-			fmt.Printf("\ncheckout round %d of %d\n", round, c.rounds)
+// positiveInts parses a comma-separated list of whole numbers of at least 1.
+func positiveInts(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a whole number of at least 1", f)
 		}
-		var mono, extr *checkoutFigures
-		for _, r := range c.runs {
-			f, err := checkoutOnce(ctx, c, r, refCheckout)
-			if err != nil {
-				return err
-			}
-			switch {
-			case r.topology == topoMonolith && r.driver == "amqp":
-				mono = &f
-			case r.topology == topoPaymentsExtracted:
-				extr = &f
-			}
-		}
-		switch {
-		case mono != nil && extr != nil:
-			cmp := compare(*mono, *extr)
-			comparisons = append(comparisons, cmp)
-			fmt.Println(cmp)
-		case extr != nil:
-			fmt.Println("payments extracted / monolith: no ratios, the monolith was not measured on amqp (-checkout-topologies, -transports)")
-		}
+		out = append(out, n)
 	}
-	if len(comparisons) > 1 {
-		fmt.Println(medianComparison(comparisons))
-	}
-	return nil
-}
-
-// checkoutFigures are one checkout run's figures.
-type checkoutFigures struct {
-	perSec float64
-	p99    time.Duration // placement -> confirmed by the orders' timestamps; 0 if unknown
-}
-
-// checkoutOnce deploys r's topology, measures the checkout against its
-// entry process, stops it and prints the figures.
-func checkoutOnce(ctx context.Context, c checkoutConfig, r checkoutRun, refCheckout float64) (checkoutFigures, error) {
-	var vhost string
-	if r.driver == "amqp" {
-		v, cleanup, err := newVHost(c.amqpURL)
-		if err != nil {
-			return checkoutFigures{}, err
-		}
-		defer atExit(cleanup)()
-		vhost = v
-	}
-	var d *deployment
-	var err error
-	label := "placed -> confirmed"
-	switch r.topology {
-	case topoMonolith:
-		env := []string{"APP_BUS=" + r.driver}
-		if vhost != "" {
-			env = append(env, "AMQP_URL="+vhost)
-		}
-		var a *appProcess
-		if a, err = startApp(c.bin, c.dsn, c.dir, c.clients, env...); err == nil {
-			d = &deployment{entry: a, procs: []*appProcess{a}}
-		}
-	case topoPaymentsExtracted:
-		label = "payments extracted"
-		d, err = startPaymentsExtracted(c.bin, c.dsn, c.dir, c.clients, vhost, c.extracted)
-	}
-	if err != nil {
-		return checkoutFigures{}, fmt.Errorf("start %s on %s: %w", r.topology, r.driver, err)
-	}
-	res, err := checkoutBench(d.entry, c.clients, c.products, c.duration)
-	d.stop()
-	if err != nil {
-		return checkoutFigures{}, fmt.Errorf("checkout %s on %s: %w", r.topology, r.driver, err)
-	}
-	fmt.Printf("checkout %-9s %-19s            %8.1f orders/s   (%d clients, %d products, %d confirmed, %d cancelled, %d errors)\n",
-		r.driver, label, res.perSec, c.clients, c.products, res.confirmed, res.cancelled, res.errors)
-	fmt.Printf("  ratio (orders/s x %d commits) / reference     %8.2f          target >= 0.5 in-process\n",
-		CommitsPerCheckout, res.perSec*CommitsPerCheckout/refCheckout)
-	fmt.Printf("  placement -> confirmed, seen by clients       %s\n", res.latencies)
-	f := checkoutFigures{perSec: res.perSec}
-	// The orders live in the monolith's database: ordering runs there.
-	if server, err := confirmationTimes(ctx, c.dsn, res.since); err == nil {
-		fmt.Printf("  placement -> confirmed, order timestamps      %s\n", server)
-		f.p99 = server.percentile(99)
-	} else {
-		fmt.Printf("  placement -> confirmed, order timestamps      unknown: %v\n", err)
-	}
-	if res.cancelled > 0 {
-		if reasons, err := cancelReasons(ctx, c.dsn, res.since); err == nil {
-			for _, r := range reasons {
-				fmt.Printf("  cancelled: %5d x %s\n", r.n, r.reason)
-			}
-		}
-	}
-	return f, nil
-}
-
-type cancelReason struct {
-	reason string
-	n      int
-}
-
-// cancelReasons reads the most frequent failure reasons of the orders
-// cancelled since.
-func cancelReasons(ctx context.Context, dsn string, since time.Time) ([]cancelReason, error) {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT coalesce(failure_reason, ''), count(*) FROM ordering.orders
-		WHERE status = 'cancelled' AND created_at >= $1 GROUP BY 1 ORDER BY 2 DESC LIMIT 3`, since)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (cancelReason, error) {
-		var r cancelReason
-		err := row.Scan(&r.reason, &r.n)
-		return r, err
-	})
-}
-
-// comparison is payments extracted against the monolith, both on amqp.
-type comparison struct {
-	throughput float64 // orders/s extracted / orders/s monolith
-	p99        float64 // p99 extracted / p99 monolith, by the orders' timestamps
-}
-
-func compare(mono, extr checkoutFigures) comparison {
-	var c comparison
-	if mono.perSec > 0 {
-		c.throughput = extr.perSec / mono.perSec
-	}
-	if mono.p99 > 0 {
-		c.p99 = float64(extr.p99) / float64(mono.p99)
-	}
-	return c
-}
-
-func (c comparison) String() string {
-	return fmt.Sprintf("payments extracted / monolith, both on amqp      throughput x%.2f  target >= 0.7;  p99 placement -> confirmed x%.2f  target <= 1.5",
-		c.throughput, c.p99)
-}
-
-// medianComparison is the median of each ratio over the rounds.
-func medianComparison(cs []comparison) string {
-	med := func(f func(comparison) float64) float64 {
-		v := make([]float64, len(cs))
-		for i, c := range cs {
-			v[i] = f(c)
-		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
-	m := comparison{throughput: med(func(c comparison) float64 { return c.throughput }), p99: med(func(c comparison) float64 { return c.p99 })}
-	return fmt.Sprintf("median of %d rounds: ", len(cs)) + m.String()
+	return out, nil
 }
 
 // confirmationTimes reads how long each confirmed order took from its
