@@ -52,13 +52,47 @@ func (db *DB) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := pgx.BeginFunc(ctx, db.Pool, fn); err != nil {
 		return err
 	}
+	db.committed()
+	return nil
+}
+
+// TxBatch runs the statements queue puts in a batch as one transaction
+// that costs two round trips, whatever their number: BEGIN travels with the
+// statements (pgx.Batch.BeginTx), COMMIT follows. Each statement's result
+// goes to the callback queued with it (QueuedQuery.Exec, Query, QueryRow),
+// in order; if a callback or a statement fails, the transaction rolls back
+// instead. The commit hooks run as after Tx.
+//
+// It is for a change whose statements need nothing from each other's
+// results in Go: a condition that must hold (a fence, a free unique key) is
+// checked in its statement's callback, and refusing there rolls back what
+// was sent after it too.
+func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	if err := queue(b); err != nil {
+		return err
+	}
+	br := db.Pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	if err := br.Close(); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx)) // also returns the connection
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	db.committed()
+	return nil
+}
+
+func (db *DB) committed() {
 	db.mu.Lock()
 	hooks := db.onCommit
 	db.mu.Unlock()
 	for _, h := range hooks {
 		h()
 	}
-	return nil
 }
 
 // OnCommit registers f to run after every transaction Tx commits. f must not block.
