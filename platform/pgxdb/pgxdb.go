@@ -60,14 +60,15 @@ func (db *DB) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
 // that costs two round trips, whatever their number: BEGIN travels with the
 // statements (pgx.Batch.BeginTx), COMMIT follows. Each statement's result
 // goes to the callback queued with it (QueuedQuery.Exec, Query, QueryRow),
-// in order; if a callback or a statement fails, the transaction rolls back
-// instead. The commit hooks run as after Tx.
+// in order. then, when not nil, runs in the transaction after the batch,
+// for work that depends on those results. If a callback, a statement or
+// then fails, the transaction rolls back instead. The commit hooks run as
+// after Tx.
 //
-// It is for a change whose statements need nothing from each other's
-// results in Go: a condition that must hold (a fence, a free unique key) is
-// checked in its statement's callback, and refusing there rolls back what
-// was sent after it too.
-func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error) error {
+// A condition that must hold (a fence, a free unique key) is checked in
+// its statement's callback: refusing there rolls back what was sent after
+// it too.
+func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error, then func(pgx.Tx) error) (err error) {
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
 	if err := queue(b); err != nil {
@@ -75,11 +76,20 @@ func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error) error {
 	}
 	br := db.Pool.SendBatch(ctx, b)
 	tx := br.Tx()
-	if err := br.Close(); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx)) // also returns the connection
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx)) // also returns the connection
+		}
+	}()
+	if err = br.Close(); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if then != nil {
+		if err = then(tx); err != nil {
+			return err
+		}
+	}
+	if err = tx.Commit(ctx); err != nil {
 		return err
 	}
 	db.committed()

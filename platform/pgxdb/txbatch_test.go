@@ -38,7 +38,7 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 				})
 			}
 			return nil
-		})
+		}, nil)
 	}
 	count := func() (n int) {
 		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil {
@@ -56,9 +56,25 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 		b.Queue(`INSERT INTO things (id) VALUES (5)`)
 		b.Queue(`INSERT INTO things (id) VALUES ('not a number')`)
 		return nil
-	})
+	}, nil)
 	if err == nil {
 		t.Fatal("a failing statement committed")
+	}
+	// then runs in the transaction, after the batch: it sees the batch's
+	// rows, and its failure rolls them back.
+	errThen := errors.New("then failed")
+	err = db.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO things (id) VALUES (6)`)
+		return nil
+	}, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM things WHERE id = 6`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("then sees %d rows of the batch, %v", n, err)
+		}
+		return errThen
+	})
+	if !errors.Is(err, errThen) {
+		t.Fatalf("err = %v, want then's", err)
 	}
 	for range 3 { // more than the pool holds: every failure gave its connection back
 		if err := insert(1); !errors.Is(err, errTaken) {

@@ -66,7 +66,7 @@ func (r *Orders) Place(ctx context.Context, o *domain.Order, key app.Idempotency
 			VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 END, CASE WHEN $8 THEN now() + make_interval(secs => $10) END, $11)`,
 			sg.OrderID, sg.Step, sg.Reason, sg.PaymentToken, sg.Attempts, sg.Deadline, sg.Traceparent, claim, r.owner, r.lease.Seconds(), lease.Token)
 		return r.queueChanges(ctx, b, o.Changes())
-	})
+	}, nil)
 }
 
 // queueOrder queues the inserts of a new order and its lines.

@@ -116,7 +116,7 @@ func (s *Sagas) Record(ctx context.Context, l app.Lease, sg *domain.Saga, o *dom
 	if l.Token == 0 {
 		return errors.New("ordering: Record needs a lease")
 	}
-	return s.db.db.TxBatch(ctx, func(b *pgx.Batch) error { return s.queueChange(ctx, b, l, sg, o) })
+	return s.db.db.TxBatch(ctx, func(b *pgx.Batch) error { return s.queueChange(ctx, b, l, sg, o) }, nil)
 }
 
 // queueChange queues the statements that store sg's change fenced by l,
