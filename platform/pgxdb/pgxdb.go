@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
+	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 	"go.uber.org/zap"
 
 	"github.com/modmono/shop/platform/telemetry"
@@ -189,6 +190,13 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	poolCfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(telemetry.Provider()),
 		otelpgx.WithTracerAttributes(telemetry.Module(module)), otelpgx.WithDisableConnectionDetailsInAttributes(),
 		otelpgx.WithDisableAcquireTracer()) // a span per pool.acquire would double the count for little
+	poolCfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		// google/uuid values would otherwise go through database/sql's
+		// Valuer and Scanner, as text and with a failed plan on the way:
+		// measured 8x the encoding time of the binary codec.
+		pgxuuid.Register(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgxdb: pool for %s: %w", module, err)
