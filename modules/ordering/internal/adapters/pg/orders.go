@@ -110,12 +110,13 @@ func (r *Orders) Get(ctx context.Context, id uuid.UUID) (*domain.Order, error) {
 	return get(ctx, r.db.Pool, id, false)
 }
 
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-func get(ctx context.Context, q querier, id uuid.UUID, lock bool) (*domain.Order, error) {
+// get loads an order and its lines in one round trip; with lock, it locks
+// the order's row (q must then be a transaction).
+func get(ctx context.Context, q batcher, id uuid.UUID, lock bool) (*domain.Order, error) {
 	sql := `SELECT id, customer_id, status, total, currency, failure_reason, revision, created_at, updated_at FROM orders WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
@@ -123,22 +124,24 @@ func get(ctx context.Context, q querier, id uuid.UUID, lock bool) (*domain.Order
 	var o orderingapi.Order
 	var reason string
 	var revision int
-	err := q.QueryRow(ctx, sql, id).Scan(&o.ID, &o.CustomerID, &o.Status, &o.Total, &o.Currency, &reason, &revision, &o.CreatedAt, &o.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, orderingapi.ErrOrderNotFound
-	}
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(sql, id).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&o.ID, &o.CustomerID, &o.Status, &o.Total, &o.Currency, &reason, &revision, &o.CreatedAt, &o.UpdatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return orderingapi.ErrOrderNotFound
+		}
+		return err
+	})
+	b.Queue(`SELECT product_id, name, quantity, unit_price, line_total FROM order_lines WHERE order_id = $1 ORDER BY position`, id).
+		Query(func(rows pgx.Rows) (err error) {
+			o.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[orderingapi.Line])
+			return err
+		})
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	if reason != "" {
 		o.FailureReason = &reason
-	}
-	rows, err := q.Query(ctx, `SELECT product_id, name, quantity, unit_price, line_total FROM order_lines WHERE order_id = $1 ORDER BY position`, id)
-	if err != nil {
-		return nil, err
-	}
-	if o.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[orderingapi.Line]); err != nil {
-		return nil, err
 	}
 	return domain.Rehydrate(o, revision), nil
 }
