@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +33,7 @@ type env struct {
 	fake     *provider.Fake
 	reg      *prometheus.Registry
 	svc      *app.Service
+	trips    *testdb.Trips // what the service asks of Postgres, with options.countTrips
 }
 
 // options changes the environment; zero values keep the module's defaults.
@@ -40,9 +43,10 @@ type options struct {
 	inner         func(*provider.Fake) domain.Provider
 	clock         func() time.Time
 	snapshotEvery int
+	countTrips    bool // the service gets a one-connection pool that counts its round trips
 }
 
-func newEnv(t *testing.T, o options) *env {
+func newEnv(t testing.TB, o options) *env {
 	t.Helper()
 	if o.guard.Timeout == 0 {
 		o.guard.Timeout = 5 * time.Second
@@ -51,7 +55,11 @@ func newEnv(t *testing.T, o options) *env {
 		o.slowDelay = 2 * o.guard.Timeout
 	}
 	e := &env{db: testdb.Open(t), fake: provider.NewFake(o.slowDelay), reg: prometheus.NewRegistry()}
-	e.payments = pg.NewPayments(e.db)
+	db := e.db
+	if o.countTrips {
+		db, e.trips = testdb.Counting(t, e.db)
+	}
+	e.payments = pg.NewPayments(db)
 	if o.snapshotEvery != 0 {
 		e.payments.SnapshotEvery = o.snapshotEvery
 	}
@@ -129,6 +137,46 @@ func TestChargeCaptures(t *testing.T) {
 	if body != (paymentsapi.PaymentCapturedV1{PaymentID: p.ID, OrderID: in.OrderID, CustomerID: in.CustomerID, Amount: in.Amount, Currency: in.Currency}) {
 		t.Fatalf("payment_captured payload %+v", body)
 	}
+}
+
+// A charge that goes through (initiated, authorized, captured) costs the
+// round trips and commits below; more is a regression. The first charge
+// warms the connection's statement cache, as a running process has.
+func TestHappyChargeRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, options{countTrips: true})
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatal(err)
+	}
+	e.trips.Reset()
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatal(err)
+	}
+	const wantTrips, wantCommits = 17, 3
+	trips, commits, log := e.trips.Count()
+	t.Logf("%d round trips, %d commits", trips, commits)
+	if trips > wantTrips || commits > wantCommits {
+		t.Fatalf("a charge took %d round trips and %d commits, want at most %d and %d:\n%s",
+			trips, commits, wantTrips, wantCommits, strings.Join(log, "\n"))
+	}
+}
+
+// BenchmarkCharge charges orders that go through, one after the other, and
+// reports the median time of a charge.
+func BenchmarkCharge(b *testing.B) {
+	ctx := context.Background()
+	e := newEnv(b, options{})
+	times := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
 }
 
 func TestChargeTwiceCapturesOnce(t *testing.T) {
