@@ -127,6 +127,10 @@ func TestChargeCaptures(t *testing.T) {
 	if want := []string{domain.TypeInitiated, domain.TypeAuthorized, domain.TypeCaptured}; !reflect.DeepEqual(types, want) {
 		t.Fatalf("history %v, want %v", types, want)
 	}
+	// The charge answers from the payment it holds: the same as reading it.
+	if stored, err := e.svc.ForOrder(ctx, in.OrderID); err != nil || !reflect.DeepEqual(stored.Items, []paymentsapi.Payment{p}) {
+		t.Fatalf("charge answered %+v\nstored %+v, %v", p, stored.Items, err)
+	}
 	if got := e.outbox(t, in.OrderID, paymentsapi.PaymentCaptured); got != 1 {
 		t.Fatalf("%d payment_captured in the outbox", got)
 	}
@@ -153,7 +157,7 @@ func TestHappyChargeRoundTrips(t *testing.T) {
 	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
 		t.Fatal(err)
 	}
-	const wantTrips, wantCommits = 17, 3
+	const wantTrips, wantCommits = 15, 3
 	trips, commits, log := e.trips.Count()
 	t.Logf("%d round trips, %d commits", trips, commits)
 	if trips > wantTrips || commits > wantCommits {
@@ -337,6 +341,9 @@ func TestRefundOnce(t *testing.T) {
 		}
 		if p.Status != paymentsapi.StatusRefunded {
 			t.Fatalf("payment %+v", p)
+		}
+		if stored, err := e.svc.ForOrder(ctx, in.OrderID); err != nil || !reflect.DeepEqual(stored.Items, []paymentsapi.Payment{p}) {
+			t.Fatalf("refund answered %+v\nstored %+v, %v", p, stored.Items, err)
 		}
 	}
 	if n := e.events(t, in.OrderID, domain.TypeRefunded); n != 1 {

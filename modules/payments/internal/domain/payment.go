@@ -77,6 +77,7 @@ type Payment struct {
 	reason     string // why it failed, was voided, cancelled or refunded
 	version    int    // events applied, stored or not
 	lastAt     time.Time
+	applied    []Recorded // since it was rebuilt: from event 1, unless from a snapshot
 	pending    []Recorded
 }
 
@@ -243,6 +244,7 @@ func (p *Payment) apply(r Recorded) {
 	r.Event.apply(p)
 	p.version = r.Version
 	p.lastAt = r.OccurredAt
+	p.applied = append(p.applied, r)
 }
 
 func (e Initiated) apply(p *Payment) {
@@ -297,6 +299,11 @@ func (p *Payment) Uncommitted() (expected int, events []Recorded) {
 
 // MarkCommitted forgets the uncommitted events once they are stored.
 func (p *Payment) MarkCommitted() { p.pending = nil }
+
+// History returns the payment's events in order, stored or not, and
+// whether they are all of them: a payment rebuilt from a snapshot does not
+// hold the events before it.
+func (p *Payment) History() ([]Recorded, bool) { return p.applied, len(p.applied) == p.version }
 
 // Visible reports whether the payment is shown to other modules: once the
 // provider has answered. Before that (initiated) the public statuses have no
