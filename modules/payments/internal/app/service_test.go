@@ -157,7 +157,7 @@ func TestHappyChargeRoundTrips(t *testing.T) {
 	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
 		t.Fatal(err)
 	}
-	const wantTrips, wantCommits = 15, 3
+	const wantTrips, wantCommits = 11, 3
 	trips, commits, log := e.trips.Count()
 	t.Logf("%d round trips, %d commits", trips, commits)
 	if trips > wantTrips || commits > wantCommits {
