@@ -83,19 +83,11 @@ func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput) (*doma
 		var announce []bus.Event
 		switch p.Status() {
 		case domain.StatusInitiated:
-			out, err := s.provider.Authorize(ctx, in.OrderID, in.Token, p.Money())
-			if err != nil {
-				return nil, err
-			}
-			if announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.Authorize(out, s.now()) }); err != nil {
+			if announce, err = s.authorizeAndCapture(ctx, p, in.Token); err != nil {
 				return nil, err
 			}
 		case domain.StatusAuthorized:
-			out, err := s.provider.Capture(ctx, in.OrderID, p.Money())
-			if err != nil {
-				return nil, err
-			}
-			if announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.Capture(out, s.now()) }); err != nil {
+			if announce, err = s.capture(ctx, p); err != nil {
 				return nil, err
 			}
 		case domain.StatusCaptured:
@@ -105,12 +97,48 @@ func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput) (*doma
 		default: // cancelled, voided, refunded: the order was called off
 			return nil, paymentsapi.ErrCancelled
 		}
-		// Captured is appended at the version authorized was read at, so of
-		// two racing captures only one is stored.
+		// A capture is appended at the version the payment was read at, so
+		// of two racing captures only one is stored.
 		if err := s.record(ctx, p, announce); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// authorizeAndCapture asks the provider to authorize an initiated payment
+// and, once it has, to capture it at once, and decides both, to be recorded
+// in one commit. Waiting for the capture to record the authorization is
+// safe because the initiated payment is stored already: a Cancel meanwhile
+// voids the authorization, or finds the capture and refunds it. A capture
+// that fails records the authorization alone, which the next charge
+// captures or a Cancel voids.
+func (s *Service) authorizeAndCapture(ctx context.Context, p *domain.Payment, token string) ([]bus.Event, error) {
+	out, err := s.provider.Authorize(ctx, p.OrderID(), token, p.Money())
+	if err != nil {
+		return nil, err
+	}
+	announce, err := s.decide(p, func() ([]domain.Recorded, error) { return p.Authorize(out, s.now()) })
+	if err != nil || p.Status() != domain.StatusAuthorized {
+		return announce, err
+	}
+	captured, err := s.capture(ctx, p)
+	if err != nil {
+		if rerr := s.record(ctx, p, announce); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
+	}
+	return append(announce, captured...), nil
+}
+
+// capture asks the provider to capture an authorized payment and decides
+// the outcome.
+func (s *Service) capture(ctx context.Context, p *domain.Payment) ([]bus.Event, error) {
+	out, err := s.provider.Capture(ctx, p.OrderID(), p.Money())
+	if err != nil {
+		return nil, err
+	}
+	return s.decide(p, func() ([]domain.Recorded, error) { return p.Capture(out, s.now()) })
 }
 
 func (s *Service) Cancel(ctx context.Context, orderID uuid.UUID, reason string) error {
@@ -139,14 +167,15 @@ func (s *Service) cancel(ctx context.Context, orderID uuid.UUID, reason string) 
 				return err
 			}
 			switch {
-			case out.Declined == domain.DeclinedCaptured && p.Status() == domain.StatusAuthorized:
-				// The provider captured but the capture was never recorded
-				// (a crash between the two). Record it; the next turn
-				// refunds it.
+			case out.Declined == domain.DeclinedCaptured:
+				// The provider captured but the capture was never recorded:
+				// a charge stopped between the two, or has yet to record it.
+				// Record it (a repeated capture tells its reference); the
+				// next turn refunds it.
 				if out, err = s.provider.Capture(ctx, orderID, p.Money()); err != nil {
 					return err
 				}
-				announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.Capture(out, s.now()) })
+				announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.RecoverCapture(out, s.now()) })
 			case out.Declined != "":
 				return paymentsapi.ErrProviderRefused.WithMessage("the payment provider refused to void: " + out.Declined)
 			default:

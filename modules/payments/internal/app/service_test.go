@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -157,7 +158,7 @@ func TestHappyChargeRoundTrips(t *testing.T) {
 	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
 		t.Fatal(err)
 	}
-	const wantTrips, wantCommits = 11, 3
+	const wantTrips, wantCommits = 8, 2
 	trips, commits, log := e.trips.Count()
 	t.Logf("%d round trips, %d commits", trips, commits)
 	if trips > wantTrips || commits > wantCommits {
@@ -510,6 +511,165 @@ func TestCancelRefundsAnUnrecordedCapture(t *testing.T) {
 	}
 	if e.fake.Captures(in.OrderID) != 1 || e.fake.Refunds(in.OrderID) != 1 {
 		t.Fatalf("provider: %d captures, %d refunds", e.fake.Captures(in.OrderID), e.fake.Refunds(in.OrderID))
+	}
+}
+
+// A charge records its authorization and capture in one commit, after both
+// answers. A process that stopped in between leaves the payment initiated
+// with the money captured: cancelling finds the capture, records it and
+// refunds it; charging again completes it. Either way, once.
+func TestCaptureLeftUnrecordedByAStoppedCharge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, next := range map[string]func(e *env, in paymentsapi.ChargeInput) (want string, err error){
+		"then cancelled": func(e *env, in paymentsapi.ChargeInput) (string, error) {
+			return paymentsapi.StatusRefunded, e.svc.Cancel(ctx, in.OrderID, "saga compensates")
+		},
+		"then charged again": func(e *env, in paymentsapi.ChargeInput) (string, error) {
+			_, err := e.svc.Charge(ctx, in)
+			return paymentsapi.StatusCaptured, err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, options{})
+			in := chargeInput(paymentsapi.TokenOK)
+			p, err := domain.Initiate(uuid.New(), in, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.payments.Save(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			// The charge's provider calls, whose answers it never recorded.
+			if _, err := e.fake.Authorize(ctx, in.OrderID, in.Token, p.Money()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.fake.Capture(ctx, in.OrderID, p.Money()); err != nil {
+				t.Fatal(err)
+			}
+			want, err := next(e, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.svc.ForOrder(ctx, in.OrderID)
+			if err != nil || len(got.Items) != 1 || got.Items[0].Status != want {
+				t.Fatalf("%+v, %v; want %s", got, err, want)
+			}
+			refunds := 0
+			if want == paymentsapi.StatusRefunded {
+				refunds = 1
+			}
+			if e.fake.Captures(in.OrderID) != 1 || e.fake.Refunds(in.OrderID) != refunds {
+				t.Fatalf("provider: %d captures, %d refunds", e.fake.Captures(in.OrderID), e.fake.Refunds(in.OrderID))
+			}
+			if e.outbox(t, in.OrderID, paymentsapi.PaymentCaptured) != 1 || e.outbox(t, in.OrderID, paymentsapi.PaymentRefunded) != refunds {
+				t.Fatal("the outbox does not announce the capture once and its refund as often as it happened")
+			}
+		})
+	}
+}
+
+// failingCapture fails the first capture, after the provider took the
+// money when taken is set: its answer was lost.
+type failingCapture struct {
+	domain.Provider
+	taken  bool
+	failed atomic.Bool
+}
+
+func (f *failingCapture) Capture(ctx context.Context, key uuid.UUID, m domain.Money) (domain.Outcome, error) {
+	if f.failed.Swap(true) {
+		return f.Provider.Capture(ctx, key, m)
+	}
+	if f.taken {
+		if _, err := f.Provider.Capture(ctx, key, m); err != nil {
+			return domain.Outcome{}, err
+		}
+	}
+	return domain.Outcome{}, errors.New("provider answered 502")
+}
+
+// A capture that fails records the authorization alone, which a cancel
+// voids, or refunds if the provider did take the money.
+func TestFailedCaptureLeavesTheChargeToCancel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, taken := range map[string]bool{"nothing taken": false, "answer lost": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, options{inner: func(f *provider.Fake) domain.Provider { return &failingCapture{Provider: f, taken: taken} }})
+			in := chargeInput(paymentsapi.TokenOK)
+			if _, err := e.svc.Charge(ctx, in); !errors.Is(err, paymentsapi.ErrProviderDown) {
+				t.Fatalf("got %v, want ErrProviderDown", err)
+			}
+			if p, err := e.payments.ByOrder(ctx, in.OrderID); err != nil || p.Status() != domain.StatusAuthorized {
+				t.Fatalf("after the failed capture: %v, %v", p.Status(), err)
+			}
+			if err := e.svc.Cancel(ctx, in.OrderID, "payment failed"); err != nil {
+				t.Fatal(err)
+			}
+			want, refunds := paymentsapi.StatusFailed, 0
+			if taken {
+				want, refunds = paymentsapi.StatusRefunded, 1
+			}
+			got, err := e.svc.ForOrder(ctx, in.OrderID)
+			if err != nil || len(got.Items) != 1 || got.Items[0].Status != want {
+				t.Fatalf("%+v, %v; want %s", got, err, want)
+			}
+			if e.fake.Refunds(in.OrderID) != refunds {
+				t.Fatalf("the provider refunded %d times, want %d", e.fake.Refunds(in.OrderID), refunds)
+			}
+		})
+	}
+}
+
+// late answers an authorization or a capture up to a few milliseconds
+// after making it, so a cancel can come between a charge's steps and their
+// record.
+type late struct{ domain.Provider }
+
+func (l late) Authorize(ctx context.Context, key uuid.UUID, token string, m domain.Money) (domain.Outcome, error) {
+	defer sleepUpTo(3 * time.Millisecond)
+	return l.Provider.Authorize(ctx, key, token, m)
+}
+
+func (l late) Capture(ctx context.Context, key uuid.UUID, m domain.Money) (domain.Outcome, error) {
+	defer sleepUpTo(3 * time.Millisecond)
+	return l.Provider.Capture(ctx, key, m)
+}
+
+func sleepUpTo(d time.Duration) { time.Sleep(rand.N(d)) }
+
+// A cancel racing a charge, at any point of it, leaves no money taken:
+// what was captured is refunded, once, and every capture and refund the
+// provider made is recorded and announced once.
+func TestCancelRacingAChargeKeepsNoMoney(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, options{inner: func(f *provider.Fake) domain.Provider { return late{f} }})
+	start := time.Now()
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatal(err)
+	}
+	charge := time.Since(start) // so the cancels fall anywhere in a charge, or after it
+	for range 60 {
+		in := chargeInput(paymentsapi.TokenOK)
+		var charged sync.WaitGroup
+		charged.Go(func() { _, _ = e.svc.Charge(ctx, in) })
+		sleepUpTo(charge * 5 / 4)
+		for err := e.svc.Cancel(ctx, in.OrderID, "saga compensates"); err != nil; err = e.svc.Cancel(ctx, in.OrderID, "again") {
+			t.Logf("cancel %s: %v; the saga tries again", in.OrderID, err)
+		}
+		charged.Wait()
+		captures, refunds := e.fake.Captures(in.OrderID), e.fake.Refunds(in.OrderID)
+		if captures != refunds {
+			t.Errorf("order %s: the provider captured %d times and refunded %d times", in.OrderID, captures, refunds)
+		}
+		if e.events(t, in.OrderID, domain.TypeCaptured) != captures || e.events(t, in.OrderID, domain.TypeRefunded) != refunds ||
+			e.outbox(t, in.OrderID, paymentsapi.PaymentCaptured) != captures || e.outbox(t, in.OrderID, paymentsapi.PaymentRefunded) != refunds {
+			t.Errorf("order %s: %d captures and %d refunds are not each recorded and announced once", in.OrderID, captures, refunds)
+		}
 	}
 }
 

@@ -191,6 +191,18 @@ func (p *Payment) Capture(o Outcome, now time.Time) ([]Recorded, error) {
 	return p.record(now, Captured{ProviderRef: o.Ref, Amount: p.amount}), nil
 }
 
+// RecoverCapture records a capture the provider reports (it refused a void
+// because it had captured) that the payment never recorded: a charge
+// stopped between the provider's answers and their record, or has yet to
+// record them. From initiated, the authorization was not recorded either;
+// the capture stands for both.
+func (p *Payment) RecoverCapture(o Outcome, now time.Time) ([]Recorded, error) {
+	if p.status == StatusInitiated && o.Declined == "" {
+		return p.record(now, Captured{ProviderRef: o.Ref, Amount: p.amount}), nil
+	}
+	return p.Capture(o, now)
+}
+
 // Void records that a charge in progress was called off (the provider
 // accepted the void).
 func (p *Payment) Void(reason string, now time.Time) ([]Recorded, error) {
