@@ -174,15 +174,15 @@ func Send(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
 	switch {
 	case err == nil, errors.Is(err, ErrConflict):
 		return err
-	case IsUniqueViolation(err):
+	case isUniqueViolation(err):
 		return ErrConflict
 	default:
 		return fmt.Errorf("eventstore: write: %w", err)
 	}
 }
 
-// IsUniqueViolation reports whether err is Postgres refusing a duplicate key.
-func IsUniqueViolation(err error) bool {
+// isUniqueViolation reports whether err is Postgres refusing a duplicate key.
+func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
