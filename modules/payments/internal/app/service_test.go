@@ -92,6 +92,21 @@ func (e *env) outbox(t *testing.T, orderID uuid.UUID, topic string) int {
 		topic, orderID.String())
 }
 
+// initiated stores a new order's payment as a charge opens it, before it
+// asks the provider anything.
+func (e *env) initiated(t *testing.T) (paymentsapi.ChargeInput, *domain.Payment) {
+	t.Helper()
+	in := chargeInput(paymentsapi.TokenOK)
+	p, err := domain.Initiate(uuid.New(), in, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.payments.Save(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return in, p
+}
+
 // breakerState reads payments_provider_breaker_state from the registry.
 func (e *env) breakerState(t *testing.T) float64 {
 	t.Helper()
@@ -533,14 +548,7 @@ func TestCaptureLeftUnrecordedByAStoppedCharge(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, options{})
-			in := chargeInput(paymentsapi.TokenOK)
-			p, err := domain.Initiate(uuid.New(), in, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.payments.Save(ctx, p); err != nil {
-				t.Fatal(err)
-			}
+			in, p := e.initiated(t)
 			// The charge's provider calls, whose answers it never recorded.
 			if _, err := e.fake.Authorize(ctx, in.OrderID, in.Token, p.Money()); err != nil {
 				t.Fatal(err)
@@ -678,14 +686,7 @@ func TestSaveDetectsAConcurrentChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, options{})
-	in := chargeInput(paymentsapi.TokenOK)
-	p, err := domain.Initiate(uuid.New(), in, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.payments.Save(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	in, _ := e.initiated(t)
 	a, err := e.payments.ByOrder(ctx, in.OrderID)
 	if err != nil {
 		t.Fatal(err)
