@@ -133,9 +133,8 @@ func (s *Store) Events(ctx context.Context, streamID uuid.UUID, after int, until
 
 // QueueAppend queues on b the append of events to the stream, numbered
 // after expected, the version the caller's decision was based on (0 for a
-// new stream). Send b in a transaction with Send: it returns ErrConflict if
-// the stream is at any other version, and the transaction must then be
-// rolled back.
+// new stream). Send b with Write: it returns ErrConflict, having rolled the
+// transaction back, if the stream is at any other version.
 func (s *Store) QueueAppend(b *pgx.Batch, streamID uuid.UUID, expected int, events ...Event) {
 	b.Queue(`SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1`, streamID).QueryRow(func(row pgx.Row) error {
 		var current int
@@ -149,7 +148,7 @@ func (s *Store) QueueAppend(b *pgx.Batch, streamID uuid.UUID, expected int, even
 	})
 	// A writer that read the same version concurrently is stopped by the
 	// primary key: the second insert of (stream_id, version) fails, which
-	// Send reports as ErrConflict.
+	// Write reports as ErrConflict.
 	for i, e := range events {
 		b.Queue(`INSERT INTO events (stream_id, version, type, schema_version, data, occurred_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, streamID, expected+i+1, e.Type, e.SchemaVersion, e.Data, e.OccurredAt)
@@ -166,11 +165,13 @@ func (s *Store) QueueSnapshot(b *pgx.Batch, streamID uuid.UUID, snap Snapshot) {
 		WHERE snapshots.version < EXCLUDED.version`, streamID, snap.Version, snap.SchemaVersion, snap.State, snap.TakenAt)
 }
 
-// Send runs the statements queued on b in tx, all in one round trip. A
-// duplicate key is ErrConflict: another writer appended at the same version,
-// or inserted a row of the caller's with the same key first.
-func Send(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	err := tx.SendBatch(ctx, b).Close()
+// Write runs the statements queue queues (QueueAppend, QueueSnapshot and
+// the caller's own, such as its outbox rows) as one transaction of two
+// round trips (pgxdb.DB.TxBatch). A duplicate key is ErrConflict: another
+// writer appended at the same version, or inserted a row of the caller's
+// with the same key first.
+func Write(ctx context.Context, db *pgxdb.DB, queue func(*pgx.Batch) error) error {
+	err := db.TxBatch(ctx, queue, nil)
 	switch {
 	case err == nil, errors.Is(err, ErrConflict):
 		return err

@@ -25,10 +25,9 @@ func ev(i int) eventstore.Event {
 
 // write sends what queue queues in a transaction of its own.
 func write(ctx context.Context, db *pgxdb.DB, queue func(*pgx.Batch)) error {
-	return db.Tx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	return eventstore.Write(ctx, db, func(b *pgx.Batch) error {
 		queue(b)
-		return eventstore.Send(ctx, tx, b)
+		return nil
 	})
 }
 

@@ -167,8 +167,7 @@ func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.
 	if err != nil {
 		return err
 	}
-	err = r.db.Tx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	err = eventstore.Write(ctx, r.db, func(b *pgx.Batch) error {
 		if expected == 0 {
 			queueClaim(b, p)
 		}
@@ -176,10 +175,7 @@ func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.
 		if snapshot != nil {
 			r.store.QueueSnapshot(b, p.ID(), *snapshot)
 		}
-		if err := eventstore.Send(ctx, tx, b); err != nil {
-			return err
-		}
-		return r.outbox.Add(ctx, tx, announce...)
+		return r.outbox.Queue(ctx, b, announce...)
 	})
 	if err != nil {
 		return err
@@ -205,7 +201,7 @@ func (r *Payments) snapshot(p *domain.Payment, expected int) (*eventstore.Snapsh
 
 // queueClaim queues on b the row that records which stream holds the
 // order's payment. A second stream for the order is a duplicate key, which
-// eventstore.Send reports as ErrConflict.
+// eventstore.Write reports as ErrConflict.
 func queueClaim(b *pgx.Batch, p *domain.Payment) {
 	var customer *uuid.UUID
 	if c := p.CustomerID(); c != uuid.Nil {
