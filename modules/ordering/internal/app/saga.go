@@ -183,18 +183,19 @@ func (r *Runner) advance(c Claimed) {
 }
 
 // work is what a worker holds of a claimed saga: its lease, the saga as
-// stored, and its order, loaded once at the first step. While the lease
-// holds, only this worker changes either (every other write is fenced out),
-// so the copies stay true and no step reads them again.
+// it advances (its entries since the claim not stored yet), and its order,
+// loaded once at the first step. While the lease holds, only this worker
+// changes either (every other write is fenced out), so the copies stay true
+// and no step reads them again. The worker stores the saga once, when it
+// stops with it.
 type work struct {
 	lease Lease
 	saga  *domain.Saga
 	order *domain.Order
 }
 
-// step runs w's current step and records its outcome, holding the lease
-// while it runs. It reports whether the saga goes on at once with its next
-// step.
+// step runs w's current step, holding the lease while it runs. It reports
+// whether the saga goes on at once with its next step.
 func (r *Runner) step(parent context.Context, w *work) (goOn bool) {
 	sg := w.saga
 	ctx, span := sagaTracer.Start(parent, "saga "+string(sg.Step()),
@@ -206,6 +207,7 @@ func (r *Runner) step(parent context.Context, w *work) (goOn bool) {
 	ctx, release := r.hold(ctx, w.lease, log)
 	defer release()
 
+	step := sg.Step()
 	outcome, err := r.stepOnce(ctx, w)
 	switch {
 	case err == nil && outcome != "":
@@ -220,18 +222,26 @@ func (r *Runner) step(parent context.Context, w *work) (goOn bool) {
 		return true
 	case errors.Is(err, ErrLeaseLost) || errors.Is(context.Cause(ctx), ErrLeaseLost):
 		failed = ErrLeaseLost
-		log.Warn("saga taken over by a newer claim; its step's outcome is dropped", zap.String("step", string(sg.Step())))
+		log.Warn("saga taken over by a newer claim; its worker's outcomes are dropped", zap.String("step", string(step)))
 		return false
 	default:
 		failed = err
-		r.retry(ctx, log, sg, w.lease, err)
+		r.retry(ctx, log, w, err)
 		return false
 	}
 }
 
-// stepOnce runs w's step and records its outcome, loading the order first
-// if this is the worker's first step. At a terminal step it returns the
+// stepOnce runs w's step and applies its outcome to w's saga, loading the
+// order first at the worker's first step. At a terminal step it returns the
 // saga's outcome.
+//
+// The saga is stored (Record) only where the worker stops: at its end, or
+// at a retry (see retry). Steps that succeed one after the other are stored
+// with that, in one transaction, rather than one each: if the worker dies
+// in between, the saga is claimed again where it was stored, and its steps,
+// all idempotent, run again. Only the timeline of a saga that ran to its
+// end is complete at once; the stored step of a running saga is the one
+// its worker last stopped at.
 func (r *Runner) stepOnce(ctx context.Context, w *work) (domain.Outcome, error) {
 	if w.order == nil {
 		o, err := r.order(ctx, w.saga)
@@ -244,26 +254,24 @@ func (r *Runner) stepOnce(ctx context.Context, w *work) (domain.Outcome, error) 
 	if err != nil {
 		return "", err
 	}
-	// The change is made on copies, kept only once stored.
-	sg := domain.RehydrateSaga(w.saga.Record())
-	var o *domain.Order // set when the change ends the saga with its order
-	var outcome domain.Outcome
+	now := r.now()
 	switch {
 	case reason != "":
-		err = sg.Fail(reason)
-	case sg.Step().Terminal():
-		o = domain.Rehydrate(w.order.Snapshot(), w.order.Revision())
-		outcome, err = sg.Finish(o, r.now())
-	default:
-		err = sg.Succeed()
+		return "", w.saga.Fail(reason, now)
+	case !w.saga.Step().Terminal():
+		return "", w.saga.Succeed(now)
 	}
+	// The end is made on copies, kept once stored: if storing fails, the
+	// step is retried from the saga as it was.
+	sg, o := w.saga.Clone(), domain.Rehydrate(w.order.Snapshot(), w.order.Revision())
+	outcome, err := sg.Finish(o, now)
 	if err == nil {
 		err = r.sagas.Record(ctx, w.lease, sg, o)
 	}
 	if err != nil {
 		return "", err
 	}
-	w.saga = domain.RehydrateSaga(sg.Record()) // as stored: no changes pending
+	w.saga, w.order = sg, o
 	return outcome, nil
 }
 
@@ -387,14 +395,19 @@ func (r *Runner) run(ctx context.Context, sg *domain.Saga, o orderingapi.Order) 
 	return "", nil
 }
 
-// retry schedules sg's step again with exponential backoff and jitter,
-// capped at 30s: compensations retry until they succeed.
-func (r *Runner) retry(ctx context.Context, log *zap.Logger, sg *domain.Saga, lease Lease, cause error) {
+// retry schedules w's step again with exponential backoff and jitter,
+// capped at 30s (compensations retry until they succeed), and stores the
+// saga with the steps done before it.
+func (r *Runner) retry(ctx context.Context, log *zap.Logger, w *work, cause error) {
+	sg := w.saga
 	base := min(time.Duration(1<<min(sg.Attempts(), 10))*100*time.Millisecond, 30*time.Second)
 	delay := base/2 + rand.N(base/2+1)
 	log.Warn("saga step failed, retrying", zap.String("step", string(sg.Step())), zap.Int("attempt", sg.Attempts()+1),
 		zap.Duration("retry_in", delay), zap.Error(cause))
-	err := r.sagas.Update(ctx, lease, func(stored *domain.Saga, _ *domain.Order) error { return stored.Retry(delay, cause.Error()) })
+	err := sg.Retry(delay, cause.Error(), r.now())
+	if err == nil {
+		err = r.sagas.Record(ctx, w.lease, sg, nil)
+	}
 	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		log.Error("cannot schedule saga retry; the lease will expire and another attempt follow", zap.Error(err))
 	}

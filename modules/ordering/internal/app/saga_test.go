@@ -263,3 +263,28 @@ func TestRepeatedRetriesAreOneTimelineEntry(t *testing.T) {
 		}
 	}
 }
+
+// A worker stores the steps it ran in a row once, with the saga's end, but
+// the timeline still tells each step at the time it happened.
+func TestATimelineStoredAtTheEndKeepsEachStepsTime(t *testing.T) {
+	t.Parallel()
+	c := &calls{}
+	w := newWorld(t, &fakeInventory{calls: c}, &fakePayments{calls: c}, c)
+	o := w.place(t)
+	timeline, err := w.svc.Timeline(context.Background(), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for i, e := range timeline {
+		steps = append(steps, e.Step)
+		// Stamped when stored, every entry would come after the order's
+		// confirmation, which is stored last.
+		if (i > 0 && e.At.Before(timeline[i-1].At)) || e.At.After(o.UpdatedAt) {
+			t.Fatalf("entry %d at %s (order confirmed at %s): %+v", i, e.At, o.UpdatedAt, timeline)
+		}
+	}
+	if got := strings.Join(steps, " "); got != "reserve charge confirm" {
+		t.Fatalf("timeline %+v; want reserve, charge, confirm", timeline)
+	}
+}

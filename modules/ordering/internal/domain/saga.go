@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -136,13 +137,15 @@ type SagaRecord struct {
 	Traceparent  string    // of the request that started the saga: its steps continue that trace
 }
 
-// Entry is one line the saga adds to its timeline. Retry marks a failed
-// attempt: consecutive ones of a step are stored as one line.
+// Entry is one line the saga adds to its timeline, at the time of the
+// change. Retry marks a failed attempt: consecutive ones of a step are
+// stored as one line.
 type Entry struct {
 	Step    Step
 	Outcome string
 	Detail  string
 	Retry   bool
+	At      time.Time
 }
 
 // NewSaga starts the checkout of a placed order at StepReserve. deadline
@@ -157,27 +160,36 @@ func RehydrateSaga(r SagaRecord) *Saga {
 		deadline: r.Deadline, traceparent: r.Traceparent}
 }
 
+// Clone returns a copy of the saga, its entries included, to change
+// tentatively.
+func (s *Saga) Clone() *Saga {
+	c := *s
+	c.entries = slices.Clone(s.entries)
+	return &c
+}
+
 // Record returns the saga as it is to be stored.
 func (s *Saga) Record() SagaRecord {
 	return SagaRecord{OrderID: s.orderID, Step: s.step, Reason: s.reason, PaymentToken: s.paymentToken, Attempts: s.attempts,
 		Deadline: s.deadline, Traceparent: s.traceparent}
 }
 
-// Succeed records that the current step is done: the saga goes on with the
-// next one at once. A terminal step ends the saga through Finish instead.
-func (s *Saga) Succeed() error {
+// Succeed records that the current step is done, at now: the saga goes on
+// with the next one at once. A terminal step ends the saga through Finish
+// instead.
+func (s *Saga) Succeed(now time.Time) error {
 	if !s.step.known() || s.step == StepDone || s.step.Terminal() {
 		return fmt.Errorf("%w: step %q cannot simply succeed", ErrSagaTransition, s.step)
 	}
 	next := s.step.Next()
-	s.moveTo(next, Entry{Step: s.step, Outcome: "done, next " + string(next)})
+	s.moveTo(next, Entry{Step: s.step, Outcome: "done, next " + string(next), At: now})
 	return nil
 }
 
-// Fail records that the current forward step failed for good, for reason:
-// the saga compensates, starting with the step's own undo (a call that
-// failed may still have happened).
-func (s *Saga) Fail(reason string) error {
+// Fail records that the current forward step failed for good at now, for
+// reason: the saga compensates, starting with the step's own undo (a call
+// that failed may still have happened).
+func (s *Saga) Fail(reason string, now time.Time) error {
 	next, ok := s.step.Compensation()
 	if !ok {
 		return fmt.Errorf("%w: step %s cannot fail for good: %s", ErrSagaTransition, s.step, reason)
@@ -187,19 +199,19 @@ func (s *Saga) Fail(reason string) error {
 	}
 	from := s.step
 	s.reason = reason
-	s.moveTo(next, Entry{Step: from, Outcome: "failed, compensating with " + string(next)})
+	s.moveTo(next, Entry{Step: from, Outcome: "failed, compensating with " + string(next), At: now})
 	return nil
 }
 
-// Retry records a failed attempt of the current step, to be tried again
-// after delay.
-func (s *Saga) Retry(delay time.Duration, detail string) error {
+// Retry records a failed attempt of the current step at now, to be tried
+// again after delay.
+func (s *Saga) Retry(delay time.Duration, detail string, now time.Time) error {
 	if s.step == StepDone || !s.step.known() {
 		return fmt.Errorf("%w: step %q is not retried", ErrSagaTransition, s.step)
 	}
 	s.attempts++
 	s.retryIn = max(delay, 0)
-	s.entries = append(s.entries, Entry{Step: s.step, Outcome: "retry", Detail: detail, Retry: true})
+	s.entries = append(s.entries, Entry{Step: s.step, Outcome: "retry", Detail: detail, Retry: true, At: now})
 	return nil
 }
 
@@ -230,7 +242,7 @@ func (s *Saga) Finish(o *Order, now time.Time) (Outcome, error) {
 	}
 	from := s.step
 	s.paymentToken = "" // no step needs it any more
-	s.moveTo(StepDone, Entry{Step: from, Outcome: "done, order " + o.Status()})
+	s.moveTo(StepDone, Entry{Step: from, Outcome: "done, order " + o.Status(), At: now})
 	return outcome, nil
 }
 
@@ -253,7 +265,7 @@ func (s *Saga) StartCancellation(o *Order, reason, traceparent string, now time.
 		return fmt.Errorf("%w: a cancellation needs a reason", ErrSagaTransition)
 	}
 	s.reason, s.deadline, s.traceparent = reason, now, traceparent
-	s.moveTo(StepRefund, Entry{Step: StepDone, Outcome: "cancellation requested", Detail: reason})
+	s.moveTo(StepRefund, Entry{Step: StepDone, Outcome: "cancellation requested", Detail: reason, At: now})
 	return nil
 }
 

@@ -45,11 +45,11 @@ func TestSagaCheckoutConfirms(t *testing.T) {
 	t.Parallel()
 	o, sg := newOrderAndSaga(t)
 	for range 2 {
-		if err := sg.Succeed(); err != nil {
+		if err := sg.Succeed(time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := sg.Succeed(); !errors.Is(err, domain.ErrSagaTransition) {
+	if err := sg.Succeed(time.Now()); !errors.Is(err, domain.ErrSagaTransition) {
 		t.Fatalf("confirm succeeded without finishing: %v", err)
 	}
 	outcome, err := sg.Finish(o, now)
@@ -61,7 +61,7 @@ func TestSagaCheckoutConfirms(t *testing.T) {
 	if len(changes) != 2 || changes[1].EventType() != orderingapi.OrderConfirmed || changes[1].State().Revision != 2 {
 		t.Fatalf("order changes %+v, want placed then confirmed", changes)
 	}
-	for _, change := range []func() error{sg.Succeed, func() error { return sg.Retry(time.Second, "") }, func() error { return sg.Fail("late") }} {
+	for _, change := range []func() error{func() error { return sg.Succeed(time.Now()) }, func() error { return sg.Retry(time.Second, "", time.Now()) }, func() error { return sg.Fail("late", time.Now()) }} {
 		if err := change(); !errors.Is(err, domain.ErrSagaTransition) {
 			t.Fatalf("a finished saga changed: %v", err)
 		}
@@ -71,23 +71,23 @@ func TestSagaCheckoutConfirms(t *testing.T) {
 func TestSagaCompensatesForAReason(t *testing.T) {
 	t.Parallel()
 	o, sg := newOrderAndSaga(t)
-	if err := sg.Succeed(); err != nil {
+	if err := sg.Succeed(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := sg.Retry(time.Second, "payments down"); err != nil || sg.Attempts() != 1 || sg.RetryIn() != time.Second {
+	if err := sg.Retry(time.Second, "payments down", time.Now()); err != nil || sg.Attempts() != 1 || sg.RetryIn() != time.Second {
 		t.Fatalf("retry: %v, %d attempts, in %s", err, sg.Attempts(), sg.RetryIn())
 	}
-	if err := sg.Fail(""); !errors.Is(err, domain.ErrSagaTransition) {
+	if err := sg.Fail("", time.Now()); !errors.Is(err, domain.ErrSagaTransition) {
 		t.Fatalf("failed without a reason: %v", err)
 	}
-	if err := sg.Fail("payment declined"); err != nil || sg.Step() != domain.StepCancelPayment || !sg.Compensating() || sg.Attempts() != 0 {
+	if err := sg.Fail("payment declined", time.Now()); err != nil || sg.Step() != domain.StepCancelPayment || !sg.Compensating() || sg.Attempts() != 0 {
 		t.Fatalf("fail: %v at %s, compensating %v", err, sg.Step(), sg.Compensating())
 	}
-	if err := sg.Fail("again"); !errors.Is(err, domain.ErrSagaTransition) {
+	if err := sg.Fail("again", time.Now()); !errors.Is(err, domain.ErrSagaTransition) {
 		t.Fatalf("a compensation failed for good: %v", err)
 	}
 	for sg.Step() != domain.StepCancel {
-		if err := sg.Succeed(); err != nil {
+		if err := sg.Succeed(time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,8 +108,8 @@ func TestSagaCancelsAConfirmedOrder(t *testing.T) {
 	if err := sg.StartCancellation(o, "cancelled by the customer", "", now); !errors.Is(err, orderingapi.ErrNotCancellable) {
 		t.Fatalf("a pending order's cancellation: %v", err)
 	}
-	_ = sg.Succeed()
-	_ = sg.Succeed()
+	_ = sg.Succeed(time.Now())
+	_ = sg.Succeed(time.Now())
 	if _, err := sg.Finish(o, now); err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +119,8 @@ func TestSagaCancelsAConfirmedOrder(t *testing.T) {
 	if err := sg.StartCancellation(o, "again", "", now); err != nil || sg.Step() != domain.StepRefund || sg.Reason() != "cancelled by the customer" {
 		t.Fatalf("a second request changed the running cancellation: %v at %s for %q", err, sg.Step(), sg.Reason())
 	}
-	_ = sg.Succeed()
-	_ = sg.Succeed()
+	_ = sg.Succeed(time.Now())
+	_ = sg.Succeed(time.Now())
 	outcome, err := sg.Finish(o, now)
 	if err != nil || outcome != domain.OutcomeCancelledConfirmed || o.Status() != orderingapi.StatusCancelled {
 		t.Fatalf("finish: %v %s %s", err, outcome, o.Status())
@@ -135,8 +135,8 @@ func TestSagaRefusesAnotherOrder(t *testing.T) {
 	t.Parallel()
 	_, sg := newOrderAndSaga(t)
 	other, _ := newOrderAndSaga(t)
-	_ = sg.Succeed()
-	_ = sg.Succeed()
+	_ = sg.Succeed(time.Now())
+	_ = sg.Succeed(time.Now())
 	if _, err := sg.Finish(other, now); !errors.Is(err, domain.ErrSagaTransition) || other.Status() != orderingapi.StatusPending {
 		t.Fatalf("finished with another order: %v, that order %s", err, other.Status())
 	}

@@ -205,15 +205,16 @@ func (s *Sagas) Get(ctx context.Context, orderID uuid.UUID) (*domain.Saga, error
 // before, makes the caller its only writer.
 func queueEntry(b *pgx.Batch, orderID uuid.UUID, e domain.Entry) {
 	if !e.Retry {
-		b.Queue(`INSERT INTO saga_log (order_id, step, outcome, detail) VALUES ($1, $2, $3, $4)`, orderID, e.Step, e.Outcome, e.Detail)
+		b.Queue(`INSERT INTO saga_log (order_id, step, outcome, detail, at) VALUES ($1, $2, $3, $4, $5)`,
+			orderID, e.Step, e.Outcome, e.Detail, e.At)
 		return
 	}
 	b.Queue(`
 		WITH latest AS (SELECT seq, step, outcome FROM saga_log WHERE order_id = $1 ORDER BY seq DESC LIMIT 1),
 		repeated AS (
-			UPDATE saga_log l SET repeats = l.repeats + 1, detail = $4, last_at = now()
+			UPDATE saga_log l SET repeats = l.repeats + 1, detail = $4, last_at = $5
 			FROM latest WHERE l.seq = latest.seq AND latest.step = $2 AND latest.outcome = $3
 			RETURNING l.seq)
-		INSERT INTO saga_log (order_id, step, outcome, detail)
-		SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT FROM repeated)`, orderID, e.Step, e.Outcome, e.Detail)
+		INSERT INTO saga_log (order_id, step, outcome, detail, at)
+		SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT FROM repeated)`, orderID, e.Step, e.Outcome, e.Detail, e.At)
 }

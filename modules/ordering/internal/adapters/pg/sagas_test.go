@@ -59,10 +59,10 @@ func TestAStaleClaimOfTheSameProcessIsFenced(t *testing.T) {
 	if fresh.Lease.Token == stale.Lease.Token {
 		t.Fatalf("two claims share the token %d", fresh.Lease.Token)
 	}
-	if err := sagas.Update(ctx, fresh.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Succeed() }); err != nil {
+	if err := sagas.Update(ctx, fresh.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Succeed(time.Now()) }); err != nil {
 		t.Fatal(err)
 	}
-	err := sagas.Update(ctx, stale.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Fail("payment declined") })
+	err := sagas.Update(ctx, stale.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Fail("payment declined", time.Now()) })
 	if !errors.Is(err, app.ErrLeaseLost) {
 		t.Fatalf("the stale worker's compensation: %v, want app.ErrLeaseLost", err)
 	}
@@ -98,7 +98,7 @@ func TestLeasesRenewedAndGivenUp(t *testing.T) {
 	if again, err := sagas.Claim(ctx, 1); err != nil || len(again) != 0 {
 		t.Fatalf("a renewed lease was claimed again: %v, %v", again, err)
 	}
-	retry := func(sg *domain.Saga, _ *domain.Order) error { return sg.Retry(10*time.Millisecond, "down") }
+	retry := func(sg *domain.Saga, _ *domain.Order) error { return sg.Retry(10*time.Millisecond, "down", time.Now()) }
 	if err := sagas.Update(ctx, held.Lease, retry); err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +107,11 @@ func TestLeasesRenewedAndGivenUp(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	held = claimOne(t, sagas)
-	err := sagas.Update(ctx, app.Unleased(id), func(sg *domain.Saga, _ *domain.Order) error { return sg.Retry(0, "by hand") })
+	err := sagas.Update(ctx, app.Unleased(id), func(sg *domain.Saga, _ *domain.Order) error { return sg.Retry(0, "by hand", time.Now()) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sagas.Update(ctx, held.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Succeed() }); !errors.Is(err, app.ErrLeaseLost) {
+	if err := sagas.Update(ctx, held.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Succeed(time.Now()) }); !errors.Is(err, app.ErrLeaseLost) {
 		t.Fatalf("a worker's write after an unleased change: %v, want app.ErrLeaseLost", err)
 	}
 }
@@ -142,7 +142,7 @@ func TestRecordIsFenced(t *testing.T) {
 
 	stale := claimOne(t, sagas)
 	for _, step := range []domain.Step{domain.StepCharge, domain.StepConfirm} {
-		if err := stale.Saga.Succeed(); err != nil {
+		if err := stale.Saga.Succeed(time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if err := sagas.Record(ctx, stale.Lease, stale.Saga, nil); err != nil {
