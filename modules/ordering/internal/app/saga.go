@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -50,7 +51,8 @@ type Runner struct {
 	running sync.WaitGroup
 
 	mu        sync.Mutex
-	accepting bool // Run is running: a saga may be handed over (Hold)
+	accepting bool        // Run is running: a saga may be handed over (Hold)
+	backlog   atomic.Bool // sagas may wait for a slot: a freed one should look for them
 }
 
 // NewRunner returns a runner; finished, when set, is told each finished
@@ -109,6 +111,7 @@ func (r *Runner) Hold() bool {
 		r.running.Add(1)
 		return true
 	default:
+		r.backlog.Store(true)
 		return false
 	}
 }
@@ -127,7 +130,9 @@ func (r *Runner) Unhold() { r.free() }
 func (r *Runner) free() {
 	<-r.slots
 	r.running.Done()
-	r.Kick() // a free slot may take a waiting saga
+	if r.backlog.Load() {
+		r.Kick() // the free slot may take a waiting saga
+	}
 }
 
 // Run advances sagas until ctx ends, then waits for the ones in progress.
@@ -141,6 +146,7 @@ func (r *Runner) Run(ctx context.Context) {
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		if free := cap(r.slots) - len(r.slots); free > 0 {
+			r.backlog.Store(false) // until this claim, or a Hold, finds more than fits
 			claimed, err := r.sagas.Claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				r.log.Warn("cannot claim sagas", zap.Error(err))
@@ -151,6 +157,7 @@ func (r *Runner) Run(ctx context.Context) {
 				r.Start(c)
 			}
 			if len(claimed) == free {
+				r.backlog.Store(true)
 				continue // there may be more
 			}
 		}
