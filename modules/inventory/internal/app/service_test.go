@@ -36,7 +36,7 @@ type fixture struct {
 	db  *pgxdb.DB
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t testing.TB) fixture {
 	t.Helper()
 	db, err := pgxdb.Open(context.Background(), pgtest.NewDatabase(t), "inventory",
 		[]pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: inventorymigrations.FS}}, zaptest.NewLogger(t))
@@ -48,7 +48,7 @@ func newFixture(t *testing.T) fixture {
 }
 
 // product creates a product with onHand units.
-func (f fixture) product(t *testing.T, onHand int64) uuid.UUID {
+func (f fixture) product(t testing.TB, onHand int64) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
 	if _, err := f.svc.SetStock(context.Background(), id, inventoryapi.SetStockInput{OnHand: onHand}); err != nil {
@@ -57,7 +57,7 @@ func (f fixture) product(t *testing.T, onHand int64) uuid.UUID {
 	return id
 }
 
-func (f fixture) stock(t *testing.T, id uuid.UUID) inventoryapi.Stock {
+func (f fixture) stock(t testing.TB, id uuid.UUID) inventoryapi.Stock {
 	t.Helper()
 	s, err := f.svc.GetStock(context.Background(), id)
 	if err != nil {
