@@ -78,6 +78,32 @@ func (f fixture) events(t *testing.T, id uuid.UUID) int {
 	return n
 }
 
+// announced checks that the newest stock-changed event of a product in the
+// outbox is an envelope the relay reads and announces the product's stock.
+func (f fixture) announced(t *testing.T, id uuid.UUID) {
+	t.Helper()
+	var body []byte
+	var msgID uuid.UUID
+	var partition int
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT envelope, id, partition FROM outbox
+		WHERE topic = $1 AND envelope->>'aggregate_id' = $2 ORDER BY seq DESC LIMIT 1`,
+		inventoryapi.StockChanged, id.String()).Scan(&body, &msgID, &partition); err != nil {
+		t.Fatal(err)
+	}
+	env, err := bus.DecodeEnvelope(body)
+	if err != nil || env.ID != msgID || partition != bus.Partition(id.String()) {
+		t.Fatalf("%v: envelope %+v of message %s in partition %d", err, env, msgID, partition)
+	}
+	var got inventoryapi.StockChangedV1
+	if err := env.DecodePayload(&got); err != nil {
+		t.Fatal(err)
+	}
+	s := f.stock(t, id)
+	if want := (inventoryapi.StockChangedV1{ProductID: id, OnHand: s.OnHand, Reserved: s.Reserved}); got != want || env.Version != 1 {
+		t.Fatalf("event v%d %+v, want v1 %+v", env.Version, got, want)
+	}
+}
+
 // state returns the state of the order's reservation, "" if it has none.
 func (f fixture) state(t *testing.T, order uuid.UUID) string {
 	t.Helper()
@@ -210,6 +236,7 @@ func TestReservationTransitions(t *testing.T) {
 			if announced := f.events(t, product) > events; announced != tc.want.event {
 				t.Fatalf("stock-changed event written: %v, want %v", announced, tc.want.event)
 			}
+			f.announced(t, product)
 			f.conserved(t, product, 10)
 		})
 	}
@@ -248,6 +275,8 @@ func TestReserveHoldsEveryLineOrNone(t *testing.T) {
 	}
 	f.conserved(t, a, 5)
 	f.conserved(t, b, 1)
+	f.announced(t, a)
+	f.announced(t, b)
 }
 
 func TestReserveRejectsInvalidLinesAndChangesNothing(t *testing.T) {

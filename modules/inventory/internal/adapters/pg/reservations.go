@@ -7,151 +7,199 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/modmono/shop/modules/inventory/internal/domain"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
-	"github.com/modmono/shop/platform/bus"
 )
 
 // ErrNoReservation means the order has no reservation.
 var ErrNoReservation = errors.New("inventory: no reservation")
 
-// Reserve stores the new reservation res in one transaction. It locks the
-// stock rows of res's products, then reads the order's existing reservation
-// (nil if none) and lets place decide with both; when place reports true,
-// res and the items are stored with one stock-changed event per item.
+// The checkout waits on these methods, and every order of a popular product
+// waits on its stock row, so they are built for round trips: each sends
+// its reads and its change in one batch, and the stock rows stay locked
+// from that batch to the commit only. The change therefore cannot wait for
+// the domain's decision: its statement applies the domain's rule in SQL
+// (holding units that fit, moving a reservation in a step's start state by
+// the step's effect), and writes the events of what it changed. The domain
+// then decides on the rows as they were locked, before the statement, and
+// the transaction commits only if it decided exactly what the statement
+// did (agree); an error from either rolls everything back. Every
+// transaction locks stock rows in product ID order, whatever the order of
+// the lines, so two of them never wait for each other in a cycle.
+
+// Reserve stores the new reservation res in one transaction: BEGIN, one
+// batch, COMMIT. The batch takes the order's lock (lockOrderSQL), reads the
+// order's past, locks the stock rows of res's products and places res
+// (placeSQL). place then decides with the order's existing reservation
+// (nil if none) and the locked items; when it reports true, it must have
+// held every line as the statement did.
 //
-// Every transaction here locks stock rows in product ID order, so two of
-// them never wait for each other in a cycle (no deadlock), and reading the
-// existing reservation after the locks means a concurrent Reserve of the
-// same order that shares a product has committed by then: READ COMMITTED
-// shows its rows to this later statement, and the repeat is seen as one.
+// Reading the order's past after its lock means that a concurrent Reserve
+// of the same order has committed by then: READ COMMITTED shows its rows
+// to the later statements, and the repeat is seen as one.
 func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func(existing *domain.Reservation, items domain.Items) (bool, error)) error {
+	ids := res.ProductIDs()
+	events, err := announce(ctx, ids)
+	if err != nil {
+		return err
+	}
+	lines := res.Lines()
+	qs := make([]int64, len(lines))
+	for i, l := range lines {
+		qs[i] = l.Quantity
+	}
 	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		released, err := lockOrder(ctx, tx, res.OrderID())
-		if err != nil {
+		var (
+			released       bool
+			existing       *domain.Reservation
+			items, changed domain.Items
+			b              pgx.Batch
+		)
+		b.Queue(lockOrderSQL, res.OrderID())
+		b.Queue(releasedSQL, res.OrderID()).QueryRow(func(row pgx.Row) error { return row.Scan(&released) })
+		b.Queue(reservationSQL, res.OrderID()).Query(func(rows pgx.Rows) (err error) {
+			existing, err = scanReservation(res.OrderID(), rows)
+			return err
+		})
+		b.Queue(lockItemsSQL, ids).Query(scanItems(&items))
+		b.Queue(placeSQL, append(events.args(), res.OrderID(), ids, qs, domain.StateReserved.String())...).Query(scanItems(&changed))
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return err
 		}
 		if released {
 			return inventoryapi.ErrReservationState.WithMessage("the order was released before this reservation arrived")
 		}
-		ids := res.ProductIDs()
-		items, err := lockItems(ctx, tx, ids)
+		placed, err := place(existing, items)
 		if err != nil {
 			return err
 		}
-		existing, err := getReservation(ctx, tx, res.OrderID(), false)
-		if err != nil && !errors.Is(err, ErrNoReservation) {
-			return err
-		}
-		changed, err := place(existing, items)
-		if err != nil || !changed {
-			return err
-		}
-		lines := res.Lines()
-		qs := make([]int64, len(lines))
-		for i, l := range lines {
-			qs[i] = l.Quantity
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, product_id, quantity, state)
-			SELECT $1, l.product_id, l.quantity, $4 FROM unnest($2::uuid[], $3::bigint[]) AS l(product_id, quantity)`,
-			res.OrderID(), ids, qs, res.State().String()); err != nil {
-			return err
-		}
-		return r.save(ctx, tx, ids, items)
+		return agree(placed, items, changed)
 	})
 }
 
 // ReleaseUnreserved records that an order without a reservation was
-// released, so a Reserve arriving later is refused. It returns
-// ErrNoReservation's opposite, errReserved, if a reservation appeared
-// meanwhile: the caller then releases it normally.
+// released, so a Reserve arriving later is refused. It returns ErrReserved
+// if a reservation appeared meanwhile: the caller then releases it
+// normally.
 func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error {
 	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		if _, err := lockOrder(ctx, tx, orderID); err != nil {
-			return err
-		}
 		var reserved bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)`, orderID).Scan(&reserved); err != nil {
+		var b pgx.Batch
+		b.Queue(lockOrderSQL, orderID)
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)`, orderID).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&reserved)
+		})
+		b.Queue(`INSERT INTO released_orders (order_id) SELECT $1
+			WHERE NOT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1) ON CONFLICT DO NOTHING`, orderID)
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return err
 		}
 		if reserved {
 			return ErrReserved
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO released_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, orderID)
-		return err
+		return nil
 	})
 }
 
 // ErrReserved means a reservation exists after all.
 var ErrReserved = errors.New("inventory: the order holds a reservation")
 
-// lockOrder serialises Reserve and ReleaseUnreserved of one order (a
-// transaction-scoped advisory lock) and reports whether it was released.
-func lockOrder(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (released bool, err error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, orderID); err != nil {
-		return false, err
-	}
-	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_orders WHERE order_id = $1)`, orderID).Scan(&released)
-	return released, err
-}
-
-// Transition locks the order's reservation and then the stock rows of its
-// products, and lets change move it. When change reports true, the new state
-// and the items are stored with one stock-changed event per item. It returns
+// Transition moves the order's reservation by step in one transaction:
+// BEGIN, the lock of the reservation's rows, one batch, COMMIT. The batch
+// locks the stock rows of its products and moves it (moveSQL); the
+// domain's Reservation.Move then decides on both as locked. It returns
 // ErrNoReservation if the order has none.
-func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, change func(*domain.Reservation, domain.Items) (bool, error)) error {
+func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, step domain.Step) error {
 	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		res, err := getReservation(ctx, tx, orderID, true)
+		rows, err := tx.Query(ctx, reservationSQL+` FOR UPDATE`, orderID)
 		if err != nil {
 			return err
+		}
+		res, err := scanReservation(orderID, rows)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			return ErrNoReservation
 		}
 		ids := res.ProductIDs()
-		items, err := lockItems(ctx, tx, ids)
+		events, err := announce(ctx, ids)
 		if err != nil {
 			return err
 		}
-		changed, err := change(res, items)
-		if err != nil || !changed {
+		var items, changed domain.Items
+		var b pgx.Batch
+		b.Queue(lockItemsSQL, ids).Query(scanItems(&items))
+		effect := step.Effect()
+		b.Queue(moveSQL, append(events.args(), orderID, step.From().String(), step.To().String(), effect.OnHand, effect.Reserved)...).
+			Query(scanItems(&changed))
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return refused(err)
+		}
+		moved, err := res.Move(step, items)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE reservations SET state = $2, updated_at = now() WHERE order_id = $1`,
-			orderID, res.State().String()); err != nil {
-			return err
-		}
-		return r.save(ctx, tx, ids, items)
+		return agree(moved, items, changed)
 	})
 }
 
-// lockItems locks the stock rows of ids in product ID order and returns
-// them; a product without a row is absent from the result.
-func lockItems(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (domain.Items, error) {
-	rows, err := tx.Query(ctx, `SELECT product_id, on_hand, reserved FROM stock
-		WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE`, ids)
-	if err != nil {
-		return nil, err
-	}
-	items := make(domain.Items, len(ids))
-	var id uuid.UUID
-	var onHand, reserved int64
-	_, err = pgx.ForEachRow(rows, []any{&id, &onHand, &reserved}, func() error {
-		items[id] = domain.Rehydrate(id, onHand, reserved)
-		return nil
-	})
-	return items, err
-}
+// lockOrderSQL serialises Reserve and ReleaseUnreserved of one order (a
+// transaction-scoped advisory lock), so that neither misses what the other
+// wrote.
+const lockOrderSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`
 
-// getReservation reads the order's reservation, locking its rows if lock is
-// set, or returns ErrNoReservation.
-func getReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool) (*domain.Reservation, error) {
-	sql := `SELECT product_id, quantity, state FROM reservations WHERE order_id = $1 ORDER BY product_id`
-	if lock {
-		sql += ` FOR UPDATE`
-	}
-	rows, err := tx.Query(ctx, sql, orderID)
-	if err != nil {
-		return nil, err
-	}
+const releasedSQL = `SELECT EXISTS (SELECT 1 FROM released_orders WHERE order_id = $1)`
+
+const reservationSQL = `SELECT product_id, quantity, state FROM reservations WHERE order_id = $1 ORDER BY product_id`
+
+// lockItemsSQL locks the stock rows of the products $1 in product ID order
+// and returns them as they are once locked.
+const lockItemsSQL = `SELECT product_id, on_hand, reserved FROM stock
+	WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE`
+
+// placeSQL holds the lines ($7 products, $8 quantities) of order $6 if the
+// order has no reservation and was not released, and writes its
+// reservation rows in state $9 and the events of the stock it changed. It
+// holds a line where domain.Item.Reserve would: where the quantity is at
+// most what is available. It returns the changed stock rows.
+const placeSQL = `WITH new_lines AS (
+	SELECT l.product_id, l.quantity FROM unnest($7::uuid[], $8::bigint[]) AS l(product_id, quantity)
+	WHERE NOT EXISTS (SELECT 1 FROM reservations WHERE order_id = $6)
+		AND NOT EXISTS (SELECT 1 FROM released_orders WHERE order_id = $6)
+), changed AS (
+	UPDATE stock SET reserved = stock.reserved + l.quantity, updated_at = now()
+	FROM new_lines l
+	WHERE stock.product_id = l.product_id AND stock.on_hand - stock.reserved >= l.quantity
+	RETURNING stock.product_id, stock.on_hand, stock.reserved
+), placed AS (
+	INSERT INTO reservations (order_id, product_id, quantity, state)
+	SELECT $6, l.product_id, l.quantity, $9 FROM new_lines l JOIN changed USING (product_id)
+), ` + announcedSQL + `
+SELECT product_id, on_hand, reserved FROM changed`
+
+// moveSQL moves the reservation of order $6 from state $7 to $8, if it is
+// in $7, changes the stock of each line by the step's effect ($9 on hand
+// and $10 reserved per unit), and writes the events of the stock it
+// changed. The stock table's CHECKs refuse a change that domain.Item.apply
+// would refuse. It returns the changed stock rows.
+const moveSQL = `WITH moved AS (
+	UPDATE reservations SET state = $8, updated_at = now()
+	WHERE order_id = $6 AND state = $7
+	RETURNING product_id, quantity
+), changed AS (
+	UPDATE stock SET on_hand = stock.on_hand + $9 * m.quantity, reserved = stock.reserved + $10 * m.quantity, updated_at = now()
+	FROM moved m
+	WHERE stock.product_id = m.product_id
+	RETURNING stock.product_id, stock.on_hand, stock.reserved
+), ` + announcedSQL + `
+SELECT product_id, on_hand, reserved FROM changed`
+
+// scanReservation reads the rows of reservationSQL: the order's
+// reservation, nil if it has none.
+func scanReservation(orderID uuid.UUID, rows pgx.Rows) (*domain.Reservation, error) {
 	var lines []inventoryapi.Line
 	var states []string
 	var l inventoryapi.Line
@@ -160,11 +208,8 @@ func getReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool
 		lines = append(lines, l)
 		states = append(states, state)
 		return nil
-	}); err != nil {
+	}); err != nil || len(lines) == 0 {
 		return nil, err
-	}
-	if len(lines) == 0 {
-		return nil, ErrNoReservation
 	}
 	for _, s := range states {
 		if s != states[0] {
@@ -178,23 +223,48 @@ func getReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool
 	return domain.RehydrateReservation(orderID, lines, st), nil
 }
 
-// save writes the items of ids and outboxes their stock-changed events, in
-// product order.
-func (r *Stock) save(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, items domain.Items) error {
-	onHand, reserved := make([]int64, len(ids)), make([]int64, len(ids))
-	events := make([]bus.Event, len(ids))
-	for i, id := range ids {
-		it, ok := items[id]
-		if !ok {
-			return fmt.Errorf("%w: product %s has no stock record", domain.ErrInconsistent, id)
-		}
-		s := it.Snapshot()
-		onHand[i], reserved[i], events[i] = s.OnHand, s.Reserved, it.Changed()
-	}
-	if _, err := tx.Exec(ctx, `UPDATE stock SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
-		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(product_id, on_hand, reserved)
-		WHERE stock.product_id = v.product_id`, ids, onHand, reserved); err != nil {
+// scanItems returns a reader of stock rows (product_id, on_hand, reserved)
+// into *items.
+func scanItems(items *domain.Items) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		*items = domain.Items{}
+		var id uuid.UUID
+		var onHand, reserved int64
+		_, err := pgx.ForEachRow(rows, []any{&id, &onHand, &reserved}, func() error {
+			(*items)[id] = domain.Rehydrate(id, onHand, reserved)
+			return nil
+		})
 		return err
 	}
-	return r.outbox.Add(ctx, tx, events...)
+}
+
+// agree checks that a statement changed the stock rows (changed) exactly
+// as the domain changed items, or, when the domain changed nothing, that
+// it changed nothing either. The statement repeats the domain's rules to
+// spare a round trip; a difference between the two is a bug, never
+// something to commit.
+func agree(domainChanged bool, items, changed domain.Items) error {
+	want := len(items)
+	if !domainChanged {
+		want = 0
+	}
+	if len(changed) != want {
+		return fmt.Errorf("%w: the statement changed %d stock rows, the domain %d", domain.ErrInconsistent, len(changed), want)
+	}
+	for id, got := range changed {
+		if it, ok := items[id]; !ok || it.Snapshot() != got.Snapshot() {
+			return fmt.Errorf("%w: the statement and the domain disagree on the stock of product %s", domain.ErrInconsistent, id)
+		}
+	}
+	return nil
+}
+
+// refused reads the stock table refusing a change (a CHECK violation) as
+// what it means: stock and reservations disagree.
+func refused(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23514" { // check_violation
+		return fmt.Errorf("%w: %s", domain.ErrInconsistent, pgErr.Message)
+	}
+	return err
 }
