@@ -87,8 +87,9 @@ func traced(t *testing.T, f fixture) (*app.Service, *roundTrips) {
 }
 
 // The checkout's steps cost a fixed number of round trips to Postgres,
-// whatever the number of lines: the round trips, not the work in each,
-// are what a step waits for.
+// whatever the number of lines: the round trips, not the work in each, are
+// what a step waits for, and the stock rows stay locked from the batch that
+// changes them to the commit.
 func TestReserveAndCommitRoundTrips(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -96,13 +97,17 @@ func TestReserveAndCommitRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	p, q := f.product(t, 100), f.product(t, 100)
 	for _, ls := range [][]inventoryapi.Line{lines(p, 1), lines(p, 1, q, 2)} {
-		order := uuid.New()
 		warm := uuid.New() // so that every statement is prepared on the connection
-		for _, o := range []uuid.UUID{warm, order} {
-			reserve := rt.during(t, func() error { return svc.Reserve(ctx, o, ls) })
-			commit := rt.during(t, func() error { return svc.Commit(ctx, o) })
-			if o == order {
-				t.Logf("%d lines: reserve %d round trips %q, commit %d %q", len(ls), len(reserve), reserve, len(commit), commit)
+		for _, order := range []uuid.UUID{warm, uuid.New()} {
+			reserve := rt.during(t, func() error { return svc.Reserve(ctx, order, ls) })
+			commit := rt.during(t, func() error { return svc.Commit(ctx, order) })
+			if order == warm {
+				continue
+			}
+			// BEGIN, one batch, COMMIT; Commit first locks the order's
+			// reservation, to learn its products.
+			if len(reserve) != 3 || len(commit) != 4 || reserve[0] != "BEGIN" || commit[3] != "COMMIT" {
+				t.Fatalf("%d lines: Reserve sent %q, Commit %q", len(ls), reserve, commit)
 			}
 		}
 	}

@@ -525,3 +525,50 @@ func TestLateReserveAfterReleaseHoldsNothing(t *testing.T) {
 		t.Fatalf("after racing reserves and releases: %+v", s)
 	}
 }
+
+// Orders of one product arrive at once, more than its units can serve,
+// each reserving one to three units and then committing or releasing them:
+// the stock is never oversold, and every unit is accounted for.
+func TestOneProductUnderConcurrentCheckouts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	p := f.product(t, 50)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var committed, short int64
+	for i := range 64 {
+		wg.Go(func() {
+			order, q := uuid.New(), 1+i%3
+			<-start
+			err := f.svc.Reserve(ctx, order, lines(p, q))
+			if errors.Is(err, inventoryapi.ErrInsufficientStock) {
+				mu.Lock()
+				short++
+				mu.Unlock()
+				return
+			}
+			if err != nil {
+				t.Errorf("reserve %d: %v", i, err)
+				return
+			}
+			if i%2 == 0 {
+				err = f.svc.Release(ctx, order)
+			} else if err = f.svc.Commit(ctx, order); err == nil {
+				mu.Lock()
+				committed += int64(q)
+				mu.Unlock()
+			}
+			if err != nil {
+				t.Errorf("order %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if s := f.stock(t, p); s != (inventoryapi.Stock{OnHand: 50 - committed, Available: 50 - committed}) || short == 0 {
+		t.Fatalf("%d units committed, %d orders short, stock %+v", committed, short, s)
+	}
+	f.conserved(t, p, 50)
+}
