@@ -38,13 +38,11 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, orderingmigrations.FS) },
-		pg.NewOrders,
+		func(db *pgxdb.DB, s Settings) *pg.Orders { return pg.NewOrders(db, app.LeaseFor(s.PaymentTimeout)) },
 		// The app layer knows its stores by the interfaces it owns.
 		func(orders *pg.Orders) app.Orders { return orders },
 		func(db *pgxdb.DB) app.Views { return pg.NewViews(db) },
-		func(orders *pg.Orders, s Settings) app.Sagas {
-			return pg.NewSagas(orders, app.LeaseFor(s.PaymentTimeout))
-		},
+		func(orders *pg.Orders) app.Sagas { return pg.NewSagas(orders) },
 		newRunner,
 		app.New,
 	),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -171,12 +172,18 @@ func (b *Bus) attempt(ctx context.Context, c Consumer, body []byte, extra func(p
 		b.metrics.handled.WithLabelValues(c.Name, outcome).Inc()
 		b.metrics.handleTime.WithLabelValues(c.Name).Observe(time.Since(start).Seconds())
 	}()
-	return c.DB.Tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.Name, env.ID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
+	// The inbox row travels with BEGIN: a message costs its effect's round
+	// trips and two more.
+	fresh := false
+	return c.DB.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.Name, env.ID).
+			Exec(func(tag pgconn.CommandTag) error {
+				fresh = tag.RowsAffected() == 1
+				return nil
+			})
+		return nil
+	}, func(tx pgx.Tx) error {
+		if fresh {
 			if err := c.Handle(ctx, tx, env); err != nil {
 				return err
 			}

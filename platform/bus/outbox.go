@@ -41,35 +41,52 @@ type Outbox struct {
 // span ("outbox <event type>") whose context the envelope carries, so the
 // relay and the handlers continue the trace from there.
 func (o Outbox) Add(ctx context.Context, tx pgx.Tx, events ...Event) error {
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
 	for _, e := range events {
-		if err := o.add(ctx, tx, e, now()); err != nil {
+		row, err := o.row(ctx, e)
+		if err != nil {
 			return err
+		}
+		if _, err := tx.Exec(ctx, insertOutbox, row...); err != nil {
+			return fmt.Errorf("bus: write outbox: %w", err)
 		}
 	}
 	return nil
 }
 
-func (o Outbox) add(ctx context.Context, tx pgx.Tx, e Event, at time.Time) (err error) {
+// Queue is Add for a change sent as one batch (pgxdb.DB.TxBatch): it
+// queues the events' outbox rows in b, whose transaction publishes them if
+// it commits.
+func (o Outbox) Queue(ctx context.Context, b *pgx.Batch, events ...Event) error {
+	for _, e := range events {
+		row, err := o.row(ctx, e)
+		if err != nil {
+			return err
+		}
+		b.Queue(insertOutbox, row...)
+	}
+	return nil
+}
+
+const insertOutbox = `INSERT INTO outbox (id, topic, partition, envelope) VALUES ($1, $2, $3, $4)`
+
+// row is e's outbox row, made in a span that the envelope carries.
+func (o Outbox) row(ctx context.Context, e Event) (_ []any, err error) {
 	ctx, span := tracer().Start(ctx, "outbox "+e.EventType(), trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(telemetry.Module(moduleOf(e.EventType())), attribute.String("messaging.destination.name", e.EventType())))
 	defer func() { telemetry.End(span, err) }()
-	env, err := NewEnvelope(ctx, e, at)
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	env, err := NewEnvelope(ctx, e, now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	body, err := json.Marshal(env)
 	if err != nil {
-		return fmt.Errorf("bus: encode envelope: %w", err)
+		return nil, fmt.Errorf("bus: encode envelope: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, partition, envelope) VALUES ($1, $2, $3, $4)`,
-		env.ID, env.Type, Partition(env.AggregateID), body); err != nil {
-		return fmt.Errorf("bus: write outbox: %w", err)
-	}
-	return nil
+	return []any{env.ID, env.Type, Partition(env.AggregateID), body}, nil
 }
 
 // moduleOf is the module that publishes eventType, "<module>.<fact>".

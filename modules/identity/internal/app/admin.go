@@ -56,17 +56,24 @@ func (s *Service) SeedAdmin(ctx context.Context, cfg AdminConfig) error {
 	if err != nil {
 		return err
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	admin, err := domain.NewUser(id, identityapi.RegisterInput{Email: cfg.Email, Password: password, Name: AdminName},
-		auth.Admin, s.hasher(ctx))
-	if err != nil {
+	in := identityapi.RegisterInput{Email: cfg.Email, Password: password, Name: AdminName}
+	// The rules hold whether or not the account exists yet; checking them
+	// costs no hash.
+	if err := domain.CheckNewUser(in, auth.Admin); err != nil {
 		return fmt.Errorf("identity: cannot seed the admin account (APP_ADMIN_EMAIL and %s): %w", source, err)
 	}
+	// Only a new account is hashed: an existing one is checked instead, so a
+	// start with the password unchanged computes argon2 once, not twice.
+	newAdmin := func() (*domain.User, error) {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		return domain.NewUser(id, in, auth.Admin, s.hasher(ctx))
+	}
+	email := domain.NormalizeEmail(cfg.Email)
 	var promoted, passwordSet bool
-	created, err := s.users.Ensure(ctx, admin, func(u *domain.User) (bool, error) {
+	created, err := s.users.Ensure(ctx, email, newAdmin, func(u *domain.User) (bool, error) {
 		promoted = u.MakeAdmin()
 		ok, err := s.verify(ctx, u.PasswordHash(), password)
 		if err != nil && !errors.Is(err, ErrMalformedHash) {
@@ -81,7 +88,6 @@ func (s *Service) SeedAdmin(ctx context.Context, cfg AdminConfig) error {
 	if err != nil {
 		return fmt.Errorf("identity: seed the admin account: %w", err)
 	}
-	email := admin.Snapshot().Email
 	if promoted {
 		log.Warn("an existing account with APP_ADMIN_EMAIL was given the admin role", zap.String("email", email))
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,28 @@ func TestSeedAdminInProductionCreatesItOnceAndNeverShowsThePassword(t *testing.T
 	}
 	if observed.FilterMessage("admin account ready").Len() != 2 {
 		t.Fatalf("logs:\n%s", observed.text())
+	}
+}
+
+// A restart with the admin there and its password unchanged checks the
+// password and hashes nothing: each argon2 computation takes 19 MiB, which
+// the process keeps until the runtime returns it. Not parallel: it counts
+// the whole process's allocations.
+func TestSeedAdminRestartComputesArgon2Once(t *testing.T) {
+	e, ctx := newEnv(t), context.Background()
+	cfg := app.AdminConfig{Email: "admin@example.com", Password: "unchanged password"}
+	if err := e.svc.SeedAdmin(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := e.svc.SeedAdmin(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	const argon2 = 19 << 20
+	if got := after.TotalAlloc - before.TotalAlloc; got > argon2*3/2 {
+		t.Fatalf("the restart allocated %d MiB, more than one argon2 computation", got>>20)
 	}
 }
 

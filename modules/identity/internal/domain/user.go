@@ -42,7 +42,27 @@ type User struct {
 // is hashed with hash only once every rule holds, so invalid input costs no
 // hashing. Every failing field is listed in the error.
 func NewUser(id uuid.UUID, in identityapi.RegisterInput, role auth.Role, hash Hasher) (*User, error) {
-	email, name := NormalizeEmail(in.Email), strings.TrimSpace(in.Name)
+	email, name, err := checkNew(in, role)
+	if err != nil {
+		return nil, err
+	}
+	h, err := hash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	return &User{id: id, email: email, name: name, role: role, passwordHash: h}, nil
+}
+
+// CheckNewUser returns the error NewUser would for in and role, or nil,
+// without hashing the password.
+func CheckNewUser(in identityapi.RegisterInput, role auth.Role) error {
+	_, _, err := checkNew(in, role)
+	return err
+}
+
+// checkNew validates in and role and returns the normalised email and name.
+func checkNew(in identityapi.RegisterInput, role auth.Role) (email, name string, err error) {
+	email, name = NormalizeEmail(in.Email), strings.TrimSpace(in.Name)
 	var v apperr.Validator
 	// Lower-casing turns invalid UTF-8 into U+FFFD, so the raw input is checked too.
 	v.Check(utf8.ValidString(in.Email) && ValidEmail(email), "email", "a valid email address of at most 254 bytes, such as ada@example.com")
@@ -51,14 +71,7 @@ func NewUser(id uuid.UUID, in identityapi.RegisterInput, role auth.Role, hash Ha
 		v.Check(false, "password", msg)
 	}
 	v.Check(role.Valid(), "role", "customer or admin")
-	if err := v.Err(identityapi.ErrInvalidUser.Code); err != nil {
-		return nil, err
-	}
-	h, err := hash(in.Password)
-	if err != nil {
-		return nil, err
-	}
-	return &User{id: id, email: email, name: name, role: role, passwordHash: h}, nil
+	return email, name, v.Err(identityapi.ErrInvalidUser.Code)
 }
 
 // Rehydrate rebuilds a stored account. Only storage adapters call it.

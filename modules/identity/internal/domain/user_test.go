@@ -166,6 +166,19 @@ func TestNewUserReportsEveryFieldWithoutHashing(t *testing.T) {
 	}
 }
 
+// CheckNewUser refuses what NewUser refuses, with the same error.
+func TestCheckNewUserIsNewUserWithoutTheHash(t *testing.T) {
+	t.Parallel()
+	bad := identityapi.RegisterInput{Email: "secret-email", Password: "short", Name: ""}
+	_, want := domain.NewUser(uuid.New(), bad, auth.Role("root"), plain)
+	if err := domain.CheckNewUser(bad, auth.Role("root")); err == nil || err.Error() != want.Error() {
+		t.Fatalf("got %v, want %v", err, want)
+	}
+	if err := domain.CheckNewUser(valid(), auth.Admin); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestNewUserPassesOnHashFailure(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")

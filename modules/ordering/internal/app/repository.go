@@ -41,8 +41,10 @@ var (
 type Orders interface {
 	// Place stores a new order (its recorded changes published), its
 	// idempotency key and its saga in one transaction; ErrKeyTaken if the
-	// key was used meanwhile.
-	Place(ctx context.Context, o *domain.Order, key IdempotencyKey, saga *domain.Saga) error
+	// key was used meanwhile. With claim, the saga is born claimed by this
+	// process, and the returned lease is its worker's (see Sagas); without,
+	// any instance claims it.
+	Place(ctx context.Context, o *domain.Order, key IdempotencyKey, saga *domain.Saga, claim bool) (Lease, error)
 	// ByKey returns the order an idempotency key made and the hash of the
 	// request that made it; ErrKeyUnused if none did.
 	ByKey(ctx context.Context, customerID uuid.UUID, key string) (orderID uuid.UUID, hash []byte, err error)
@@ -78,15 +80,23 @@ type Sagas interface {
 	// Renew extends l for another lease period from now; ErrLeaseLost if
 	// l is no longer the saga's latest claim.
 	Renew(ctx context.Context, l Lease) error
-	// Update loads the saga of l and its order, applies fn, and stores both
-	// (the order's recorded changes published, the saga's entries added to
-	// its timeline) in one transaction, fenced by l; ErrLeaseLost if l is
-	// not the saga's latest claim. A saga left due at once (not ended, no
-	// retry delay) stays leased to l for another lease period; otherwise
-	// the lease is given up. The order is loaded (and locked) only when the
-	// change may touch it: at a step that ends the saga (Step.Terminal) or
-	// for a change without a lease; otherwise fn gets nil, which saves a
-	// checkout three round trips per step.
+	// Record stores the change a worker made to its claimed saga: sg is
+	// the saga as the worker last stored it (or claimed it), changed by
+	// Succeed, Fail or Finish; o is its order when Finish changed it (its
+	// recorded changes published), else nil. Saga, timeline and order are
+	// stored in one transaction, fenced by l; ErrLeaseLost if l is not the
+	// saga's latest claim. A saga left due at once (not ended) stays leased
+	// to l for another lease period; an ended one is let go. Nothing is
+	// read first: the fence proves that no one else wrote the saga or the
+	// order since the claim, so the worker's copies are what is stored.
+	Record(ctx context.Context, l Lease, sg *domain.Saga, o *domain.Order) error
+	// Update loads the saga of l, applies fn, and stores it (its entries
+	// added to its timeline) in one transaction, fenced by l; ErrLeaseLost
+	// if l is not the saga's latest claim. For a change without a lease
+	// (a customer's cancellation) fn also gets the order, loaded and
+	// locked, and a change of it is stored and published too; a worker's
+	// change (a retry) gets nil. A saga left due at once stays leased to l;
+	// otherwise the lease is given up.
 	Update(ctx context.Context, l Lease, fn func(*domain.Saga, *domain.Order) error) error
 	// ReleaseLeases gives up every lease of this process (at shutdown), so
 	// another process resumes its sagas without waiting for them to expire.

@@ -48,6 +48,9 @@ type Runner struct {
 	wake    chan struct{}
 	slots   chan struct{}
 	running sync.WaitGroup
+
+	mu        sync.Mutex
+	accepting bool // Run is running: a saga may be handed over (Hold)
 }
 
 // NewRunner returns a runner; finished, when set, is told each finished
@@ -86,9 +89,54 @@ func (r *Runner) Kick() {
 	}
 }
 
+// Hold takes a slot for a saga about to be born claimed by this process
+// (see Orders.Place), to be run by Start, or given back by Unhold if the
+// saga is not stored. It reports false, taking nothing, when every slot is
+// busy or the runner is not running: the saga is then born unclaimed, and
+// a runner claims it when it can.
+//
+// A saga handed over this way starts at once, saving the claim's commit
+// and the wait for the runner's next look: a checkout's first step follows
+// its order's commit.
+func (r *Runner) Hold() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.accepting {
+		return false
+	}
+	select {
+	case r.slots <- struct{}{}:
+		r.running.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+// Start advances c in the slot Hold took.
+func (r *Runner) Start(c Claimed) {
+	go func() {
+		defer r.free()
+		r.advance(c)
+	}()
+}
+
+// Unhold gives back the slot Hold took.
+func (r *Runner) Unhold() { r.free() }
+
+func (r *Runner) free() {
+	<-r.slots
+	r.running.Done()
+	r.Kick() // a free slot may take a waiting saga
+}
+
 // Run advances sagas until ctx ends, then waits for the ones in progress.
 func (r *Runner) Run(ctx context.Context) {
-	defer r.running.Wait()
+	r.setAccepting(true)
+	defer func() {
+		r.setAccepting(false)
+		r.running.Wait()
+	}()
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	for ctx.Err() == nil {
@@ -98,14 +146,9 @@ func (r *Runner) Run(ctx context.Context) {
 				r.log.Warn("cannot claim sagas", zap.Error(err))
 			}
 			for _, c := range claimed {
-				r.slots <- struct{}{}
-				r.running.Go(func() {
-					defer func() {
-						<-r.slots
-						r.Kick() // a free slot may take a waiting saga
-					}()
-					r.advance(c)
-				})
+				r.slots <- struct{}{} // waits if Hold took the slot meanwhile
+				r.running.Add(1)
+				r.Start(c)
 			}
 			if len(claimed) == free {
 				continue // there may be more
@@ -119,6 +162,12 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
+func (r *Runner) setAccepting(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accepting = on
+}
+
 // advance runs c's steps until its saga ends, must wait for a retry, or was
 // taken over. It does not stop at shutdown mid-step: steps are short and
 // bounded by their timeouts, and finishing one saves a retry.
@@ -128,93 +177,94 @@ func (r *Runner) Run(ctx context.Context) {
 // process the step runs: one checkout is one trace.
 func (r *Runner) advance(c Claimed) {
 	parent := telemetry.WithTraceparent(context.Background(), c.Saga.Traceparent())
-	sg := c.Saga
-	for !sg.Done() {
-		var goOn bool
-		if sg, goOn = r.step(parent, sg, c.Lease); !goOn {
-			return
-		}
+	w := &work{lease: c.Lease, saga: c.Saga}
+	for !w.saga.Done() && r.step(parent, w) {
 	}
 }
 
-// step runs sg's current step and records its outcome, holding the lease
-// while it runs. It returns the saga as stored after the step and whether
-// the saga goes on at once with its next step.
-func (r *Runner) step(parent context.Context, sg *domain.Saga, lease Lease) (_ *domain.Saga, goOn bool) {
+// work is what a worker holds of a claimed saga: its lease, the saga as
+// stored, and its order, loaded once at the first step. While the lease
+// holds, only this worker changes either (every other write is fenced out),
+// so the copies stay true and no step reads them again.
+type work struct {
+	lease Lease
+	saga  *domain.Saga
+	order *domain.Order
+}
+
+// step runs w's current step and records its outcome, holding the lease
+// while it runs. It reports whether the saga goes on at once with its next
+// step.
+func (r *Runner) step(parent context.Context, w *work) (goOn bool) {
+	sg := w.saga
 	ctx, span := sagaTracer.Start(parent, "saga "+string(sg.Step()),
 		trace.WithAttributes(telemetry.Module(orderingapi.Name), attribute.String("order_id", sg.OrderID().String()),
 			attribute.String("saga.step", string(sg.Step())), attribute.Int("saga.attempt", sg.Attempts()+1)))
 	var failed error
 	defer func() { telemetry.End(span, failed) }()
 	log := telemetry.Logger(ctx, r.log).With(zap.String("order_id", sg.OrderID().String()))
-	ctx, release := r.hold(ctx, lease, log)
+	ctx, release := r.hold(ctx, w.lease, log)
 	defer release()
 
-	// record stores a change of the saga, fenced by the lease, and keeps
-	// the saga as stored.
-	var outcome domain.Outcome
-	var placed time.Time
-	record := func(change func(*domain.Saga, *domain.Order) error) error {
-		var after *domain.Saga
-		err := r.sagas.Update(ctx, lease, func(stored *domain.Saga, o *domain.Order) error {
-			after = stored
-			if o != nil { // loaded at the step that ends the saga
-				placed = o.CreatedAt()
-			}
-			return change(stored, o)
-		})
-		if err == nil {
-			sg = after
-		}
-		return err
-	}
-	err := r.stepOnce(ctx, sg, record, &outcome)
+	outcome, err := r.stepOnce(ctx, w)
 	switch {
 	case err == nil && outcome != "":
 		span.SetAttributes(attribute.String("saga.outcome", string(outcome)))
-		r.finished(outcome, placed)
-		log.Info("saga finished", zap.String("outcome", string(outcome)), zap.String("reason", sg.Reason()))
-		return sg, false
+		r.finished(outcome, w.order.CreatedAt())
+		log.Info("saga finished", zap.String("outcome", string(outcome)), zap.String("reason", w.saga.Reason()))
+		return false
 	case err == nil:
-		if sg.Compensating() {
-			span.SetAttributes(attribute.String("saga.compensating_because", sg.Reason()))
+		if w.saga.Compensating() {
+			span.SetAttributes(attribute.String("saga.compensating_because", w.saga.Reason()))
 		}
-		return sg, true
+		return true
 	case errors.Is(err, ErrLeaseLost) || errors.Is(context.Cause(ctx), ErrLeaseLost):
 		failed = ErrLeaseLost
 		log.Warn("saga taken over by a newer claim; its step's outcome is dropped", zap.String("step", string(sg.Step())))
-		return sg, false
+		return false
 	default:
 		failed = err
-		r.retry(ctx, log, sg, lease, err)
-		return sg, false
+		r.retry(ctx, log, sg, w.lease, err)
+		return false
 	}
 }
 
-// stepOnce loads sg's order, runs its step and records the outcome with
-// record. At a terminal step it sets outcome.
-func (r *Runner) stepOnce(ctx context.Context, sg *domain.Saga, record func(func(*domain.Saga, *domain.Order) error) error, outcome *domain.Outcome) error {
-	o, err := r.order(ctx, sg)
-	if err != nil {
-		return err
-	}
-	reason, err := r.run(ctx, sg, o)
-	if err != nil {
-		return err
-	}
-	now := r.now()
-	return record(func(stored *domain.Saga, order *domain.Order) error {
-		switch {
-		case reason != "":
-			return stored.Fail(reason)
-		case stored.Step().Terminal():
-			var err error
-			*outcome, err = stored.Finish(order, now)
-			return err
-		default:
-			return stored.Succeed()
+// stepOnce runs w's step and records its outcome, loading the order first
+// if this is the worker's first step. At a terminal step it returns the
+// saga's outcome.
+func (r *Runner) stepOnce(ctx context.Context, w *work) (domain.Outcome, error) {
+	if w.order == nil {
+		o, err := r.order(ctx, w.saga)
+		if err != nil {
+			return "", err
 		}
-	})
+		w.order = o
+	}
+	reason, err := r.run(ctx, w.saga, w.order.Snapshot())
+	if err != nil {
+		return "", err
+	}
+	// The change is made on copies, kept only once stored.
+	sg := domain.RehydrateSaga(w.saga.Record())
+	var o *domain.Order // set when the change ends the saga with its order
+	var outcome domain.Outcome
+	switch {
+	case reason != "":
+		err = sg.Fail(reason)
+	case sg.Step().Terminal():
+		o = domain.Rehydrate(w.order.Snapshot(), w.order.Revision())
+		outcome, err = sg.Finish(o, r.now())
+	default:
+		err = sg.Succeed()
+	}
+	if err == nil {
+		err = r.sagas.Record(ctx, w.lease, sg, o)
+	}
+	if err != nil {
+		return "", err
+	}
+	w.saga = domain.RehydrateSaga(sg.Record()) // as stored: no changes pending
+	return outcome, nil
 }
 
 // hold renews lease every third of its period while a step runs. When a
@@ -266,15 +316,11 @@ func (r *Runner) hold(ctx context.Context, lease Lease, log *zap.Logger) (_ cont
 
 var sagaTracer = telemetry.Tracer("github.com/modmono/shop/modules/ordering/saga")
 
-// order loads what the steps need.
-func (r *Runner) order(ctx context.Context, sg *domain.Saga) (orderingapi.Order, error) {
+// order loads the order of sg.
+func (r *Runner) order(ctx context.Context, sg *domain.Saga) (*domain.Order, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.StepTimeout)
 	defer cancel()
-	o, err := r.orders.Get(ctx, sg.OrderID())
-	if err != nil {
-		return orderingapi.Order{}, err
-	}
-	return o.Snapshot(), nil
+	return r.orders.Get(ctx, sg.OrderID())
 }
 
 // run executes sg's current step. It returns an error if the step should

@@ -126,8 +126,8 @@ func newWorldWith(t *testing.T, inv inventoryapi.API, pay paymentsapi.API, c *ca
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	orders := pg.NewOrders(db)
-	sagas := pg.NewSagas(orders, lease)
+	orders := pg.NewOrders(db, lease)
+	sagas := pg.NewSagas(orders)
 	runner := app.NewRunner(app.RunnerConfig{PaymentTimeout: paymentTimeout, Lease: lease, Poll: 20 * time.Millisecond},
 		sagas, orders, inv, pay, zaptest.NewLogger(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())

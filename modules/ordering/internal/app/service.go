@@ -64,9 +64,20 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key stri
 		return orderingapi.Placed{}, err
 	}
 	hash := requestHash(in)
-	if placed, err := s.replay(ctx, customerID, key, hash); !errors.Is(err, ErrKeyUnused) {
-		return placed, err
+	// The key is checked when the order is stored, not before: a repeated
+	// request is rare, and asking first would cost every order a round trip.
+	placed, err := s.place(ctx, customerID, key, hash, in)
+	if err != nil {
+		if first, rerr := s.replay(ctx, customerID, key, hash); !errors.Is(rerr, ErrKeyUnused) {
+			return first, rerr // the key was used: its order's answer, whatever failed here
+		}
 	}
+	return placed, err
+}
+
+// place prices and stores a new order with its saga, which starts at once
+// when the runner has room.
+func (s *Service) place(ctx context.Context, customerID uuid.UUID, key string, hash []byte, in orderingapi.PlaceOrderInput) (orderingapi.Placed, error) {
 	products, err := s.prices(ctx, in)
 	if err != nil {
 		return orderingapi.Placed{}, err
@@ -81,15 +92,19 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID uuid.UUID, key stri
 		return orderingapi.Placed{}, err
 	}
 	saga := domain.NewSaga(id, in.Payment.Token, now.Add(CheckoutDeadline), telemetry.Traceparent(ctx))
-	err = s.orders.Place(ctx, o, IdempotencyKey{CustomerID: customerID, Key: key, Hash: hash}, saga)
-	if errors.Is(err, ErrKeyTaken) {
-		// A request with the same key won the race while we priced ours.
-		return s.replay(ctx, customerID, key, hash)
+	claim := s.runner.Hold()
+	lease, err := s.orders.Place(ctx, o, IdempotencyKey{CustomerID: customerID, Key: key, Hash: hash}, saga, claim)
+	switch {
+	case err != nil && claim:
+		s.runner.Unhold()
+	case claim:
+		s.runner.Start(Claimed{Saga: saga, Lease: lease})
+	default:
+		s.runner.Kick()
 	}
 	if err != nil {
 		return orderingapi.Placed{}, err
 	}
-	s.runner.Kick()
 	return orderingapi.Placed{ID: id, Status: orderingapi.StatusPending}, nil
 }
 

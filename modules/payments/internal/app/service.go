@@ -53,15 +53,20 @@ func (s *Service) Charge(ctx context.Context, in paymentsapi.ChargeInput) (payme
 	if err := domain.ValidateCharge(in); err != nil {
 		return paymentsapi.Payment{}, err
 	}
-	if err := s.retry(func() error { return s.charge(ctx, in) }); err != nil {
+	var p *domain.Payment
+	err := s.retry(func() (err error) {
+		p, err = s.charge(ctx, in)
+		return err
+	})
+	if err != nil {
 		return paymentsapi.Payment{}, err
 	}
-	return s.view(ctx, in.OrderID)
+	return s.show(ctx, p)
 }
 
 // charge drives the order's payment forward until it is captured, failed or
-// called off.
-func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput) error {
+// called off, and returns it captured.
+func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput) (*domain.Payment, error) {
 	p, err := s.payments.ByOrder(ctx, in.OrderID)
 	if errors.Is(err, pg.ErrNotFound) {
 		if p, err = domain.Initiate(newID(), in, s.now()); err == nil {
@@ -69,43 +74,71 @@ func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput) error 
 		}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := p.Matches(in); err != nil {
-		return err
+		return nil, err
 	}
 	for {
 		var announce []bus.Event
 		switch p.Status() {
 		case domain.StatusInitiated:
-			out, err := s.provider.Authorize(ctx, in.OrderID, in.Token, p.Money())
-			if err != nil {
-				return err
-			}
-			if announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.Authorize(out, s.now()) }); err != nil {
-				return err
+			if announce, err = s.authorizeAndCapture(ctx, p, in.Token); err != nil {
+				return nil, err
 			}
 		case domain.StatusAuthorized:
-			out, err := s.provider.Capture(ctx, in.OrderID, p.Money())
-			if err != nil {
-				return err
-			}
-			if announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.Capture(out, s.now()) }); err != nil {
-				return err
+			if announce, err = s.capture(ctx, p); err != nil {
+				return nil, err
 			}
 		case domain.StatusCaptured:
-			return nil
+			return p, nil
 		case domain.StatusFailed:
-			return paymentsapi.ErrDeclined.WithMessage("the payment failed: " + p.Reason())
+			return nil, paymentsapi.ErrDeclined.WithMessage("the payment failed: " + p.Reason())
 		default: // cancelled, voided, refunded: the order was called off
-			return paymentsapi.ErrCancelled
+			return nil, paymentsapi.ErrCancelled
 		}
-		// Captured is appended at the version authorized was read at, so of
-		// two racing captures only one is stored.
+		// A capture is appended at the version the payment was read at, so
+		// of two racing captures only one is stored.
 		if err := s.record(ctx, p, announce); err != nil {
-			return err
+			return nil, err
 		}
 	}
+}
+
+// authorizeAndCapture asks the provider to authorize an initiated payment
+// and, once it has, to capture it at once, and decides both, to be recorded
+// in one commit. Waiting for the capture to record the authorization is
+// safe because the initiated payment is stored already: a Cancel meanwhile
+// voids the authorization, or finds the capture and refunds it. A capture
+// that fails records the authorization alone, which the next charge
+// captures or a Cancel voids.
+func (s *Service) authorizeAndCapture(ctx context.Context, p *domain.Payment, token string) ([]bus.Event, error) {
+	out, err := s.provider.Authorize(ctx, p.OrderID(), token, p.Money())
+	if err != nil {
+		return nil, err
+	}
+	announce, err := s.decide(p, func() ([]domain.Recorded, error) { return p.Authorize(out, s.now()) })
+	if err != nil || p.Status() != domain.StatusAuthorized {
+		return announce, err
+	}
+	captured, err := s.capture(ctx, p)
+	if err != nil {
+		if rerr := s.record(ctx, p, announce); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
+	}
+	return append(announce, captured...), nil
+}
+
+// capture asks the provider to capture an authorized payment and decides
+// the outcome.
+func (s *Service) capture(ctx context.Context, p *domain.Payment) ([]bus.Event, error) {
+	out, err := s.provider.Capture(ctx, p.OrderID(), p.Money())
+	if err != nil {
+		return nil, err
+	}
+	return s.decide(p, func() ([]domain.Recorded, error) { return p.Capture(out, s.now()) })
 }
 
 func (s *Service) Cancel(ctx context.Context, orderID uuid.UUID, reason string) error {
@@ -134,14 +167,15 @@ func (s *Service) cancel(ctx context.Context, orderID uuid.UUID, reason string) 
 				return err
 			}
 			switch {
-			case out.Declined == domain.DeclinedCaptured && p.Status() == domain.StatusAuthorized:
-				// The provider captured but the capture was never recorded
-				// (a crash between the two). Record it; the next turn
-				// refunds it.
+			case out.Declined == domain.DeclinedCaptured:
+				// The provider captured but the capture was never recorded:
+				// a charge stopped between the two, or has yet to record it.
+				// Record it (a repeated capture tells its reference); the
+				// next turn refunds it.
 				if out, err = s.provider.Capture(ctx, orderID, p.Money()); err != nil {
 					return err
 				}
-				announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.Capture(out, s.now()) })
+				announce, err = s.decide(p, func() ([]domain.Recorded, error) { return p.RecoverCapture(out, s.now()) })
 			case out.Declined != "":
 				return paymentsapi.ErrProviderRefused.WithMessage("the payment provider refused to void: " + out.Declined)
 			default:
@@ -168,33 +202,42 @@ func (s *Service) Refund(ctx context.Context, orderID uuid.UUID, reason string) 
 	if err != nil {
 		return paymentsapi.Payment{}, err
 	}
-	if err := s.retry(func() error { return s.refund(ctx, orderID, reason) }); err != nil {
+	var p *domain.Payment
+	err = s.retry(func() (err error) {
+		p, err = s.refund(ctx, orderID, reason)
+		return err
+	})
+	if err != nil {
 		return paymentsapi.Payment{}, err
 	}
-	return s.view(ctx, orderID)
+	return s.show(ctx, p)
 }
 
-func (s *Service) refund(ctx context.Context, orderID uuid.UUID, reason string) error {
+// refund returns the order's payment refunded.
+func (s *Service) refund(ctx context.Context, orderID uuid.UUID, reason string) (*domain.Payment, error) {
 	p, err := s.payments.ByOrder(ctx, orderID)
 	if errors.Is(err, pg.ErrNotFound) {
-		return paymentsapi.ErrPaymentNotFound
+		return nil, paymentsapi.ErrPaymentNotFound
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch p.Status() {
 	case domain.StatusRefunded:
-		return nil
+		return p, nil
 	case domain.StatusCaptured:
 		announce, err := s.refundStep(ctx, p, reason)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return s.record(ctx, p, announce)
+		if err := s.record(ctx, p, announce); err != nil {
+			return nil, err
+		}
+		return p, nil
 	case domain.StatusCancelled:
-		return paymentsapi.ErrPaymentNotFound
+		return nil, paymentsapi.ErrPaymentNotFound
 	default:
-		return paymentsapi.ErrNotCaptured
+		return nil, paymentsapi.ErrNotCaptured
 	}
 }
 
@@ -216,6 +259,16 @@ func (s *Service) ForOrder(ctx context.Context, orderID uuid.UUID) (page.Page[pa
 		return page.Page[paymentsapi.Payment]{}, err
 	}
 	return page.Page[paymentsapi.Payment]{Items: []paymentsapi.Payment{p}}, nil
+}
+
+// show returns p as other modules see it. The history is the one p holds
+// when it holds every event (no snapshot was used to load it), which saves
+// reading the stream again.
+func (s *Service) show(ctx context.Context, p *domain.Payment) (paymentsapi.Payment, error) {
+	if history, complete := p.History(); complete {
+		return p.View(history)
+	}
+	return s.view(ctx, p.OrderID())
 }
 
 // view returns the order's payment with its history, or pg.ErrNotFound when

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +34,7 @@ type env struct {
 	fake     *provider.Fake
 	reg      *prometheus.Registry
 	svc      *app.Service
+	trips    *testdb.Trips // what the service asks of Postgres, with options.countTrips
 }
 
 // options changes the environment; zero values keep the module's defaults.
@@ -40,9 +44,10 @@ type options struct {
 	inner         func(*provider.Fake) domain.Provider
 	clock         func() time.Time
 	snapshotEvery int
+	countTrips    bool // the service gets a one-connection pool that counts its round trips
 }
 
-func newEnv(t *testing.T, o options) *env {
+func newEnv(t testing.TB, o options) *env {
 	t.Helper()
 	if o.guard.Timeout == 0 {
 		o.guard.Timeout = 5 * time.Second
@@ -51,7 +56,11 @@ func newEnv(t *testing.T, o options) *env {
 		o.slowDelay = 2 * o.guard.Timeout
 	}
 	e := &env{db: testdb.Open(t), fake: provider.NewFake(o.slowDelay), reg: prometheus.NewRegistry()}
-	e.payments = pg.NewPayments(e.db)
+	db := e.db
+	if o.countTrips {
+		db, e.trips = testdb.Counting(t, e.db)
+	}
+	e.payments = pg.NewPayments(db)
 	if o.snapshotEvery != 0 {
 		e.payments.SnapshotEvery = o.snapshotEvery
 	}
@@ -81,6 +90,21 @@ func (e *env) events(t *testing.T, orderID uuid.UUID, typ string) int {
 func (e *env) outbox(t *testing.T, orderID uuid.UUID, topic string) int {
 	return testdb.Count(t, e.db, `SELECT count(*) FROM outbox WHERE topic = $1 AND envelope->'payload'->>'order_id' = $2`,
 		topic, orderID.String())
+}
+
+// initiated stores a new order's payment as a charge opens it, before it
+// asks the provider anything.
+func (e *env) initiated(t *testing.T) (paymentsapi.ChargeInput, *domain.Payment) {
+	t.Helper()
+	in := chargeInput(paymentsapi.TokenOK)
+	p, err := domain.Initiate(uuid.New(), in, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.payments.Save(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return in, p
 }
 
 // breakerState reads payments_provider_breaker_state from the registry.
@@ -119,6 +143,10 @@ func TestChargeCaptures(t *testing.T) {
 	if want := []string{domain.TypeInitiated, domain.TypeAuthorized, domain.TypeCaptured}; !reflect.DeepEqual(types, want) {
 		t.Fatalf("history %v, want %v", types, want)
 	}
+	// The charge answers from the payment it holds: the same as reading it.
+	if stored, err := e.svc.ForOrder(ctx, in.OrderID); err != nil || !reflect.DeepEqual(stored.Items, []paymentsapi.Payment{p}) {
+		t.Fatalf("charge answered %+v\nstored %+v, %v", p, stored.Items, err)
+	}
 	if got := e.outbox(t, in.OrderID, paymentsapi.PaymentCaptured); got != 1 {
 		t.Fatalf("%d payment_captured in the outbox", got)
 	}
@@ -129,6 +157,46 @@ func TestChargeCaptures(t *testing.T) {
 	if body != (paymentsapi.PaymentCapturedV1{PaymentID: p.ID, OrderID: in.OrderID, CustomerID: in.CustomerID, Amount: in.Amount, Currency: in.Currency}) {
 		t.Fatalf("payment_captured payload %+v", body)
 	}
+}
+
+// A charge that goes through (initiated, authorized, captured) costs the
+// round trips and commits below; more is a regression. The first charge
+// warms the connection's statement cache, as a running process has.
+func TestHappyChargeRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, options{countTrips: true})
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatal(err)
+	}
+	e.trips.Reset()
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatal(err)
+	}
+	const wantTrips, wantCommits = 5, 2
+	trips, commits, log := e.trips.Count()
+	t.Logf("%d round trips, %d commits", trips, commits)
+	if trips > wantTrips || commits > wantCommits {
+		t.Fatalf("a charge took %d round trips and %d commits, want at most %d and %d:\n%s",
+			trips, commits, wantTrips, wantCommits, strings.Join(log, "\n"))
+	}
+}
+
+// BenchmarkCharge charges orders that go through, one after the other, and
+// reports the median time of a charge.
+func BenchmarkCharge(b *testing.B) {
+	ctx := context.Background()
+	e := newEnv(b, options{})
+	times := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
 }
 
 func TestChargeTwiceCapturesOnce(t *testing.T) {
@@ -289,6 +357,9 @@ func TestRefundOnce(t *testing.T) {
 		}
 		if p.Status != paymentsapi.StatusRefunded {
 			t.Fatalf("payment %+v", p)
+		}
+		if stored, err := e.svc.ForOrder(ctx, in.OrderID); err != nil || !reflect.DeepEqual(stored.Items, []paymentsapi.Payment{p}) {
+			t.Fatalf("refund answered %+v\nstored %+v, %v", p, stored.Items, err)
 		}
 	}
 	if n := e.events(t, in.OrderID, domain.TypeRefunded); n != 1 {
@@ -458,19 +529,164 @@ func TestCancelRefundsAnUnrecordedCapture(t *testing.T) {
 	}
 }
 
+// A charge records its authorization and capture in one commit, after both
+// answers. A process that stopped in between leaves the payment initiated
+// with the money captured: cancelling finds the capture, records it and
+// refunds it; charging again completes it. Either way, once.
+func TestCaptureLeftUnrecordedByAStoppedCharge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, next := range map[string]func(e *env, in paymentsapi.ChargeInput) (want string, err error){
+		"then cancelled": func(e *env, in paymentsapi.ChargeInput) (string, error) {
+			return paymentsapi.StatusRefunded, e.svc.Cancel(ctx, in.OrderID, "saga compensates")
+		},
+		"then charged again": func(e *env, in paymentsapi.ChargeInput) (string, error) {
+			_, err := e.svc.Charge(ctx, in)
+			return paymentsapi.StatusCaptured, err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, options{})
+			in, p := e.initiated(t)
+			// The charge's provider calls, whose answers it never recorded.
+			if _, err := e.fake.Authorize(ctx, in.OrderID, in.Token, p.Money()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.fake.Capture(ctx, in.OrderID, p.Money()); err != nil {
+				t.Fatal(err)
+			}
+			want, err := next(e, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.svc.ForOrder(ctx, in.OrderID)
+			if err != nil || len(got.Items) != 1 || got.Items[0].Status != want {
+				t.Fatalf("%+v, %v; want %s", got, err, want)
+			}
+			refunds := 0
+			if want == paymentsapi.StatusRefunded {
+				refunds = 1
+			}
+			if e.fake.Captures(in.OrderID) != 1 || e.fake.Refunds(in.OrderID) != refunds {
+				t.Fatalf("provider: %d captures, %d refunds", e.fake.Captures(in.OrderID), e.fake.Refunds(in.OrderID))
+			}
+			if e.outbox(t, in.OrderID, paymentsapi.PaymentCaptured) != 1 || e.outbox(t, in.OrderID, paymentsapi.PaymentRefunded) != refunds {
+				t.Fatal("the outbox does not announce the capture once and its refund as often as it happened")
+			}
+		})
+	}
+}
+
+// failingCapture fails the first capture, after the provider took the
+// money when taken is set: its answer was lost.
+type failingCapture struct {
+	domain.Provider
+	taken  bool
+	failed atomic.Bool
+}
+
+func (f *failingCapture) Capture(ctx context.Context, key uuid.UUID, m domain.Money) (domain.Outcome, error) {
+	if f.failed.Swap(true) {
+		return f.Provider.Capture(ctx, key, m)
+	}
+	if f.taken {
+		if _, err := f.Provider.Capture(ctx, key, m); err != nil {
+			return domain.Outcome{}, err
+		}
+	}
+	return domain.Outcome{}, errors.New("provider answered 502")
+}
+
+// A capture that fails records the authorization alone, which a cancel
+// voids, or refunds if the provider did take the money.
+func TestFailedCaptureLeavesTheChargeToCancel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, taken := range map[string]bool{"nothing taken": false, "answer lost": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, options{inner: func(f *provider.Fake) domain.Provider { return &failingCapture{Provider: f, taken: taken} }})
+			in := chargeInput(paymentsapi.TokenOK)
+			if _, err := e.svc.Charge(ctx, in); !errors.Is(err, paymentsapi.ErrProviderDown) {
+				t.Fatalf("got %v, want ErrProviderDown", err)
+			}
+			if p, err := e.payments.ByOrder(ctx, in.OrderID); err != nil || p.Status() != domain.StatusAuthorized {
+				t.Fatalf("after the failed capture: %v, %v", p.Status(), err)
+			}
+			if err := e.svc.Cancel(ctx, in.OrderID, "payment failed"); err != nil {
+				t.Fatal(err)
+			}
+			want, refunds := paymentsapi.StatusFailed, 0
+			if taken {
+				want, refunds = paymentsapi.StatusRefunded, 1
+			}
+			got, err := e.svc.ForOrder(ctx, in.OrderID)
+			if err != nil || len(got.Items) != 1 || got.Items[0].Status != want {
+				t.Fatalf("%+v, %v; want %s", got, err, want)
+			}
+			if e.fake.Refunds(in.OrderID) != refunds {
+				t.Fatalf("the provider refunded %d times, want %d", e.fake.Refunds(in.OrderID), refunds)
+			}
+		})
+	}
+}
+
+// late answers an authorization or a capture up to a few milliseconds
+// after making it, so a cancel can come between a charge's steps and their
+// record.
+type late struct{ domain.Provider }
+
+func (l late) Authorize(ctx context.Context, key uuid.UUID, token string, m domain.Money) (domain.Outcome, error) {
+	defer sleepUpTo(3 * time.Millisecond)
+	return l.Provider.Authorize(ctx, key, token, m)
+}
+
+func (l late) Capture(ctx context.Context, key uuid.UUID, m domain.Money) (domain.Outcome, error) {
+	defer sleepUpTo(3 * time.Millisecond)
+	return l.Provider.Capture(ctx, key, m)
+}
+
+func sleepUpTo(d time.Duration) { time.Sleep(rand.N(d)) }
+
+// A cancel racing a charge, at any point of it, leaves no money taken:
+// what was captured is refunded, once, and every capture and refund the
+// provider made is recorded and announced once.
+func TestCancelRacingAChargeKeepsNoMoney(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, options{inner: func(f *provider.Fake) domain.Provider { return late{f} }})
+	start := time.Now()
+	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
+		t.Fatal(err)
+	}
+	charge := time.Since(start) // so the cancels fall anywhere in a charge, or after it
+	for range 60 {
+		in := chargeInput(paymentsapi.TokenOK)
+		var charged sync.WaitGroup
+		charged.Go(func() { _, _ = e.svc.Charge(ctx, in) })
+		sleepUpTo(charge * 5 / 4)
+		for err := e.svc.Cancel(ctx, in.OrderID, "saga compensates"); err != nil; err = e.svc.Cancel(ctx, in.OrderID, "again") {
+			t.Logf("cancel %s: %v; the saga tries again", in.OrderID, err)
+		}
+		charged.Wait()
+		captures, refunds := e.fake.Captures(in.OrderID), e.fake.Refunds(in.OrderID)
+		if captures != refunds {
+			t.Errorf("order %s: the provider captured %d times and refunded %d times", in.OrderID, captures, refunds)
+		}
+		if e.events(t, in.OrderID, domain.TypeCaptured) != captures || e.events(t, in.OrderID, domain.TypeRefunded) != refunds ||
+			e.outbox(t, in.OrderID, paymentsapi.PaymentCaptured) != captures || e.outbox(t, in.OrderID, paymentsapi.PaymentRefunded) != refunds {
+			t.Errorf("order %s: %d captures and %d refunds are not each recorded and announced once", in.OrderID, captures, refunds)
+		}
+	}
+}
+
 // Two decisions taken on the same version: the second save is refused.
 func TestSaveDetectsAConcurrentChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, options{})
-	in := chargeInput(paymentsapi.TokenOK)
-	p, err := domain.Initiate(uuid.New(), in, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.payments.Save(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	in, _ := e.initiated(t)
 	a, err := e.payments.ByOrder(ctx, in.OrderID)
 	if err != nil {
 		t.Fatal(err)

@@ -77,6 +77,7 @@ type Payment struct {
 	reason     string // why it failed, was voided, cancelled or refunded
 	version    int    // events applied, stored or not
 	lastAt     time.Time
+	applied    []Recorded // since it was rebuilt: from event 1, unless from a snapshot
 	pending    []Recorded
 }
 
@@ -190,6 +191,18 @@ func (p *Payment) Capture(o Outcome, now time.Time) ([]Recorded, error) {
 	return p.record(now, Captured{ProviderRef: o.Ref, Amount: p.amount}), nil
 }
 
+// RecoverCapture records a capture the provider reports (it refused a void
+// because it had captured) that the payment never recorded: a charge
+// stopped between the provider's answers and their record, or has yet to
+// record them. From initiated, the authorization was not recorded either;
+// the capture stands for both.
+func (p *Payment) RecoverCapture(o Outcome, now time.Time) ([]Recorded, error) {
+	if p.status == StatusInitiated && o.Declined == "" {
+		return p.record(now, Captured{ProviderRef: o.Ref, Amount: p.amount}), nil
+	}
+	return p.Capture(o, now)
+}
+
 // Void records that a charge in progress was called off (the provider
 // accepted the void).
 func (p *Payment) Void(reason string, now time.Time) ([]Recorded, error) {
@@ -243,6 +256,7 @@ func (p *Payment) apply(r Recorded) {
 	r.Event.apply(p)
 	p.version = r.Version
 	p.lastAt = r.OccurredAt
+	p.applied = append(p.applied, r)
 }
 
 func (e Initiated) apply(p *Payment) {
@@ -297,6 +311,11 @@ func (p *Payment) Uncommitted() (expected int, events []Recorded) {
 
 // MarkCommitted forgets the uncommitted events once they are stored.
 func (p *Payment) MarkCommitted() { p.pending = nil }
+
+// History returns the payment's events in order, stored or not, and
+// whether they are all of them: a payment rebuilt from a snapshot does not
+// hold the events before it.
+func (p *Payment) History() ([]Recorded, bool) { return p.applied, len(p.applied) == p.version }
 
 // Visible reports whether the payment is shown to other modules: once the
 // provider has answered. Before that (initiated) the public statuses have no

@@ -184,15 +184,20 @@ func TestTransitions(t *testing.T) {
 		"captured":   {steps: steps(authorize(ok), capture(ok)), want: domain.StatusCaptured},
 		"capture declined": {steps: steps(authorize(ok), capture(domain.Outcome{Declined: domain.DeclinedVoided})),
 			want: domain.StatusFailed},
-		"voided while initiated":   {steps: steps(void), want: domain.StatusVoided},
-		"voided when authorized":   {steps: steps(authorize(ok), void), want: domain.StatusVoided},
-		"refunded":                 {steps: steps(authorize(ok), capture(ok), refund(ok)), want: domain.StatusRefunded},
-		"refund refused":           {steps: steps(authorize(ok), capture(ok), refund(declined)), want: domain.StatusCaptured, err: paymentsapi.ErrProviderRefused},
-		"capture before authorize": {steps: steps(capture(ok)), want: domain.StatusInitiated, err: domain.ErrTransition},
-		"capture twice":            {steps: steps(authorize(ok), capture(ok), capture(ok)), want: domain.StatusCaptured, err: domain.ErrTransition},
-		"void after capture":       {steps: steps(authorize(ok), capture(ok), void), want: domain.StatusCaptured, err: domain.ErrTransition},
-		"refund uncaptured":        {steps: steps(authorize(ok), refund(ok)), want: domain.StatusAuthorized, err: domain.ErrTransition},
-		"authorize after decline":  {steps: steps(authorize(declined), authorize(ok)), want: domain.StatusFailed, err: domain.ErrTransition},
+		"voided while initiated":             {steps: steps(void), want: domain.StatusVoided},
+		"voided when authorized":             {steps: steps(authorize(ok), void), want: domain.StatusVoided},
+		"refunded":                           {steps: steps(authorize(ok), capture(ok), refund(ok)), want: domain.StatusRefunded},
+		"refund refused":                     {steps: steps(authorize(ok), capture(ok), refund(declined)), want: domain.StatusCaptured, err: paymentsapi.ErrProviderRefused},
+		"capture before authorize":           {steps: steps(capture(ok)), want: domain.StatusInitiated, err: domain.ErrTransition},
+		"capture twice":                      {steps: steps(authorize(ok), capture(ok), capture(ok)), want: domain.StatusCaptured, err: domain.ErrTransition},
+		"void after capture":                 {steps: steps(authorize(ok), capture(ok), void), want: domain.StatusCaptured, err: domain.ErrTransition},
+		"refund uncaptured":                  {steps: steps(authorize(ok), refund(ok)), want: domain.StatusAuthorized, err: domain.ErrTransition},
+		"authorize after decline":            {steps: steps(authorize(declined), authorize(ok)), want: domain.StatusFailed, err: domain.ErrTransition},
+		"capture recovered while initiated":  {steps: steps(recoverCapture(ok)), want: domain.StatusCaptured},
+		"capture recovered when authorized":  {steps: steps(authorize(ok), recoverCapture(ok)), want: domain.StatusCaptured},
+		"recovered capture refunded":         {steps: steps(recoverCapture(ok), refund(ok)), want: domain.StatusRefunded},
+		"capture recovered twice":            {steps: steps(recoverCapture(ok), recoverCapture(ok)), want: domain.StatusCaptured, err: domain.ErrTransition},
+		"declined capture recovered at once": {steps: steps(recoverCapture(declined)), want: domain.StatusInitiated, err: domain.ErrTransition},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -221,6 +226,10 @@ func authorize(o domain.Outcome) step {
 
 func capture(o domain.Outcome) step {
 	return func(p *domain.Payment) ([]domain.Recorded, error) { return p.Capture(o, t0) }
+}
+
+func recoverCapture(o domain.Outcome) step {
+	return func(p *domain.Payment) ([]domain.Recorded, error) { return p.RecoverCapture(o, t0) }
 }
 
 func refund(o domain.Outcome) step {

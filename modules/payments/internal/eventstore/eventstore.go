@@ -131,49 +131,59 @@ func (s *Store) Events(ctx context.Context, streamID uuid.UUID, after int, until
 	return events, nil
 }
 
-// Append adds events to the stream in tx, numbering them after expected,
-// the version the caller's decision was based on (0 for a new stream). If
-// the stream is at any other version it returns ErrConflict and tx must be
-// rolled back.
-func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID uuid.UUID, expected int, events ...Event) error {
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1`, streamID).Scan(&current); err != nil {
-		return fmt.Errorf("eventstore: append: %w", err)
-	}
-	if current != expected {
-		return ErrConflict
-	}
-	// A writer that read the same version concurrently is stopped by the
-	// primary key: the second insert of (stream_id, version) fails.
-	for i, e := range events {
-		_, err := tx.Exec(ctx, `INSERT INTO events (stream_id, version, type, schema_version, data, occurred_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, streamID, expected+i+1, e.Type, e.SchemaVersion, e.Data, e.OccurredAt)
-		if IsUniqueViolation(err) {
+// QueueAppend queues on b the append of events to the stream, numbered
+// after expected, the version the caller's decision was based on (0 for a
+// new stream). Send b with Write: it returns ErrConflict, having rolled the
+// transaction back, if the stream is at any other version.
+func (s *Store) QueueAppend(b *pgx.Batch, streamID uuid.UUID, expected int, events ...Event) {
+	b.Queue(`SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1`, streamID).QueryRow(func(row pgx.Row) error {
+		var current int
+		if err := row.Scan(&current); err != nil {
+			return fmt.Errorf("eventstore: append: %w", err)
+		}
+		if current != expected {
 			return ErrConflict
 		}
-		if err != nil {
-			return fmt.Errorf("eventstore: append %s: %w", e.Type, err)
-		}
+		return nil
+	})
+	// A writer that read the same version concurrently is stopped by the
+	// primary key: the second insert of (stream_id, version) fails, which
+	// Write reports as ErrConflict.
+	for i, e := range events {
+		b.Queue(`INSERT INTO events (stream_id, version, type, schema_version, data, occurred_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, streamID, expected+i+1, e.Type, e.SchemaVersion, e.Data, e.OccurredAt)
 	}
-	return nil
 }
 
-// SaveSnapshot stores snap as the stream's snapshot in tx, unless a snapshot
-// of a later version is already there.
-func (s *Store) SaveSnapshot(ctx context.Context, tx pgx.Tx, streamID uuid.UUID, snap Snapshot) error {
-	_, err := tx.Exec(ctx, `INSERT INTO snapshots (stream_id, version, schema_version, state, taken_at)
+// QueueSnapshot queues on b storing snap as the stream's snapshot, unless a
+// snapshot of a later version is already there.
+func (s *Store) QueueSnapshot(b *pgx.Batch, streamID uuid.UUID, snap Snapshot) {
+	b.Queue(`INSERT INTO snapshots (stream_id, version, schema_version, state, taken_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
 			state = EXCLUDED.state, taken_at = EXCLUDED.taken_at
 		WHERE snapshots.version < EXCLUDED.version`, streamID, snap.Version, snap.SchemaVersion, snap.State, snap.TakenAt)
-	if err != nil {
-		return fmt.Errorf("eventstore: save snapshot: %w", err)
-	}
-	return nil
 }
 
-// IsUniqueViolation reports whether err is Postgres refusing a duplicate key.
-func IsUniqueViolation(err error) bool {
+// Write runs the statements queue queues (QueueAppend, QueueSnapshot and
+// the caller's own, such as its outbox rows) as one transaction of two
+// round trips (pgxdb.DB.TxBatch). A duplicate key is ErrConflict: another
+// writer appended at the same version, or inserted a row of the caller's
+// with the same key first.
+func Write(ctx context.Context, db *pgxdb.DB, queue func(*pgx.Batch) error) error {
+	err := db.TxBatch(ctx, queue, nil)
+	switch {
+	case err == nil, errors.Is(err, ErrConflict):
+		return err
+	case isUniqueViolation(err):
+		return ErrConflict
+	default:
+		return fmt.Errorf("eventstore: write: %w", err)
+	}
+}
+
+// isUniqueViolation reports whether err is Postgres refusing a duplicate key.
+func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

@@ -23,8 +23,16 @@ func ev(i int) eventstore.Event {
 		OccurredAt: t0.Add(time.Duration(i) * time.Minute)}
 }
 
+// write sends what queue queues in a transaction of its own.
+func write(ctx context.Context, db *pgxdb.DB, queue func(*pgx.Batch)) error {
+	return eventstore.Write(ctx, db, func(b *pgx.Batch) error {
+		queue(b)
+		return nil
+	})
+}
+
 func appendTx(ctx context.Context, db *pgxdb.DB, s *eventstore.Store, id uuid.UUID, expected int, events ...eventstore.Event) error {
-	return db.Tx(ctx, func(tx pgx.Tx) error { return s.Append(ctx, tx, id, expected, events...) })
+	return write(ctx, db, func(b *pgx.Batch) { s.QueueAppend(b, id, expected, events...) })
 }
 
 func TestAppendAndLoad(t *testing.T) {
@@ -113,11 +121,9 @@ func TestLoadUsesSnapshotAndTail(t *testing.T) {
 	db := testdb.Open(t)
 	s := eventstore.New(db)
 	id := uuid.New()
-	if err := db.Tx(ctx, func(tx pgx.Tx) error {
-		if err := s.Append(ctx, tx, id, 0, ev(1), ev(2), ev(3)); err != nil {
-			return err
-		}
-		return s.SaveSnapshot(ctx, tx, id, eventstore.Snapshot{Version: 2, SchemaVersion: 1, State: []byte(`{"sum":3}`), TakenAt: ev(2).OccurredAt})
+	if err := write(ctx, db, func(b *pgx.Batch) {
+		s.QueueAppend(b, id, 0, ev(1), ev(2), ev(3))
+		s.QueueSnapshot(b, id, eventstore.Snapshot{Version: 2, SchemaVersion: 1, State: []byte(`{"sum":3}`), TakenAt: ev(2).OccurredAt})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +135,8 @@ func TestLoadUsesSnapshotAndTail(t *testing.T) {
 		t.Fatalf("loaded %+v", st)
 	}
 	// An older snapshot never replaces a newer one.
-	if err := db.Tx(ctx, func(tx pgx.Tx) error {
-		return s.SaveSnapshot(ctx, tx, id, eventstore.Snapshot{Version: 1, SchemaVersion: 1, State: []byte(`{}`), TakenAt: t0})
+	if err := write(ctx, db, func(b *pgx.Batch) {
+		s.QueueSnapshot(b, id, eventstore.Snapshot{Version: 1, SchemaVersion: 1, State: []byte(`{}`), TakenAt: t0})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +151,9 @@ func TestLoadAsOf(t *testing.T) {
 	db := testdb.Open(t)
 	s := eventstore.New(db)
 	id := uuid.New()
-	if err := db.Tx(ctx, func(tx pgx.Tx) error {
-		if err := s.Append(ctx, tx, id, 0, ev(1), ev(2), ev(3), ev(4)); err != nil {
-			return err
-		}
-		return s.SaveSnapshot(ctx, tx, id, eventstore.Snapshot{Version: 3, SchemaVersion: 1, State: []byte(`{}`), TakenAt: ev(3).OccurredAt})
+	if err := write(ctx, db, func(b *pgx.Batch) {
+		s.QueueAppend(b, id, 0, ev(1), ev(2), ev(3), ev(4))
+		s.QueueSnapshot(b, id, eventstore.Snapshot{Version: 3, SchemaVersion: 1, State: []byte(`{}`), TakenAt: ev(3).OccurredAt})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -41,24 +41,26 @@ func (r *Users) Add(ctx context.Context, u *domain.User) error {
 	})
 }
 
-// Ensure stores u with its registered event unless an account with u's email
-// exists. If one does, it is locked, change may modify it, and it is stored
+// Ensure makes sure an account with email (normalised) exists. If none
+// does, it stores the one create returns for email, with its registered
+// event. If one does, it is locked, change may modify it, and it is stored
 // again if change reports a modification (no event: nothing other modules
-// see has changed). Ensure reports whether u was created.
+// see has changed). Ensure reports whether it created the account. create
+// runs only when no account has email, so what it costs (hashing a
+// password) is not paid when the account is already there.
 //
 // Processes running Ensure at once for one email end with one account: the
 // slower insert waits for the faster transaction, then finds its row.
-func (r *Users) Ensure(ctx context.Context, u *domain.User, change func(*domain.User) (bool, error)) (created bool, err error) {
+func (r *Users) Ensure(ctx context.Context, email string, create func() (*domain.User, error),
+	change func(*domain.User) (bool, error)) (created bool, err error) {
 	err = r.db.Tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, insertUser+` ON CONFLICT (email) DO NOTHING`, args(u)...)
-		if err != nil {
-			return err
+		existing, err := get(ctx, tx, `email = $1 FOR UPDATE`, email)
+		if errors.Is(err, identityapi.ErrUserNotFound) {
+			if created, err = r.addIfAbsent(ctx, tx, create); created || err != nil {
+				return err
+			}
+			existing, err = get(ctx, tx, `email = $1 FOR UPDATE`, email) // another process inserted it first
 		}
-		if tag.RowsAffected() == 1 {
-			created = true
-			return r.outbox.Add(ctx, tx, u.Registered())
-		}
-		existing, err := get(ctx, tx, `email = $1 FOR UPDATE`, u.Snapshot().Email)
 		if err != nil {
 			return err
 		}
@@ -72,6 +74,20 @@ func (r *Users) Ensure(ctx context.Context, u *domain.User, change func(*domain.
 		return err
 	})
 	return created, err
+}
+
+// addIfAbsent stores the account create returns, with its registered event,
+// unless its email is taken, and reports whether it stored it.
+func (r *Users) addIfAbsent(ctx context.Context, tx pgx.Tx, create func() (*domain.User, error)) (bool, error) {
+	u, err := create()
+	if err != nil {
+		return false, err
+	}
+	tag, err := tx.Exec(ctx, insertUser+` ON CONFLICT (email) DO NOTHING`, args(u)...)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	return true, r.outbox.Add(ctx, tx, u.Registered())
 }
 
 // Update locks the account, lets change modify it and, if it did, stores it

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
@@ -20,10 +22,16 @@ import (
 type Orders struct {
 	db     *pgxdb.DB
 	outbox bus.Outbox
+	owner  string        // this process, as the owner of the saga leases it takes
+	lease  time.Duration // how long a saga stays leased without a renewal
 }
 
-// NewOrders returns the repository over the module's database.
-func NewOrders(db *pgxdb.DB) *Orders { return &Orders{db: db} }
+// NewOrders returns the repository over the module's database; lease is how
+// long a saga claimed by this process (see Sagas) stays its worker's without
+// a renewal.
+func NewOrders(db *pgxdb.DB, lease time.Duration) *Orders {
+	return &Orders{db: db, owner: uuid.NewString(), lease: lease}
+}
 
 var _ app.Orders = (*Orders)(nil)
 
@@ -37,57 +45,60 @@ func (r *Orders) ByKey(ctx context.Context, customerID uuid.UUID, key string) (o
 	return orderID, hash, err
 }
 
-// Place implements app.Orders.
-func (r *Orders) Place(ctx context.Context, o *domain.Order, key app.IdempotencyKey, saga *domain.Saga) error {
-	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		if err := insertOrder(ctx, tx, o); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, key.CustomerID, key.Key, key.Hash, o.ID())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return app.ErrKeyTaken // the transaction rolls back: no order
-		}
+// Place implements app.Orders: one transaction of two round trips (see
+// pgxdb.DB.TxBatch). A saga born claimed gets the first fencing token.
+func (r *Orders) Place(ctx context.Context, o *domain.Order, key app.IdempotencyKey, saga *domain.Saga, claim bool) (app.Lease, error) {
+	lease := app.Lease{OrderID: o.ID()}
+	if claim {
+		lease.Token = 1
+	}
+	return lease, r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+		queueOrder(b, o)
+		b.Queue(`INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`, key.CustomerID, key.Key, key.Hash, o.ID()).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return app.ErrKeyTaken // the transaction rolls back: no order
+			}
+			return nil
+		})
 		sg := saga.Record()
-		if _, err := tx.Exec(ctx, `INSERT INTO sagas (order_id, step, reason, payment_token, attempts, deadline, traceparent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, sg.OrderID, sg.Step, sg.Reason, sg.PaymentToken, sg.Attempts, sg.Deadline, sg.Traceparent); err != nil {
-			return err
-		}
-		return r.publish(ctx, tx, o.Changes())
-	})
+		b.Queue(`INSERT INTO sagas (order_id, step, reason, payment_token, attempts, deadline, traceparent, lease_owner, lease_until, lease_token)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 END, CASE WHEN $8 THEN now() + make_interval(secs => $10) END, $11)`,
+			sg.OrderID, sg.Step, sg.Reason, sg.PaymentToken, sg.Attempts, sg.Deadline, sg.Traceparent, claim, r.owner, r.lease.Seconds(), lease.Token)
+		return r.queueChanges(ctx, b, o.Changes())
+	}, nil)
 }
 
-func insertOrder(ctx context.Context, tx pgx.Tx, o *domain.Order) error {
+// queueOrder queues the inserts of a new order and its lines.
+func queueOrder(b *pgx.Batch, o *domain.Order) {
 	s := o.Snapshot()
-	if _, err := tx.Exec(ctx, `INSERT INTO orders (id, customer_id, status, total, currency, revision, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, s.ID, s.CustomerID, s.Status, s.Total, s.Currency, o.Revision(), s.CreatedAt, s.UpdatedAt); err != nil {
-		return err
-	}
-	rows := make([][]any, len(s.Items))
+	b.Queue(`INSERT INTO orders (id, customer_id, status, total, currency, revision, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, s.ID, s.CustomerID, s.Status, s.Total, s.Currency, o.Revision(), s.CreatedAt, s.UpdatedAt)
+	products := make([]uuid.UUID, len(s.Items))
+	names := make([]string, len(s.Items))
+	quantities := make([]int64, len(s.Items))
+	prices := make([]int64, len(s.Items))
+	totals := make([]int64, len(s.Items))
 	for i, l := range s.Items {
-		rows[i] = []any{s.ID, i, l.ProductID, l.Name, l.Quantity, l.UnitPrice, l.LineTotal}
+		products[i], names[i], quantities[i], prices[i], totals[i] = l.ProductID, l.Name, l.Quantity, l.UnitPrice, l.LineTotal
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"order_lines"},
-		[]string{"order_id", "position", "product_id", "name", "quantity", "unit_price", "line_total"}, pgx.CopyFromRows(rows))
-	return err
+	b.Queue(`INSERT INTO order_lines (order_id, position, product_id, name, quantity, unit_price, line_total)
+		SELECT $1, l.n - 1, l.product_id, l.name, l.quantity, l.unit_price, l.line_total
+		FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+			WITH ORDINALITY AS l (product_id, name, quantity, unit_price, line_total, n)`,
+		s.ID, products, names, quantities, prices, totals)
 }
 
-// publish writes the order's changes to the outbox and to the history the
-// read model is rebuilt from.
-func (r *Orders) publish(ctx context.Context, tx pgx.Tx, changes []domain.Change) error {
+// queueChanges queues the order's changes to the outbox and to the history
+// the read model is rebuilt from.
+func (r *Orders) queueChanges(ctx context.Context, b *pgx.Batch, changes []domain.Change) error {
 	for _, e := range changes {
 		state, err := json.Marshal(e.State())
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO order_history (order_id, type, state) VALUES ($1, $2, $3)`,
-			e.State().OrderID, e.EventType(), state); err != nil {
-			return err
-		}
-		if err := r.outbox.Add(ctx, tx, e); err != nil {
+		b.Queue(`INSERT INTO order_history (order_id, type, state) VALUES ($1, $2, $3)`, e.State().OrderID, e.EventType(), state)
+		if err := r.outbox.Queue(ctx, b, e); err != nil {
 			return err
 		}
 	}
@@ -99,12 +110,13 @@ func (r *Orders) Get(ctx context.Context, id uuid.UUID) (*domain.Order, error) {
 	return get(ctx, r.db.Pool, id, false)
 }
 
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-func get(ctx context.Context, q querier, id uuid.UUID, lock bool) (*domain.Order, error) {
+// get loads an order and its lines in one round trip; with lock, it locks
+// the order's row (q must then be a transaction).
+func get(ctx context.Context, q batcher, id uuid.UUID, lock bool) (*domain.Order, error) {
 	sql := `SELECT id, customer_id, status, total, currency, failure_reason, revision, created_at, updated_at FROM orders WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
@@ -112,36 +124,46 @@ func get(ctx context.Context, q querier, id uuid.UUID, lock bool) (*domain.Order
 	var o orderingapi.Order
 	var reason string
 	var revision int
-	err := q.QueryRow(ctx, sql, id).Scan(&o.ID, &o.CustomerID, &o.Status, &o.Total, &o.Currency, &reason, &revision, &o.CreatedAt, &o.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, orderingapi.ErrOrderNotFound
-	}
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(sql, id).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&o.ID, &o.CustomerID, &o.Status, &o.Total, &o.Currency, &reason, &revision, &o.CreatedAt, &o.UpdatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return orderingapi.ErrOrderNotFound
+		}
+		return err
+	})
+	b.Queue(`SELECT product_id, name, quantity, unit_price, line_total FROM order_lines WHERE order_id = $1 ORDER BY position`, id).
+		Query(func(rows pgx.Rows) (err error) {
+			o.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[orderingapi.Line])
+			return err
+		})
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	if reason != "" {
 		o.FailureReason = &reason
 	}
-	rows, err := q.Query(ctx, `SELECT product_id, name, quantity, unit_price, line_total FROM order_lines WHERE order_id = $1 ORDER BY position`, id)
-	if err != nil {
-		return nil, err
-	}
-	if o.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[orderingapi.Line]); err != nil {
-		return nil, err
-	}
 	return domain.Rehydrate(o, revision), nil
 }
 
-// saveStatus stores a changed order's status and publishes its changes, in tx.
-func (r *Orders) saveStatus(ctx context.Context, tx pgx.Tx, o *domain.Order) error {
+// queueStatus queues the statements that store a changed order's status
+// and publish its changes. The order's row must still be at the revision it
+// was loaded at; if not, the batch fails with app.ErrLeaseLost (only a
+// saga's fenced change may change an order, so this is a second fence).
+func (r *Orders) queueStatus(ctx context.Context, b *pgx.Batch, o *domain.Order) error {
 	s := o.Snapshot()
 	reason := ""
 	if s.FailureReason != nil {
 		reason = *s.FailureReason
 	}
-	if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, failure_reason = $3, revision = $4, updated_at = $5 WHERE id = $1`,
-		s.ID, s.Status, reason, o.Revision(), s.UpdatedAt); err != nil {
-		return err
-	}
-	return r.publish(ctx, tx, o.Changes())
+	changes := o.Changes()
+	loaded := o.Revision() - len(changes) // every change is one revision
+	b.Queue(`UPDATE orders SET status = $2, failure_reason = $3, revision = $4, updated_at = $5 WHERE id = $1 AND revision = $6`,
+		s.ID, s.Status, reason, o.Revision(), s.UpdatedAt, loaded).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return app.ErrLeaseLost
+		}
+		return nil
+	})
+	return r.queueChanges(ctx, b, changes)
 }

@@ -24,7 +24,7 @@ func placeOrder(t *testing.T, orders *pg.Orders) uuid.UUID {
 		t.Fatal(err)
 	}
 	key := app.IdempotencyKey{CustomerID: uuid.New(), Key: uuid.NewString(), Hash: []byte{1}}
-	if err := orders.Place(context.Background(), o, key, domain.NewSaga(o.ID(), "tok_ok", time.Now().Add(time.Minute), "")); err != nil {
+	if _, err := orders.Place(context.Background(), o, key, domain.NewSaga(o.ID(), "tok_ok", time.Now().Add(time.Minute), ""), false); err != nil {
 		t.Fatal(err)
 	}
 	return o.ID()
@@ -46,8 +46,8 @@ func claimOne(t *testing.T, sagas *pg.Sagas) app.Claimed {
 func TestAStaleClaimOfTheSameProcessIsFenced(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	orders := pg.NewOrders(openOrdering(t))
-	sagas := pg.NewSagas(orders, 200*time.Millisecond)
+	orders := pg.NewOrders(openOrdering(t), 200*time.Millisecond)
+	sagas := pg.NewSagas(orders)
 	id := placeOrder(t, orders)
 
 	stale := claimOne(t, sagas)
@@ -84,8 +84,8 @@ func TestAStaleClaimOfTheSameProcessIsFenced(t *testing.T) {
 func TestLeasesRenewedAndGivenUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	orders := pg.NewOrders(openOrdering(t))
-	sagas := pg.NewSagas(orders, 300*time.Millisecond)
+	orders := pg.NewOrders(openOrdering(t), 300*time.Millisecond)
+	sagas := pg.NewSagas(orders)
 	id := placeOrder(t, orders)
 
 	held := claimOne(t, sagas)
@@ -113,5 +113,71 @@ func TestLeasesRenewedAndGivenUp(t *testing.T) {
 	}
 	if err := sagas.Update(ctx, held.Lease, func(sg *domain.Saga, _ *domain.Order) error { return sg.Succeed() }); !errors.Is(err, app.ErrLeaseLost) {
 		t.Fatalf("a worker's write after an unleased change: %v, want app.ErrLeaseLost", err)
+	}
+}
+
+// A worker records its steps without reading the saga first, trusting its
+// copy because the write is fenced: a stale worker's record of the saga's
+// end changes neither the saga, nor the order, nor the outbox, and the
+// current worker's record ends both at once and lets the saga go.
+func TestRecordIsFenced(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openOrdering(t)
+	orders := pg.NewOrders(db, 200*time.Millisecond)
+	sagas := pg.NewSagas(orders)
+	id := placeOrder(t, orders)
+	order, err := orders.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// finish records the end of a saga at confirm as the worker holding c does.
+	finish := func(c app.Claimed) error {
+		o := domain.Rehydrate(order.Snapshot(), order.Revision())
+		if _, err := c.Saga.Finish(o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return sagas.Record(ctx, c.Lease, c.Saga, o)
+	}
+
+	stale := claimOne(t, sagas)
+	for _, step := range []domain.Step{domain.StepCharge, domain.StepConfirm} {
+		if err := stale.Saga.Succeed(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sagas.Record(ctx, stale.Lease, stale.Saga, nil); err != nil {
+			t.Fatal(err)
+		}
+		stale.Saga = domain.RehydrateSaga(stale.Saga.Record())
+		if sg, err := sagas.Get(ctx, id); err != nil || sg.Step() != step {
+			t.Fatalf("saga %+v, %v; want at %s", sg, err, step)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the lease runs out
+	fresh := claimOne(t, sagas)
+	if err := finish(stale); !errors.Is(err, app.ErrLeaseLost) {
+		t.Fatalf("the stale worker's record: %v, want app.ErrLeaseLost", err)
+	}
+	confirmed := func() (n int) {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = $1`, orderingapi.OrderConfirmed).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if o, err := orders.Get(ctx, id); err != nil || o.Status() != orderingapi.StatusPending || confirmed() != 0 {
+		t.Fatalf("after a stale record: order %v, %v, %d events", o.Snapshot(), err, confirmed())
+	}
+	if err := finish(fresh); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := orders.Get(ctx, id); err != nil || o.Status() != orderingapi.StatusConfirmed || confirmed() != 1 {
+		t.Fatalf("after the record: order %v, %v, %d events", o.Snapshot(), err, confirmed())
+	}
+	if err := sagas.Renew(ctx, fresh.Lease); !errors.Is(err, app.ErrLeaseLost) {
+		t.Fatalf("renewing the lease of an ended saga: %v, want app.ErrLeaseLost", err)
+	}
+	steps, err := sagas.Timeline(ctx, id)
+	if err != nil || len(steps) != 3 {
+		t.Fatalf("timeline %+v, %v; want reserve, charge, confirm", steps, err)
 	}
 }

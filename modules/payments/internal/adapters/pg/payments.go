@@ -146,8 +146,10 @@ func decode(stored []eventstore.Event) ([]domain.Recorded, error) {
 
 // Save appends the payment's uncommitted events, with the integration
 // events that announce them, in one transaction. A new stream also claims
-// its order there, so an order never gets two streams. It returns
-// ErrConflict when another writer got there first; nothing is stored then.
+// its order there, so an order never gets two streams. The claim, the
+// append and the snapshot go in one round trip; each announcement takes
+// one more. It returns ErrConflict when another writer got there first;
+// nothing is stored then.
 func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.Event) error {
 	expected, pending := p.Uncommitted()
 	if len(pending) == 0 {
@@ -165,21 +167,15 @@ func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.
 	if err != nil {
 		return err
 	}
-	err = r.db.Tx(ctx, func(tx pgx.Tx) error {
+	err = eventstore.Write(ctx, r.db, func(b *pgx.Batch) error {
 		if expected == 0 {
-			if err := claimOrder(ctx, tx, p); err != nil {
-				return err
-			}
+			queueClaim(b, p)
 		}
-		if err := r.store.Append(ctx, tx, p.ID(), expected, stored...); err != nil {
-			return err
-		}
+		r.store.QueueAppend(b, p.ID(), expected, stored...)
 		if snapshot != nil {
-			if err := r.store.SaveSnapshot(ctx, tx, p.ID(), *snapshot); err != nil {
-				return err
-			}
+			r.store.QueueSnapshot(b, p.ID(), *snapshot)
 		}
-		return r.outbox.Add(ctx, tx, announce...)
+		return r.outbox.Queue(ctx, b, announce...)
 	})
 	if err != nil {
 		return err
@@ -203,16 +199,13 @@ func (r *Payments) snapshot(p *domain.Payment, expected int) (*eventstore.Snapsh
 	return &eventstore.Snapshot{Version: s.Version, SchemaVersion: domain.SnapshotVersion, State: state, TakenAt: s.LastAt}, nil
 }
 
-// claimOrder records which stream holds the order's payment.
-func claimOrder(ctx context.Context, tx pgx.Tx, p *domain.Payment) error {
+// queueClaim queues on b the row that records which stream holds the
+// order's payment. A second stream for the order is a duplicate key, which
+// eventstore.Write reports as ErrConflict.
+func queueClaim(b *pgx.Batch, p *domain.Payment) {
 	var customer *uuid.UUID
 	if c := p.CustomerID(); c != uuid.Nil {
 		customer = &c
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO payment_orders (order_id, payment_id, customer_id) VALUES ($1, $2, $3)`,
-		p.OrderID(), p.ID(), customer)
-	if eventstore.IsUniqueViolation(err) {
-		return ErrConflict
-	}
-	return err
+	b.Queue(`INSERT INTO payment_orders (order_id, payment_id, customer_id) VALUES ($1, $2, $3)`, p.OrderID(), p.ID(), customer)
 }

@@ -1,0 +1,87 @@
+package pgxdb_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/modmono/shop/platform/pgtest"
+	"github.com/modmono/shop/platform/pgxdb"
+)
+
+// A batch transaction commits all its statements, or, when a statement or
+// the check of its result fails, none; the commit hooks run only after a
+// commit, and the connection goes back to the pool either way.
+func TestTxBatchIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := pgxdb.Open(ctx, pgtest.NewDatabase(t), "pgxdbtest", migrations, nil, pgxdb.WithMaxConns(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var commits atomic.Int32
+	db.OnCommit(func() { commits.Add(1) })
+	errTaken := errors.New("taken")
+	insert := func(ids ...int) error {
+		return db.TxBatch(ctx, func(b *pgx.Batch) error {
+			for _, id := range ids {
+				b.Queue(`INSERT INTO things (id) VALUES ($1) ON CONFLICT DO NOTHING`, id).Exec(func(tag pgconn.CommandTag) error {
+					if tag.RowsAffected() == 0 {
+						return errTaken
+					}
+					return nil
+				})
+			}
+			return nil
+		}, nil)
+	}
+	count := func() (n int) {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := insert(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(3, 1, 4); !errors.Is(err, errTaken) { // refused in the middle: 3 and 4 roll back
+		t.Fatalf("err = %v, want the callback's", err)
+	}
+	err = db.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO things (id) VALUES (5)`)
+		b.Queue(`INSERT INTO things (id) VALUES ('not a number')`)
+		return nil
+	}, nil)
+	if err == nil {
+		t.Fatal("a failing statement committed")
+	}
+	// then runs in the transaction, after the batch: it sees the batch's
+	// rows, and its failure rolls them back.
+	errThen := errors.New("then failed")
+	err = db.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO things (id) VALUES (6)`)
+		return nil
+	}, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM things WHERE id = 6`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("then sees %d rows of the batch, %v", n, err)
+		}
+		return errThen
+	})
+	if !errors.Is(err, errThen) {
+		t.Fatalf("err = %v, want then's", err)
+	}
+	for range 3 { // more than the pool holds: every failure gave its connection back
+		if err := insert(1); !errors.Is(err, errTaken) {
+			t.Fatal(err)
+		}
+	}
+	if n, c := count(), commits.Load(); n != 2 || c != 1 {
+		t.Fatalf("%d rows and %d commits, want 2 and 1", n, c)
+	}
+}
