@@ -81,7 +81,7 @@ func (s *Service) Reserve(ctx context.Context, orderID uuid.UUID, lines []invent
 // may run before, or instead of, a reserve call that timed out.
 func (s *Service) Release(ctx context.Context, orderID uuid.UUID) error {
 	for {
-		err := s.stock.Transition(ctx, orderID, domain.Release)
+		err := s.stock.Transition(ctx, orderID, (*domain.Reservation).Release)
 		if !errors.Is(err, pg.ErrNoReservation) {
 			return err
 		}
@@ -94,16 +94,16 @@ func (s *Service) Release(ctx context.Context, orderID uuid.UUID) error {
 
 // Commit ships the order's held units.
 func (s *Service) Commit(ctx context.Context, orderID uuid.UUID) error {
-	return s.transition(ctx, orderID, domain.Commit)
+	return s.transition(ctx, orderID, (*domain.Reservation).Commit)
 }
 
 // Restock returns the units of the order's committed reservation to on hand.
 func (s *Service) Restock(ctx context.Context, orderID uuid.UUID) error {
-	return s.transition(ctx, orderID, domain.Restock)
+	return s.transition(ctx, orderID, (*domain.Reservation).Restock)
 }
 
-func (s *Service) transition(ctx context.Context, orderID uuid.UUID, step domain.Step) error {
-	err := s.stock.Transition(ctx, orderID, step)
+func (s *Service) transition(ctx context.Context, orderID uuid.UUID, change func(*domain.Reservation, domain.Items) (bool, error)) error {
+	err := s.stock.Transition(ctx, orderID, change)
 	if errors.Is(err, pg.ErrNoReservation) {
 		return inventoryapi.ErrReservationNotFound.WithMessage(fmt.Sprintf("order %s has no reservation", orderID))
 	}

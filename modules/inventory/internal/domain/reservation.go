@@ -137,63 +137,46 @@ func (r *Reservation) Repeat() error {
 	return r.stateError("reserved again")
 }
 
-// Step moves a placed reservation from one state to the next and applies
-// its effect to the stock of every line. It is a struct so that no other
-// package can invent a step.
-type Step struct {
-	verb     string // the step as a past participle, for errors
-	from, to State
-	effect   Effect
+// Release lets go of a held reservation. It reports false, changing
+// nothing, when it was released already; a committed or restocked one
+// cannot be released.
+func (r *Reservation) Release(items Items) (bool, error) {
+	return r.move(items, "released", StateReserved, StateReleased, (*Item).Release)
 }
 
-// The steps after a reservation was placed: the README's state table.
-var (
-	// Release lets go of a hold (the checkout's compensation): the units
-	// become available again.
-	Release = Step{"released", StateReserved, StateReleased, Effect{Reserved: -1}}
-	// Commit ships held units when the order is confirmed: they leave on
-	// hand and reserved together, so available does not change.
-	Commit = Step{"committed", StateReserved, StateCommitted, Effect{OnHand: -1, Reserved: -1}}
-	// Restock returns the shipped units of an order cancelled after its
-	// confirmation to on hand. It is not capped at MaxOnHand: the units
-	// existed before, and refusing them would make a compensation fail for
-	// good.
-	Restock = Step{"restocked", StateCommitted, StateRestocked, Effect{OnHand: 1}}
-)
+// Commit ships a held reservation. It reports false when it was committed
+// already; a released or restocked one cannot be committed.
+func (r *Reservation) Commit(items Items) (bool, error) {
+	return r.move(items, "committed", StateReserved, StateCommitted, (*Item).Commit)
+}
 
-// From is the state the step starts from.
-func (s Step) From() State { return s.from }
+// Restock returns the units of a committed reservation to on hand. It
+// reports false when they were returned already; a reservation that was
+// never committed has nothing to return.
+func (r *Reservation) Restock(items Items) (bool, error) {
+	return r.move(items, "restocked", StateCommitted, StateRestocked, (*Item).Restock)
+}
 
-// To is the state the step ends in.
-func (s Step) To() State { return s.to }
-
-// Effect is what the step does to the stock of each line.
-func (s Step) Effect() Effect { return s.effect }
-
-// Move takes step on items (the locked stock of the lines' products). It
-// reports false, changing nothing, when the reservation is in the step's
-// end state already (a repeat); from any state but the step's start it is
-// ErrReservationState. The statement that moves a reservation in
-// adapters/pg applies the same step in SQL; the adapter checks that both
-// agree.
-func (r *Reservation) Move(step Step, items Items) (bool, error) {
+// move applies op to the item of every line and sets the state to, if the
+// reservation is in from. Already being in to is a repeat: nothing to do.
+func (r *Reservation) move(items Items, verb string, from, to State, op func(*Item, int64) error) (bool, error) {
 	switch r.state {
-	case step.to:
+	case to:
 		return false, nil
-	case step.from:
+	case from:
 	default:
-		return false, r.stateError(step.verb)
+		return false, r.stateError(verb)
 	}
 	for _, l := range r.lines {
 		it, ok := items[l.ProductID]
 		if !ok {
 			return false, fmt.Errorf("%w: order %s holds product %s, which has no stock record", ErrInconsistent, r.orderID, l.ProductID)
 		}
-		if err := it.apply(step.verb, step.effect, l.Quantity); err != nil {
+		if err := op(it, l.Quantity); err != nil {
 			return false, err
 		}
 	}
-	r.state = step.to
+	r.state = to
 	return true, nil
 }
 

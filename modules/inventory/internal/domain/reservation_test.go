@@ -67,39 +67,30 @@ func TestNewReservationRules(t *testing.T) {
 
 func TestItemKeepsAvailableAtOrAboveZero(t *testing.T) {
 	t.Parallel()
-	p := uuid.New()
-	it := domain.Rehydrate(p, 10, 4)
+	it := domain.Rehydrate(uuid.New(), 10, 4)
 	if err := it.Reserve(7); !errors.Is(err, inventoryapi.ErrInsufficientStock) || it.Snapshot().Reserved != 4 {
 		t.Fatalf("reserve over available: %v %+v", err, it.Snapshot())
 	}
 	if err := it.Reserve(6); err != nil || it.Snapshot() != (inventoryapi.Stock{OnHand: 10, Reserved: 10, Available: 0}) {
 		t.Fatalf("reserve all: %v %+v", err, it.Snapshot())
 	}
-	// take moves a reservation of q units of the product by step.
-	take := func(step domain.Step, q int64) error {
-		r := domain.RehydrateReservation(uuid.New(), []inventoryapi.Line{line(p, q)}, step.From())
-		_, err := r.Move(step, domain.Items{p: it})
-		return err
+	if err := it.Commit(11); !errors.Is(err, domain.ErrInconsistent) {
+		t.Fatalf("commit over reserved: %v", err)
 	}
-	for _, tc := range []struct {
-		name string
-		step domain.Step
-		q    int64
-		err  error
-		want inventoryapi.Stock
-	}{
-		{"commit over reserved", domain.Commit, 11, domain.ErrInconsistent, inventoryapi.Stock{OnHand: 10, Reserved: 10, Available: 0}},
-		{"commit", domain.Commit, 3, nil, inventoryapi.Stock{OnHand: 7, Reserved: 7, Available: 0}},
-		{"release over reserved", domain.Release, 8, domain.ErrInconsistent, inventoryapi.Stock{OnHand: 7, Reserved: 7, Available: 0}},
-		{"release", domain.Release, 7, nil, inventoryapi.Stock{OnHand: 7, Reserved: 0, Available: 7}},
-		{"restock", domain.Restock, 3, nil, inventoryapi.Stock{OnHand: 10, Reserved: 0, Available: 10}},
-	} {
-		if err := take(tc.step, tc.q); !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) || it.Snapshot() != tc.want {
-			t.Fatalf("%s: %v %+v", tc.name, err, it.Snapshot())
-		}
+	if err := it.Commit(3); err != nil || it.Snapshot() != (inventoryapi.Stock{OnHand: 7, Reserved: 7, Available: 0}) {
+		t.Fatalf("commit: %v %+v", err, it.Snapshot())
+	}
+	if err := it.Release(8); !errors.Is(err, domain.ErrInconsistent) {
+		t.Fatalf("release over reserved: %v", err)
+	}
+	if err := it.Release(7); err != nil || it.Snapshot() != (inventoryapi.Stock{OnHand: 7, Reserved: 0, Available: 7}) {
+		t.Fatalf("release: %v %+v", err, it.Snapshot())
+	}
+	if err := it.Restock(3); err != nil || it.Snapshot() != (inventoryapi.Stock{OnHand: 10, Reserved: 0, Available: 10}) {
+		t.Fatalf("restock: %v %+v", err, it.Snapshot())
 	}
 	for _, q := range []int64{0, -1} {
-		if it.Reserve(q) == nil || take(domain.Release, q) == nil || take(domain.Commit, q) == nil || take(domain.Restock, q) == nil {
+		if it.Reserve(q) == nil || it.Release(q) == nil || it.Commit(q) == nil || it.Restock(q) == nil {
 			t.Fatalf("quantity %d accepted", q)
 		}
 	}
@@ -135,9 +126,9 @@ func TestReservationTransitions(t *testing.T) {
 	t.Parallel()
 	type op func(*domain.Reservation, domain.Items) (bool, error)
 	ops := map[string]op{
-		"release": func(r *domain.Reservation, items domain.Items) (bool, error) { return r.Move(domain.Release, items) },
-		"commit":  func(r *domain.Reservation, items domain.Items) (bool, error) { return r.Move(domain.Commit, items) },
-		"restock": func(r *domain.Reservation, items domain.Items) (bool, error) { return r.Move(domain.Restock, items) },
+		"release": (*domain.Reservation).Release,
+		"commit":  (*domain.Reservation).Commit,
+		"restock": (*domain.Reservation).Restock,
 		"reserve again": func(r *domain.Reservation, _ domain.Items) (bool, error) {
 			return false, r.Repeat()
 		},

@@ -55,14 +55,9 @@ func (it *Item) SetOnHand(n int64) (bool, error) {
 func (it *Item) Available() int64 { return it.onHand - it.reserved }
 
 // Reserve holds q available units for an order.
-//
-// The statement that places a reservation (adapters/pg) applies the same
-// rule in SQL, so that it can hold the units in the round trip that locks
-// the stock row; the adapter then checks that this method and the
-// statement agree.
 func (it *Item) Reserve(q int64) error {
 	if q <= 0 {
-		return it.inconsistent("reserved", q)
+		return it.inconsistent("reserve", q)
 	}
 	if q > it.Available() {
 		return inventoryapi.ErrInsufficientStock.WithMessage(
@@ -72,29 +67,34 @@ func (it *Item) Reserve(q int64) error {
 	return nil
 }
 
-// Effect is what a step of a reservation does to the stock of each of its
-// lines: on hand and reserved change by the line's quantity times these.
-type Effect struct{ OnHand, Reserved int64 }
+// Release lets go of q units held for an order: they become available again.
+func (it *Item) Release(q int64) error { return it.shift("release", q, 0, -q) }
 
-// apply changes the stock by q units of e. Every step keeps
-// 0 <= reserved <= on_hand; a quantity that would break it can only come
-// from tables that disagree, so it is ErrInconsistent and nothing changes.
-// The stock table's CHECKs state the same bounds, which is what stops the
-// statement that applies a step in SQL (adapters/pg).
-func (it *Item) apply(verb string, e Effect, q int64) error {
-	onHand, reserved := it.onHand+e.OnHand*q, it.reserved+e.Reserved*q
+// Commit ships q reserved units: they leave on hand and reserved together,
+// so available does not change.
+func (it *Item) Commit(q int64) error { return it.shift("commit", q, -q, -q) }
+
+// Restock returns q shipped units to on hand. It is not capped at MaxOnHand:
+// the units existed before, and refusing them would make a compensation
+// fail for good.
+func (it *Item) Restock(q int64) error { return it.shift("restock", q, q, 0) }
+
+// shift adds onHandBy and reservedBy to the stock: operation op on q
+// units. Every operation keeps 0 <= reserved <= on_hand; q units that
+// would break it can only come from tables that disagree, so that is
+// ErrInconsistent and nothing changes.
+func (it *Item) shift(op string, q, onHandBy, reservedBy int64) error {
+	onHand, reserved := it.onHand+onHandBy, it.reserved+reservedBy
 	if q <= 0 || reserved < 0 || reserved > onHand {
-		return it.inconsistent(verb, q)
+		return it.inconsistent(op, q)
 	}
 	it.onHand, it.reserved = onHand, reserved
 	return nil
 }
 
-// inconsistent is the error of q units that cannot be verb (a past
-// participle) with the stock as it is.
-func (it *Item) inconsistent(verb string, q int64) error {
-	return fmt.Errorf("%w: %d units of product %s cannot be %s with %d on hand and %d reserved",
-		ErrInconsistent, q, it.productID, verb, it.onHand, it.reserved)
+func (it *Item) inconsistent(op string, q int64) error {
+	return fmt.Errorf("%w: %s %d units of product %s with %d on hand and %d reserved",
+		ErrInconsistent, op, q, it.productID, it.onHand, it.reserved)
 }
 
 // ProductID identifies the product.
