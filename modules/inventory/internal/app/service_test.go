@@ -36,7 +36,7 @@ type fixture struct {
 	db  *pgxdb.DB
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t testing.TB) fixture {
 	t.Helper()
 	db, err := pgxdb.Open(context.Background(), pgtest.NewDatabase(t), "inventory",
 		[]pgxdb.MigrationSet{bus.Migrations(), {VersionTable: "schema_version", FS: inventorymigrations.FS}}, zaptest.NewLogger(t))
@@ -48,7 +48,7 @@ func newFixture(t *testing.T) fixture {
 }
 
 // product creates a product with onHand units.
-func (f fixture) product(t *testing.T, onHand int64) uuid.UUID {
+func (f fixture) product(t testing.TB, onHand int64) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
 	if _, err := f.svc.SetStock(context.Background(), id, inventoryapi.SetStockInput{OnHand: onHand}); err != nil {
@@ -57,7 +57,7 @@ func (f fixture) product(t *testing.T, onHand int64) uuid.UUID {
 	return id
 }
 
-func (f fixture) stock(t *testing.T, id uuid.UUID) inventoryapi.Stock {
+func (f fixture) stock(t testing.TB, id uuid.UUID) inventoryapi.Stock {
 	t.Helper()
 	s, err := f.svc.GetStock(context.Background(), id)
 	if err != nil {
@@ -76,6 +76,32 @@ func (f fixture) events(t *testing.T, id uuid.UUID) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// announced checks that the newest stock-changed event of a product in the
+// outbox is an envelope the relay reads and announces the product's stock.
+func (f fixture) announced(t *testing.T, id uuid.UUID) {
+	t.Helper()
+	var body []byte
+	var msgID uuid.UUID
+	var partition int
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT envelope, id, partition FROM outbox
+		WHERE topic = $1 AND envelope->>'aggregate_id' = $2 ORDER BY seq DESC LIMIT 1`,
+		inventoryapi.StockChanged, id.String()).Scan(&body, &msgID, &partition); err != nil {
+		t.Fatal(err)
+	}
+	env, err := bus.DecodeEnvelope(body)
+	if err != nil || env.ID != msgID || partition != bus.Partition(id.String()) {
+		t.Fatalf("%v: envelope %+v of message %s in partition %d", err, env, msgID, partition)
+	}
+	var got inventoryapi.StockChangedV1
+	if err := env.DecodePayload(&got); err != nil {
+		t.Fatal(err)
+	}
+	s := f.stock(t, id)
+	if want := (inventoryapi.StockChangedV1{ProductID: id, OnHand: s.OnHand, Reserved: s.Reserved}); got != want || env.Version != 1 {
+		t.Fatalf("event v%d %+v, want v1 %+v", env.Version, got, want)
+	}
 }
 
 // state returns the state of the order's reservation, "" if it has none.
@@ -210,6 +236,7 @@ func TestReservationTransitions(t *testing.T) {
 			if announced := f.events(t, product) > events; announced != tc.want.event {
 				t.Fatalf("stock-changed event written: %v, want %v", announced, tc.want.event)
 			}
+			f.announced(t, product)
 			f.conserved(t, product, 10)
 		})
 	}
@@ -248,6 +275,8 @@ func TestReserveHoldsEveryLineOrNone(t *testing.T) {
 	}
 	f.conserved(t, a, 5)
 	f.conserved(t, b, 1)
+	f.announced(t, a)
+	f.announced(t, b)
 }
 
 func TestReserveRejectsInvalidLinesAndChangesNothing(t *testing.T) {
@@ -495,4 +524,51 @@ func TestLateReserveAfterReleaseHoldsNothing(t *testing.T) {
 	if s := f.stock(t, tea); s.Reserved != 0 || s.OnHand != 5 {
 		t.Fatalf("after racing reserves and releases: %+v", s)
 	}
+}
+
+// Orders of one product arrive at once, more than its units can serve,
+// each reserving one to three units and then committing or releasing them:
+// the stock is never oversold, and every unit is accounted for.
+func TestOneProductUnderConcurrentCheckouts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	p := f.product(t, 50)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var committed, short int64
+	for i := range 64 {
+		wg.Go(func() {
+			order, q := uuid.New(), 1+i%3
+			<-start
+			err := f.svc.Reserve(ctx, order, lines(p, q))
+			if errors.Is(err, inventoryapi.ErrInsufficientStock) {
+				mu.Lock()
+				short++
+				mu.Unlock()
+				return
+			}
+			if err != nil {
+				t.Errorf("reserve %d: %v", i, err)
+				return
+			}
+			if i%2 == 0 {
+				err = f.svc.Release(ctx, order)
+			} else if err = f.svc.Commit(ctx, order); err == nil {
+				mu.Lock()
+				committed += int64(q)
+				mu.Unlock()
+			}
+			if err != nil {
+				t.Errorf("order %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if s := f.stock(t, p); s != (inventoryapi.Stock{OnHand: 50 - committed, Available: 50 - committed}) || short == 0 {
+		t.Fatalf("%d units committed, %d orders short, stock %+v", committed, short, s)
+	}
+	f.conserved(t, p, 50)
 }

@@ -68,34 +68,27 @@ func (it *Item) Reserve(q int64) error {
 }
 
 // Release lets go of q units held for an order: they become available again.
-func (it *Item) Release(q int64) error {
-	if q <= 0 || q > it.reserved {
-		return it.inconsistent("release", q)
-	}
-	it.reserved -= q
-	return nil
-}
+func (it *Item) Release(q int64) error { return it.shift("release", q, 0, -q) }
 
 // Commit ships q reserved units: they leave on hand and reserved together,
 // so available does not change.
-func (it *Item) Commit(q int64) error {
-	// reserved <= onHand always holds, so q <= reserved keeps onHand >= 0.
-	if q <= 0 || q > it.reserved {
-		return it.inconsistent("commit", q)
-	}
-	it.onHand -= q
-	it.reserved -= q
-	return nil
-}
+func (it *Item) Commit(q int64) error { return it.shift("commit", q, -q, -q) }
 
 // Restock returns q shipped units to on hand. It is not capped at MaxOnHand:
 // the units existed before, and refusing them would make a compensation
 // fail for good.
-func (it *Item) Restock(q int64) error {
-	if q <= 0 {
-		return it.inconsistent("restock", q)
+func (it *Item) Restock(q int64) error { return it.shift("restock", q, q, 0) }
+
+// shift adds onHandBy and reservedBy to the stock: operation op on q
+// units. Every operation keeps 0 <= reserved <= on_hand; q units that
+// would break it can only come from tables that disagree, so that is
+// ErrInconsistent and nothing changes.
+func (it *Item) shift(op string, q, onHandBy, reservedBy int64) error {
+	onHand, reserved := it.onHand+onHandBy, it.reserved+reservedBy
+	if q <= 0 || reserved < 0 || reserved > onHand {
+		return it.inconsistent(op, q)
 	}
-	it.onHand += q
+	it.onHand, it.reserved = onHand, reserved
 	return nil
 }
 

@@ -16,33 +16,42 @@ import (
 // ErrNoReservation means the order has no reservation.
 var ErrNoReservation = errors.New("inventory: no reservation")
 
-// Reserve stores the new reservation res in one transaction. It locks the
-// stock rows of res's products, then reads the order's existing reservation
-// (nil if none) and lets place decide with both; when place reports true,
-// res and the items are stored with one stock-changed event per item.
+// The checkout waits on these methods, and every order of a popular product
+// waits on its stock rows, so each is one pgxdb.DB.TxBatch of three round
+// trips: BEGIN with every read under lock, the domain's decision in Go on
+// the rows read and one batch of its writes, COMMIT. Every transaction
+// locks stock rows in product ID order, whatever the order of the lines, so
+// two of them never wait for each other in a cycle.
+
+// Reserve stores the new reservation res in one transaction. Its first
+// batch takes the order's lock, reads whether the order was released and
+// its existing reservation (nil if none), and locks the stock rows of
+// res's products; place then decides with the reservation and the items.
+// When place reports true, res and the items are stored with one
+// stock-changed event per item.
 //
-// Every transaction here locks stock rows in product ID order, so two of
-// them never wait for each other in a cycle (no deadlock), and reading the
-// existing reservation after the locks means a concurrent Reserve of the
-// same order that shares a product has committed by then: READ COMMITTED
-// shows its rows to this later statement, and the repeat is seen as one.
+// Reading the order's past after its lock means that a concurrent Reserve
+// of the same order has committed by then: READ COMMITTED shows its rows
+// to the later statements, and the repeat is seen as one.
 func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func(existing *domain.Reservation, items domain.Items) (bool, error)) error {
-	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		released, err := lockOrder(ctx, tx, res.OrderID())
-		if err != nil {
+	var (
+		released bool
+		existing *domain.Reservation
+		items    domain.Items
+	)
+	ids := res.ProductIDs()
+	return r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(lockOrderSQL, res.OrderID())
+		b.Queue(releasedSQL, res.OrderID()).QueryRow(func(row pgx.Row) error { return row.Scan(&released) })
+		b.Queue(reservationSQL, res.OrderID()).Query(func(rows pgx.Rows) (err error) {
+			existing, err = scanReservation(res.OrderID(), rows)
 			return err
-		}
+		})
+		b.Queue(lockItemsSQL, ids).Query(scanItems(&items))
+		return nil
+	}, func(tx pgx.Tx) error {
 		if released {
 			return inventoryapi.ErrReservationState.WithMessage("the order was released before this reservation arrived")
-		}
-		ids := res.ProductIDs()
-		items, err := lockItems(ctx, tx, ids)
-		if err != nil {
-			return err
-		}
-		existing, err := getReservation(ctx, tx, res.OrderID(), false)
-		if err != nil && !errors.Is(err, ErrNoReservation) {
-			return err
 		}
 		changed, err := place(existing, items)
 		if err != nil || !changed {
@@ -53,28 +62,27 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 		for i, l := range lines {
 			qs[i] = l.Quantity
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, product_id, quantity, state)
+		var b pgx.Batch
+		b.Queue(`INSERT INTO reservations (order_id, product_id, quantity, state)
 			SELECT $1, l.product_id, l.quantity, $4 FROM unnest($2::uuid[], $3::bigint[]) AS l(product_id, quantity)`,
-			res.OrderID(), ids, qs, res.State().String()); err != nil {
-			return err
-		}
-		return r.save(ctx, tx, ids, items)
+			res.OrderID(), ids, qs, res.State().String())
+		return r.save(ctx, tx, &b, ids, items)
 	})
 }
 
 // ReleaseUnreserved records that an order without a reservation was
-// released, so a Reserve arriving later is refused. It returns
-// ErrNoReservation's opposite, errReserved, if a reservation appeared
-// meanwhile: the caller then releases it normally.
+// released, so a Reserve arriving later is refused. It returns ErrReserved
+// if a reservation appeared meanwhile: the caller then releases it
+// normally.
 func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error {
-	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		if _, err := lockOrder(ctx, tx, orderID); err != nil {
-			return err
-		}
-		var reserved bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)`, orderID).Scan(&reserved); err != nil {
-			return err
-		}
+	var reserved bool
+	return r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(lockOrderSQL, orderID)
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)`, orderID).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&reserved)
+		})
+		return nil
+	}, func(tx pgx.Tx) error {
 		if reserved {
 			return ErrReserved
 		}
@@ -86,72 +94,58 @@ func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error 
 // ErrReserved means a reservation exists after all.
 var ErrReserved = errors.New("inventory: the order holds a reservation")
 
-// lockOrder serialises Reserve and ReleaseUnreserved of one order (a
-// transaction-scoped advisory lock) and reports whether it was released.
-func lockOrder(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (released bool, err error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, orderID); err != nil {
-		return false, err
-	}
-	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_orders WHERE order_id = $1)`, orderID).Scan(&released)
-	return released, err
-}
-
 // Transition locks the order's reservation and then the stock rows of its
-// products, and lets change move it. When change reports true, the new state
-// and the items are stored with one stock-changed event per item. It returns
-// ErrNoReservation if the order has none.
+// products, in one batch, and lets change move it. When change reports
+// true, the new state and the items are stored with one stock-changed
+// event per item. It returns ErrNoReservation if the order has none.
 func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, change func(*domain.Reservation, domain.Items) (bool, error)) error {
-	return r.db.Tx(ctx, func(tx pgx.Tx) error {
-		res, err := getReservation(ctx, tx, orderID, true)
-		if err != nil {
+	var (
+		res   *domain.Reservation
+		items domain.Items
+	)
+	return r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+		b.Queue(reservationSQL+` FOR UPDATE`, orderID).Query(func(rows pgx.Rows) (err error) {
+			res, err = scanReservation(orderID, rows)
 			return err
-		}
-		ids := res.ProductIDs()
-		items, err := lockItems(ctx, tx, ids)
-		if err != nil {
-			return err
+		})
+		b.Queue(lockReservedItemsSQL, orderID).Query(scanItems(&items))
+		return nil
+	}, func(tx pgx.Tx) error {
+		if res == nil {
+			return ErrNoReservation
 		}
 		changed, err := change(res, items)
 		if err != nil || !changed {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE reservations SET state = $2, updated_at = now() WHERE order_id = $1`,
-			orderID, res.State().String()); err != nil {
-			return err
-		}
-		return r.save(ctx, tx, ids, items)
+		var b pgx.Batch
+		b.Queue(`UPDATE reservations SET state = $2, updated_at = now() WHERE order_id = $1`, orderID, res.State().String())
+		return r.save(ctx, tx, &b, res.ProductIDs(), items)
 	})
 }
 
-// lockItems locks the stock rows of ids in product ID order and returns
-// them; a product without a row is absent from the result.
-func lockItems(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (domain.Items, error) {
-	rows, err := tx.Query(ctx, `SELECT product_id, on_hand, reserved FROM stock
-		WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE`, ids)
-	if err != nil {
-		return nil, err
-	}
-	items := make(domain.Items, len(ids))
-	var id uuid.UUID
-	var onHand, reserved int64
-	_, err = pgx.ForEachRow(rows, []any{&id, &onHand, &reserved}, func() error {
-		items[id] = domain.Rehydrate(id, onHand, reserved)
-		return nil
-	})
-	return items, err
-}
+// lockOrderSQL serialises Reserve and ReleaseUnreserved of one order (a
+// transaction-scoped advisory lock), so that neither misses what the other
+// wrote.
+const lockOrderSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`
 
-// getReservation reads the order's reservation, locking its rows if lock is
-// set, or returns ErrNoReservation.
-func getReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool) (*domain.Reservation, error) {
-	sql := `SELECT product_id, quantity, state FROM reservations WHERE order_id = $1 ORDER BY product_id`
-	if lock {
-		sql += ` FOR UPDATE`
-	}
-	rows, err := tx.Query(ctx, sql, orderID)
-	if err != nil {
-		return nil, err
-	}
+const releasedSQL = `SELECT EXISTS (SELECT 1 FROM released_orders WHERE order_id = $1)`
+
+const reservationSQL = `SELECT product_id, quantity, state FROM reservations WHERE order_id = $1 ORDER BY product_id`
+
+// lockItemsSQL locks the stock rows of the products $1 in product ID order;
+// a product without a row is absent from the result.
+const lockItemsSQL = `SELECT product_id, on_hand, reserved FROM stock
+	WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE`
+
+// lockReservedItemsSQL is lockItemsSQL for the products of order $1's
+// reservation, read in the same batch.
+const lockReservedItemsSQL = `SELECT product_id, on_hand, reserved FROM stock
+	WHERE product_id IN (SELECT product_id FROM reservations WHERE order_id = $1) ORDER BY product_id FOR UPDATE`
+
+// scanReservation reads the rows of reservationSQL: the order's
+// reservation, nil if it has none.
+func scanReservation(orderID uuid.UUID, rows pgx.Rows) (*domain.Reservation, error) {
 	var lines []inventoryapi.Line
 	var states []string
 	var l inventoryapi.Line
@@ -160,11 +154,8 @@ func getReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool
 		lines = append(lines, l)
 		states = append(states, state)
 		return nil
-	}); err != nil {
+	}); err != nil || len(lines) == 0 {
 		return nil, err
-	}
-	if len(lines) == 0 {
-		return nil, ErrNoReservation
 	}
 	for _, s := range states {
 		if s != states[0] {
@@ -178,9 +169,24 @@ func getReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool
 	return domain.RehydrateReservation(orderID, lines, st), nil
 }
 
-// save writes the items of ids and outboxes their stock-changed events, in
-// product order.
-func (r *Stock) save(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, items domain.Items) error {
+// scanItems returns a reader of stock rows (product_id, on_hand, reserved)
+// into *items.
+func scanItems(items *domain.Items) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		*items = domain.Items{}
+		var id uuid.UUID
+		var onHand, reserved int64
+		_, err := pgx.ForEachRow(rows, []any{&id, &onHand, &reserved}, func() error {
+			(*items)[id] = domain.Rehydrate(id, onHand, reserved)
+			return nil
+		})
+		return err
+	}
+}
+
+// save adds to b the writes of the items of ids and their stock-changed
+// events, in product order, and sends it in tx.
+func (r *Stock) save(ctx context.Context, tx pgx.Tx, b *pgx.Batch, ids []uuid.UUID, items domain.Items) error {
 	onHand, reserved := make([]int64, len(ids)), make([]int64, len(ids))
 	events := make([]bus.Event, len(ids))
 	for i, id := range ids {
@@ -191,10 +197,11 @@ func (r *Stock) save(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, items doma
 		s := it.Snapshot()
 		onHand[i], reserved[i], events[i] = s.OnHand, s.Reserved, it.Changed()
 	}
-	if _, err := tx.Exec(ctx, `UPDATE stock SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
+	b.Queue(`UPDATE stock SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
 		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(product_id, on_hand, reserved)
-		WHERE stock.product_id = v.product_id`, ids, onHand, reserved); err != nil {
+		WHERE stock.product_id = v.product_id`, ids, onHand, reserved)
+	if err := r.outbox.Queue(ctx, b, events...); err != nil {
 		return err
 	}
-	return r.outbox.Add(ctx, tx, events...)
+	return tx.SendBatch(ctx, b).Close()
 }
