@@ -97,6 +97,24 @@ func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error, then fu
 	return nil
 }
 
+// Batch runs the statements queue puts in a batch as one implicit
+// transaction, COMMIT included, in one round trip: if one fails, none
+// takes effect. The statements' callbacks run only after the commit, so
+// they cannot refuse it: Batch is for a change whose every condition is a
+// constraint the database enforces (a unique key, a CHECK), whose
+// violation is the error returned. The commit hooks run as after Tx.
+func (db *DB) Batch(ctx context.Context, queue func(*pgx.Batch) error) error {
+	b := &pgx.Batch{}
+	if err := queue(b); err != nil {
+		return err
+	}
+	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	db.committed()
+	return nil
+}
+
 func (db *DB) committed() {
 	db.mu.Lock()
 	hooks := db.onCommit

@@ -85,3 +85,36 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 		t.Fatalf("%d rows and %d commits, want 2 and 1", n, c)
 	}
 }
+
+// A batch is one implicit transaction: a failing statement takes the ones
+// before it along.
+func TestBatchIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := pgxdb.Open(ctx, pgtest.NewDatabase(t), "pgxdbtest", migrations, nil, pgxdb.WithMaxConns(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var commits atomic.Int32
+	db.OnCommit(func() { commits.Add(1) })
+	insert := func(ids ...int) error {
+		return db.Batch(ctx, func(b *pgx.Batch) error {
+			for _, id := range ids {
+				b.Queue(`INSERT INTO things (id) VALUES ($1)`, id)
+			}
+			return nil
+		})
+	}
+	if err := insert(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	var pgErr *pgconn.PgError
+	if err := insert(3, 1, 4); !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		t.Fatalf("err = %v, want the duplicate key", err)
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil || n != 2 || commits.Load() != 1 {
+		t.Fatalf("%d rows (%v) and %d commits, want 2 and 1", n, err, commits.Load())
+	}
+}

@@ -45,28 +45,29 @@ func (r *Orders) ByKey(ctx context.Context, customerID uuid.UUID, key string) (o
 	return orderID, hash, err
 }
 
-// Place implements app.Orders: one transaction of two round trips (see
-// pgxdb.DB.TxBatch). A saga born claimed gets the first fencing token.
+// Place implements app.Orders: one round trip, COMMIT included (see
+// pgxdb.DB.Batch). A saga born claimed gets the first fencing token.
 func (r *Orders) Place(ctx context.Context, o *domain.Order, key app.IdempotencyKey, saga *domain.Saga, claim bool) (app.Lease, error) {
 	lease := app.Lease{OrderID: o.ID()}
 	if claim {
 		lease.Token = 1
 	}
-	return lease, r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+	err := r.db.Batch(ctx, func(b *pgx.Batch) error {
 		queueOrder(b, o)
-		b.Queue(`INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, key.CustomerID, key.Key, key.Hash, o.ID()).Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				return app.ErrKeyTaken // the transaction rolls back: no order
-			}
-			return nil
-		})
+		// A key used first by another request is a duplicate key, which
+		// rolls the whole order back.
+		b.Queue(`INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id) VALUES ($1, $2, $3, $4)`,
+			key.CustomerID, key.Key, key.Hash, o.ID())
 		sg := saga.Record()
 		b.Queue(`INSERT INTO sagas (order_id, step, reason, payment_token, attempts, deadline, traceparent, lease_owner, lease_until, lease_token)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 END, CASE WHEN $8 THEN now() + make_interval(secs => $10) END, $11)`,
 			sg.OrderID, sg.Step, sg.Reason, sg.PaymentToken, sg.Attempts, sg.Deadline, sg.Traceparent, claim, r.owner, r.lease.Seconds(), lease.Token)
 		return r.queueChanges(ctx, b, o.Changes())
-	}, nil)
+	})
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.ConstraintName == "idempotency_keys_pkey" {
+		return lease, app.ErrKeyTaken
+	}
+	return lease, err
 }
 
 // queueOrder queues the inserts of a new order and its lines.
