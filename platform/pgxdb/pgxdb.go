@@ -202,12 +202,12 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	poolCfg.ConnConfig.Password = cred.password
 	poolCfg.ConnConfig.RuntimeParams["search_path"] = module
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "shop-" + module
-	// A span per statement, named by its operation (SELECT, INSERT…), only
-	// inside a traced request or message: a statement with no recording
-	// parent (the relay's polling) costs nothing.
-	poolCfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(telemetry.Provider()),
+	// A span per statement, named by its operation (SELECT, INSERT…), and
+	// one per batch, only inside a traced request or message: a statement
+	// with no recording parent (the relay's polling) costs nothing.
+	poolCfg.ConnConfig.Tracer = batchAsOneSpan{otelpgx.NewTracer(otelpgx.WithTracerProvider(telemetry.Provider()),
 		otelpgx.WithTracerAttributes(telemetry.Module(module)), otelpgx.WithDisableConnectionDetailsInAttributes(),
-		otelpgx.WithDisableAcquireTracer()) // a span per pool.acquire would double the count for little
+		otelpgx.WithDisableAcquireTracer())} // a span per pool.acquire would double the count for little
 	poolCfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		// google/uuid values would otherwise go through database/sql's
 		// Valuer and Scanner, as text and with a failed plan on the way:
@@ -226,6 +226,14 @@ func Open(ctx context.Context, adminDSN, module string, sets []MigrationSet, log
 	}
 	return db, nil
 }
+
+// batchAsOneSpan is otelpgx's tracer with one span per batch ("batch
+// start", its size an attribute) rather than one more per statement in it:
+// a batch is one round trip, and the spans of its statements cost 8 % of
+// the app's CPU under the order intake.
+type batchAsOneSpan struct{ *otelpgx.Tracer }
+
+func (batchAsOneSpan) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 
 // Migrate applies sets in order, each up to its latest version.
 func (db *DB) Migrate(ctx context.Context, sets []MigrationSet, log *zap.Logger) error {
