@@ -13,19 +13,26 @@ import (
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
+// openCounted opens a database of two connections and counts its commits.
+func openCounted(t *testing.T) (*pgxdb.DB, *atomic.Int32) {
+	t.Helper()
+	db, err := pgxdb.Open(context.Background(), pgtest.NewDatabase(t), "pgxdbtest", migrations, nil, pgxdb.WithMaxConns(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	commits := &atomic.Int32{}
+	db.OnCommit(func() { commits.Add(1) })
+	return db, commits
+}
+
 // A batch transaction commits all its statements, or, when a statement or
 // the check of its result fails, none; the commit hooks run only after a
 // commit, and the connection goes back to the pool either way.
 func TestTxBatchIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := pgxdb.Open(ctx, pgtest.NewDatabase(t), "pgxdbtest", migrations, nil, pgxdb.WithMaxConns(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var commits atomic.Int32
-	db.OnCommit(func() { commits.Add(1) })
+	db, commits := openCounted(t)
 	errTaken := errors.New("taken")
 	insert := func(ids ...int) error {
 		return db.TxBatch(ctx, func(b *pgx.Batch) error {
@@ -52,7 +59,7 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 	if err := insert(3, 1, 4); !errors.Is(err, errTaken) { // refused in the middle: 3 and 4 roll back
 		t.Fatalf("err = %v, want the callback's", err)
 	}
-	err = db.TxBatch(ctx, func(b *pgx.Batch) error {
+	err := db.TxBatch(ctx, func(b *pgx.Batch) error {
 		b.Queue(`INSERT INTO things (id) VALUES (5)`)
 		b.Queue(`INSERT INTO things (id) VALUES ('not a number')`)
 		return nil
@@ -91,13 +98,7 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 func TestBatchIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := pgxdb.Open(ctx, pgtest.NewDatabase(t), "pgxdbtest", migrations, nil, pgxdb.WithMaxConns(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var commits atomic.Int32
-	db.OnCommit(func() { commits.Add(1) })
+	db, commits := openCounted(t)
 	insert := func(ids ...int) error {
 		return db.Batch(ctx, func(b *pgx.Batch) error {
 			for _, id := range ids {

@@ -4,86 +4,35 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modmono/shop/modules/inventory/internal/adapters/pg"
 	"github.com/modmono/shop/modules/inventory/internal/app"
 	"github.com/modmono/shop/modules/inventory/internal/domain"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
-	"github.com/modmono/shop/platform/pgxdb"
+	"github.com/modmono/shop/platform/pgtest"
 )
 
-// roundTrips is a pgx tracer that records what a pool sends: one entry per
-// round trip, a statement's first words or "batch" with the count of its
-// statements. (Preparing a statement is a round trip too, but only the
-// first time a connection sees it; the tests warm up first.)
-type roundTrips struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	r.add(firstWords(d.SQL))
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	r.add("batch of " + strings.Repeat("|", d.Batch.Len()))
-	return ctx
-}
-
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (r *roundTrips) add(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, s)
-}
-
-// during returns what f sent.
-func (r *roundTrips) during(t *testing.T, f func() error) []string {
+// during returns the round trips and commits f sent through trips.
+func during(t *testing.T, trips *pgtest.Trips, f func() error) (n, commits int, sent []string) {
 	t.Helper()
-	r.mu.Lock()
-	r.sent = nil
-	r.mu.Unlock()
+	trips.Reset()
 	if err := f(); err != nil {
 		t.Fatal(err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.sent)
+	return trips.Count()
 }
 
-func firstWords(sql string) string {
-	w := strings.Fields(sql)
-	return strings.ToUpper(strings.Join(w[:min(2, len(w))], " "))
-}
-
-// traced is the service of f over a second pool that reports to a
-// roundTrips tracer.
-func traced(t *testing.T, f fixture) (*app.Service, *roundTrips) {
+// traced is the service of f over a second pool of one connection that
+// reports to a pgtest.Trips.
+func traced(t *testing.T, f fixture) (*app.Service, *pgtest.Trips) {
 	t.Helper()
-	cfg := f.db.Pool.Config()
-	rt := &roundTrips{}
-	cfg.ConnConfig.Tracer = rt
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return app.New(pg.NewStock(&pgxdb.DB{Module: f.db.Module, Schema: f.db.Schema, Role: f.db.Role, Pool: pool}), anyProduct{}), rt
+	db, trips := pgtest.Counting(t, f.db)
+	return app.New(pg.NewStock(db), anyProduct{}), trips
 }
 
 // The checkout's steps cost a fixed number of round trips to Postgres,
@@ -99,17 +48,15 @@ func TestReserveAndCommitRoundTrips(t *testing.T) {
 	for _, ls := range [][]inventoryapi.Line{lines(p, 1), lines(p, 1, q, 2)} {
 		warm := uuid.New() // so that every statement is prepared on the connection
 		for _, order := range []uuid.UUID{warm, uuid.New()} {
-			reserve := rt.during(t, func() error { return svc.Reserve(ctx, order, ls) })
-			commit := rt.during(t, func() error { return svc.Commit(ctx, order) })
+			rn, rc, reserve := during(t, rt, func() error { return svc.Reserve(ctx, order, ls) })
+			cn, cc, commit := during(t, rt, func() error { return svc.Commit(ctx, order) })
 			if order == warm {
 				continue
 			}
 			// A batch that begins and reads under lock, a batch of the
 			// domain's writes, COMMIT.
-			for _, sent := range [][]string{reserve, commit} {
-				if len(sent) != 3 || !strings.HasPrefix(sent[0], "batch") || !strings.HasPrefix(sent[1], "batch") || sent[2] != "COMMIT" {
-					t.Fatalf("%d lines: Reserve sent %q, Commit %q", len(ls), reserve, commit)
-				}
+			if rn != 3 || rc != 1 || cn != 3 || cc != 1 {
+				t.Fatalf("%d lines: Reserve sent %q, Commit %q; want 3 round trips each, the last a commit", len(ls), reserve, commit)
 			}
 		}
 	}

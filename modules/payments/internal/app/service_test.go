@@ -24,6 +24,7 @@ import (
 	"github.com/modmono/shop/modules/payments/internal/testdb"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/apperr"
+	"github.com/modmono/shop/platform/pgtest"
 	"github.com/modmono/shop/platform/pgxdb"
 )
 
@@ -34,7 +35,7 @@ type env struct {
 	fake     *provider.Fake
 	reg      *prometheus.Registry
 	svc      *app.Service
-	trips    *testdb.Trips // what the service asks of Postgres, with options.countTrips
+	trips    *pgtest.Trips // what the service asks of Postgres, with options.countTrips
 }
 
 // options changes the environment; zero values keep the module's defaults.
@@ -58,7 +59,7 @@ func newEnv(t testing.TB, o options) *env {
 	e := &env{db: testdb.Open(t), fake: provider.NewFake(o.slowDelay), reg: prometheus.NewRegistry()}
 	db := e.db
 	if o.countTrips {
-		db, e.trips = testdb.Counting(t, e.db)
+		db, e.trips = pgtest.Counting(t, e.db)
 	}
 	e.payments = pg.NewPayments(db)
 	if o.snapshotEvery != 0 {

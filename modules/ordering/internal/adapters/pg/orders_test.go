@@ -13,6 +13,7 @@ import (
 	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/pgtest"
 )
 
 // Of requests racing with one idempotency key, one places its order; the
@@ -53,5 +54,48 @@ func TestPlaceRacingForOneKeyPlacesOneOrder(t *testing.T) {
 	}
 	if placed != 1 || n != 3 {
 		t.Fatalf("%d placed, %d rows of orders, sagas and outbox; want 1 and 3", placed, n)
+	}
+}
+
+// A checkout costs ordering three round trips: the order's placement (its
+// commit included), the worker's load of the order, and the saga's end
+// (a batch that begins, and the commit).
+func TestACheckoutsRoundTripsInOrdering(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, trips := pgtest.Counting(t, openOrdering(t))
+	orders := pg.NewOrders(db, time.Minute)
+	sagas := pg.NewSagas(orders)
+	placeOrder(t, orders) // every statement prepared on the one connection
+	want := func(what string, n int) {
+		t.Helper()
+		if got, _, sent := trips.Count(); got != n {
+			t.Fatalf("%s took %d round trips, want %d: %q", what, got, n, sent)
+		}
+		trips.Reset()
+	}
+	for range 2 {
+		trips.Reset()
+		placeOrder(t, orders)
+		want("placing an order", 1)
+		c := claimOne(t, sagas)
+		trips.Reset()
+		o, err := orders.Get(ctx, c.Saga.OrderID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want("loading it", 1)
+		for range 2 {
+			if err := c.Saga.Succeed(time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.Saga.Finish(o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := sagas.Record(ctx, c.Lease, c.Saga, o); err != nil {
+			t.Fatal(err)
+		}
+		want("ending its saga", 2)
 	}
 }
