@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
@@ -94,5 +95,48 @@ func TestAWorkerWhoseSagaWasClaimedAgainStopsAndWritesNothing(t *testing.T) {
 	// stopped without a word, so the saga is as the new claim found it.
 	if step != "reserve" || attempts != 0 || owner != "another" || len(timeline) != 0 {
 		t.Fatalf("saga at %s after %d attempts, leased to %s, timeline %+v; want it untouched since the new claim", step, attempts, owner, timeline)
+	}
+}
+
+// stuckCancel declines every charge and never finishes cancelling one, like
+// a worker dying in its compensation.
+type stuckCancel struct {
+	fakePayments
+	cancelling chan struct{}
+	release    chan struct{} // closed when the test ends
+}
+
+func (f *stuckCancel) Cancel(ctx context.Context, _ uuid.UUID, _ string) error {
+	f.calls.add("cancel_payment")
+	close(f.cancelling)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.release:
+		return errors.New("the worker died")
+	}
+}
+
+// A saga that turns to compensate is stored at once, before its first
+// compensating step: a worker dying in the compensation must not leave it
+// at a forward step, which a new claim would run again against its undoing.
+func TestASagaIsStoredWhenItTurnsToCompensate(t *testing.T) {
+	t.Parallel()
+	c := &calls{}
+	pay := &stuckCancel{fakePayments: fakePayments{calls: c, chargeErr: paymentsapi.ErrDeclined}, cancelling: make(chan struct{}), release: make(chan struct{})}
+	w := newWorldWith(t, &fakeInventory{calls: c}, pay, c, time.Minute, time.Minute)
+	t.Cleanup(func() { close(pay.release) }) // before the world stops
+	id := w.placePending(t)
+	select {
+	case <-pay.cancelling:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no compensation: %q", c)
+	}
+	var step, reason string
+	if err := w.db.Pool.QueryRow(context.Background(), `SELECT step, reason FROM sagas WHERE order_id = $1`, id).Scan(&step, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if step != "cancel_payment" || reason != "payment declined" {
+		t.Fatalf("stored at %s (%q) while compensating; want cancel_payment, payment declined", step, reason)
 	}
 }

@@ -193,8 +193,8 @@ func (r *Runner) advance(c Claimed) {
 // it advances (its entries since the claim not stored yet), and its order,
 // loaded once at the first step. While the lease holds, only this worker
 // changes either (every other write is fenced out), so the copies stay true
-// and no step reads them again. The worker stores the saga once, when it
-// stops with it.
+// and no step reads them again. The worker stores the saga when it stops
+// with it, and when it turns to compensate.
 type work struct {
 	lease Lease
 	saga  *domain.Saga
@@ -242,13 +242,13 @@ func (r *Runner) step(parent context.Context, w *work) (goOn bool) {
 // order first at the worker's first step. At a terminal step it returns the
 // saga's outcome.
 //
-// The saga is stored (Record) only where the worker stops: at its end, or
-// at a retry (see retry). Steps that succeed one after the other are stored
-// with that, in one transaction, rather than one each: if the worker dies
-// in between, the saga is claimed again where it was stored, and its steps,
-// all idempotent, run again. Only the timeline of a saga that ran to its
-// end is complete at once; the stored step of a running saga is the one
-// its worker last stopped at.
+// The saga is stored (Record) only where the worker stops — at its end, or
+// at a retry (see retry) — and where it turns to compensate (see
+// compensate). Steps that succeed one after the other are stored with that,
+// in one transaction, rather than one each: if the worker dies in between,
+// the saga is claimed again where it was stored, and its steps, all
+// idempotent, run again. The stored step of a running saga is the one its
+// worker last stored.
 func (r *Runner) stepOnce(ctx context.Context, w *work) (domain.Outcome, error) {
 	if w.order == nil {
 		o, err := r.order(ctx, w.saga)
@@ -264,7 +264,7 @@ func (r *Runner) stepOnce(ctx context.Context, w *work) (domain.Outcome, error) 
 	now := r.now()
 	switch {
 	case reason != "":
-		return "", w.saga.Fail(reason, now)
+		return "", r.compensate(ctx, w, reason, now)
 	case !w.saga.Step().Terminal():
 		return "", w.saga.Succeed(now)
 	}
@@ -280,6 +280,23 @@ func (r *Runner) stepOnce(ctx context.Context, w *work) (domain.Outcome, error) 
 	}
 	w.saga, w.order = sg, o
 	return outcome, nil
+}
+
+// compensate turns w's saga to compensating for reason, and stores it at
+// once: its steps will undo forward steps, and a worker that died during
+// them must not leave the saga where a new claim would run those forward
+// steps again, to meet their undoing (a reservation released, a payment
+// voided).
+func (r *Runner) compensate(ctx context.Context, w *work, reason string, now time.Time) error {
+	sg := w.saga.Clone()
+	if err := sg.Fail(reason, now); err != nil {
+		return err
+	}
+	if err := r.sagas.Record(ctx, w.lease, sg, nil); err != nil {
+		return err
+	}
+	w.saga = domain.RehydrateSaga(sg.Record()) // as stored: no entries left to store
+	return nil
 }
 
 // hold renews lease every third of its period while a step runs. When a
