@@ -96,9 +96,10 @@ func TestStockStreamFollowsItsProducts(t *testing.T) {
 		t.Errorf("bad ids: %d %v", a.status, a.body)
 	}
 	// Publish until the stream has subscribed (it does so as it starts).
-	stop := make(chan struct{})
-	defer close(stop)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-stopped }() // done publishing before the transport closes
 	go func() {
+		defer close(stopped)
 		for {
 			select {
 			case <-stop:
