@@ -3,7 +3,6 @@ package pg
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,9 +19,7 @@ import (
 // worker requires the token of its claim, so a worker whose lease ran out
 // and whose saga was claimed again, even by its own process, writes nothing.
 type Sagas struct {
-	db    *Orders
-	owner string
-	lease time.Duration
+	db *Orders // whose owner and lease period are the leases'
 }
 
 var _ app.Sagas = (*Sagas)(nil)
@@ -31,7 +28,7 @@ var _ app.Sagas = (*Sagas)(nil)
 // orders: the same owner and period, whether a saga is claimed here or born
 // claimed when its order is placed.
 func NewSagas(orders *Orders) *Sagas {
-	return &Sagas{db: orders, owner: orders.owner, lease: orders.lease}
+	return &Sagas{db: orders}
 }
 
 // Claim implements app.Sagas.
@@ -42,7 +39,7 @@ func (s *Sagas) Claim(ctx context.Context, n int) ([]app.Claimed, error) {
 			SELECT order_id FROM sagas
 			WHERE step <> 'done' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
 			ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING order_id, step, reason, payment_token, attempts, deadline, traceparent, lease_token`, s.owner, s.lease.Seconds(), n)
+		RETURNING order_id, step, reason, payment_token, attempts, deadline, traceparent, lease_token`, s.db.owner, s.db.lease.Seconds(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +54,7 @@ func (s *Sagas) Claim(ctx context.Context, n int) ([]app.Claimed, error) {
 // Renew implements app.Sagas.
 func (s *Sagas) Renew(ctx context.Context, l app.Lease) error {
 	tag, err := s.db.db.Pool.Exec(ctx, `UPDATE sagas SET lease_until = now() + make_interval(secs => $3)
-		WHERE order_id = $1 AND lease_token = $2 AND lease_until IS NOT NULL`, l.OrderID, l.Token, s.lease.Seconds())
+		WHERE order_id = $1 AND lease_token = $2 AND lease_until IS NOT NULL`, l.OrderID, l.Token, s.db.lease.Seconds())
 	if err == nil && tag.RowsAffected() == 0 {
 		err = app.ErrLeaseLost
 	}
@@ -154,7 +151,7 @@ func (s *Sagas) queueSave(b *pgx.Batch, sg *domain.Saga, l app.Lease) {
 		updated_at = now()
 		WHERE order_id = $1 AND ($11 = 0 OR (lease_token = $11 AND lease_until IS NOT NULL))`,
 		r.OrderID, r.Step, r.Reason, r.PaymentToken, r.Attempts, r.Deadline, r.Traceparent,
-		sg.RetryIn().Seconds(), keep, s.lease.Seconds(), l.Token).Exec(func(tag pgconn.CommandTag) error {
+		sg.RetryIn().Seconds(), keep, s.db.lease.Seconds(), l.Token).Exec(func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() == 0 {
 			return app.ErrLeaseLost
 		}
@@ -164,7 +161,7 @@ func (s *Sagas) queueSave(b *pgx.Batch, sg *domain.Saga, l app.Lease) {
 
 // ReleaseLeases implements app.Sagas.
 func (s *Sagas) ReleaseLeases(ctx context.Context) error {
-	_, err := s.db.db.Pool.Exec(ctx, `UPDATE sagas SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1`, s.owner)
+	_, err := s.db.db.Pool.Exec(ctx, `UPDATE sagas SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1`, s.db.owner)
 	return err
 }
 
