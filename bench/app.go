@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modmono/shop/platform/freeport"
 )
 
 const benchAdminPassword = "bench-admin-password"
@@ -74,35 +74,14 @@ func startApp(bin, dsn, dataDir string, clients int, env ...string) (*appProcess
 	return a, nil
 }
 
-// freeAddr returns a loopback address with a port free at the moment,
-// below the kernel's ephemeral range: a port the kernel hands to another
-// process's bind(:0) (tests running on the same machine open and close
-// many) between this check and cmd/app's own bind, seconds later, would
-// make the bench talk to that process instead.
+// freeAddr returns a loopback address for a process the bench is about to
+// start. The reservation lasts until the bench exits: it starts few.
 func freeAddr() (string, error) {
-	lo := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				lo = n
-			}
-		}
-	}
-	if from := max(lo-12000, 10000); from < lo {
-		for range 100 {
-			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(from+rand.IntN(lo-from))))
-			if err == nil {
-				defer ln.Close()
-				return ln.Addr().String(), nil
-			}
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Reserve()
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return p.Addr(), nil
 }
 
 // logDir, when set (-logs), keeps the processes' logs after the run.

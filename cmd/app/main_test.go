@@ -16,6 +16,7 @@ import (
 
 	"github.com/modmono/shop/internal/process"
 	"github.com/modmono/shop/modules"
+	"github.com/modmono/shop/platform/freeport"
 	"github.com/modmono/shop/platform/modkit"
 	"github.com/modmono/shop/platform/pgtest"
 )
@@ -226,13 +227,4 @@ func remotesBut(module string) []string {
 }
 
 // freePort returns a loopback address nothing listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
+func freePort(t *testing.T) string { return freeport.Addr(t) }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 	"github.com/modmono/shop/platform/amqptest"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/auth/authtest"
+	"github.com/modmono/shop/platform/freeport"
 	"github.com/modmono/shop/platform/pgtest"
 )
 
@@ -320,15 +320,8 @@ func smallPools(dsn string) string {
 	return dsn + sep + "pool_max_conns=4&pool_max_conn_idle_time=5s"
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a loopback address for a process the test is about to start.
+func freeAddr(t testing.TB) string { return freeport.Addr(t) }
 
 type syncBuffer struct {
 	mu  sync.Mutex

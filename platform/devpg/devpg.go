@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/modmono/shop/platform/freeport"
 	"go.uber.org/zap"
 )
 
@@ -201,10 +202,12 @@ func (s *Server) Port() int { return s.port }
 func (s *Server) start(ctx context.Context) error {
 	port := s.want
 	if port == 0 {
-		var err error
-		if port, err = freePort(); err != nil {
-			return err
+		p, err := freeport.Reserve()
+		if err != nil {
+			return fmt.Errorf("devpg: %w", err)
 		}
+		defer p.Release() // pg_ctl -w returns once the server listens
+		port = p.Number
 	}
 	// Next to the data directory rather than in it, so that it survives
 	// removing the cluster to start afresh.
@@ -265,17 +268,6 @@ func dsn(port int, db string) string {
 		RawQuery: "sslmode=disable",
 	}
 	return u.String()
-}
-
-// freePort asks the kernel for a free port on 127.0.0.1. Another process
-// could take it before the server binds it; that is rare enough for development.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("devpg: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // logTail returns the last n lines of the file at path, so the reason the

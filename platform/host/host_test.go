@@ -17,6 +17,7 @@ import (
 
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/config"
+	"github.com/modmono/shop/platform/freeport"
 	"github.com/modmono/shop/platform/host"
 )
 
@@ -277,12 +278,4 @@ func TestInternalListener(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t *testing.T) string { return freeport.Addr(t) }
