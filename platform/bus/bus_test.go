@@ -572,3 +572,35 @@ func deleteAMQP(t *testing.T, topic, queue string) {
 		_ = ch.ExchangeDelete(bus.WireTopic(topic, p), false, false)
 	}
 }
+
+// Replaying a dead letter whose message was handled meanwhile (a redelivery
+// that succeeded) applies nothing and still removes the dead letter.
+func TestReplayOfAMessageHandledMeanwhileRemovesTheDeadLetter(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.failFirstN.Store(-1)
+		b := w.startBus(t, true, nil)
+		w.emit(t, "k", 5)
+		ctx := context.Background()
+		var dl []bus.DeadLetter
+		waitFor(t, "a dead letter", func() bool {
+			var err error
+			dl, err = b.DeadLetters(ctx, 10)
+			return err == nil && len(dl) == 1
+		})
+		w.failFirstN.Store(0)
+		if _, err := w.consumer.Pool.Exec(ctx, `INSERT INTO inbox (handler, message_id) VALUES ($1, $2)`, w.name, dl[0].MessageID); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Replay(ctx, dl[0].ID); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		if got := w.seen(t); len(got) != 0 {
+			t.Fatalf("a message handled before was applied again: %v", got)
+		}
+		if dl, _ := b.DeadLetters(ctx, 10); len(dl) != 0 {
+			t.Fatalf("dead letter kept: %+v", dl)
+		}
+	})
+}
