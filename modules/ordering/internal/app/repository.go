@@ -68,6 +68,9 @@ func Unleased(orderID uuid.UUID) Lease { return Lease{OrderID: orderID} }
 type Claimed struct {
 	Saga  *domain.Saga
 	Lease Lease
+	// Order is the saga's order as stored, when whoever claimed the saga
+	// holds it (a saga born claimed); nil: its worker loads it.
+	Order *domain.Order
 }
 
 // Sagas stores sagas, leasing them to workers for a period the store is

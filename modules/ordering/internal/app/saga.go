@@ -184,14 +184,14 @@ func (r *Runner) setAccepting(on bool) {
 // process the step runs: one checkout is one trace.
 func (r *Runner) advance(c Claimed) {
 	parent := telemetry.WithTraceparent(context.Background(), c.Saga.Traceparent())
-	w := &work{lease: c.Lease, saga: c.Saga}
+	w := &work{lease: c.Lease, saga: c.Saga, order: c.Order}
 	for !w.saga.Done() && r.step(parent, w) {
 	}
 }
 
 // work is what a worker holds of a claimed saga: its lease, the saga as
 // it advances (its entries since the claim not stored yet), and its order,
-// loaded once at the first step. While the lease holds, only this worker
+// handed over with a saga born claimed or loaded once at the first step. While the lease holds, only this worker
 // changes either (every other write is fenced out), so the copies stay true
 // and no step reads them again. The worker stores the saga when it stops
 // with it, and when it turns to compensate.
@@ -239,7 +239,7 @@ func (r *Runner) step(parent context.Context, w *work) (goOn bool) {
 }
 
 // stepOnce runs w's step and applies its outcome to w's saga, loading the
-// order first at the worker's first step. At a terminal step it returns the
+// order first unless the worker holds it. At a terminal step it returns the
 // saga's outcome.
 //
 // The saga is stored (Record) only where the worker stops — at its end, or

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/modules/ordering/internal/adapters/pg"
 	"github.com/modmono/shop/modules/ordering/internal/app"
+	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/auth"
@@ -109,6 +111,18 @@ type world struct {
 	runner *app.Runner
 	calls  *calls
 	db     *pgxdb.DB
+	loads  *atomic.Int64 // orders the runner loaded
+}
+
+// loadCounting counts the orders loaded through it.
+type loadCounting struct {
+	app.Orders
+	loads *atomic.Int64
+}
+
+func (l loadCounting) Get(ctx context.Context, id uuid.UUID) (*domain.Order, error) {
+	l.loads.Add(1)
+	return l.Orders.Get(ctx, id)
 }
 
 func newWorld(t *testing.T, inv inventoryapi.API, pay paymentsapi.API, c *calls) world {
@@ -128,13 +142,14 @@ func newWorldWith(t *testing.T, inv inventoryapi.API, pay paymentsapi.API, c *ca
 	t.Cleanup(db.Close)
 	orders := pg.NewOrders(db, lease)
 	sagas := pg.NewSagas(orders)
+	loads := &atomic.Int64{}
 	runner := app.NewRunner(app.RunnerConfig{PaymentTimeout: paymentTimeout, Lease: lease, Poll: 20 * time.Millisecond},
-		sagas, orders, inv, pay, zaptest.NewLogger(t), nil)
+		sagas, loadCounting{orders, loads}, inv, pay, zaptest.NewLogger(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { runner.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return world{svc: app.New(orders, sagas, pg.NewViews(db), fakeCatalog{}, runner), runner: runner, calls: c, db: db}
+	return world{svc: app.New(orders, sagas, pg.NewViews(db), fakeCatalog{}, runner), runner: runner, calls: c, db: db, loads: loads}
 }
 
 func (w world) place(t *testing.T) orderingapi.Order {
@@ -202,6 +217,21 @@ func TestSagaRunsAndCompensatesInReverse(t *testing.T) {
 				t.Fatalf("reason %v, want %q", o.FailureReason, tc.reason)
 			}
 		})
+	}
+}
+
+// A saga handed to the runner as its order is placed starts with the order
+// in hand: its worker does not load it, and what it holds is what was
+// stored (the confirmation, fenced by the order's revision, goes through).
+func TestASagaBornClaimedStartsWithItsOrderInHand(t *testing.T) {
+	t.Parallel()
+	c := &calls{}
+	w := newWorld(t, &fakeInventory{calls: c}, &fakePayments{calls: c}, c)
+	w.place(t) // the runner runs by the time this one is settled
+	before := w.loads.Load()
+	o := w.place(t)
+	if o.Status != orderingapi.StatusConfirmed || w.loads.Load() != before {
+		t.Fatalf("order %s after the runner loaded %d orders for it; want confirmed after none", o.Status, w.loads.Load()-before)
 	}
 }
 

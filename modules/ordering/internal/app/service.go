@@ -86,7 +86,9 @@ func (s *Service) place(ctx context.Context, customerID uuid.UUID, key string, h
 	if err != nil {
 		return orderingapi.Placed{}, err
 	}
-	now := s.now()
+	// To the microsecond, as Postgres keeps it: the saga's worker starts
+	// with this order in hand, and the stored one must equal it.
+	now := s.now().Truncate(time.Microsecond)
 	o, err := domain.NewOrder(id, customerID, in, products, now)
 	if err != nil {
 		return orderingapi.Placed{}, err
@@ -98,7 +100,9 @@ func (s *Service) place(ctx context.Context, customerID uuid.UUID, key string, h
 	case err != nil && claim:
 		s.runner.Unhold()
 	case claim:
-		s.runner.Start(Claimed{Saga: saga, Lease: lease})
+		// A copy as stored: without the placement's recorded changes, which
+		// are published already.
+		s.runner.Start(Claimed{Saga: saga, Lease: lease, Order: domain.Rehydrate(o.Snapshot(), o.Revision())})
 	default:
 		s.runner.Kick()
 	}
