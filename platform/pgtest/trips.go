@@ -50,7 +50,7 @@ func (t *Trips) Count() (trips, commits int, log []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, s := range t.trips {
-		if s == "commit" {
+		if s == "commit" || strings.HasSuffix(s, "; COMMIT") { // alone, or with a batch's writes
 			commits++
 		}
 	}

@@ -97,6 +97,59 @@ func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error, then fu
 	return nil
 }
 
+// TxDecide runs a transaction whose writes depend on what it reads, in two
+// round trips where TxBatch with a then takes three: BEGIN travels with the
+// statements read queues, whose callbacks get their results (refusing there
+// rolls back); decide then looks at those results in Go and queues the
+// writes, which travel with COMMIT. The writes' callbacks run only after the
+// commit, so they cannot refuse it: every condition of a write must be
+// decided on rows read under lock, or be a constraint the database enforces.
+// The commit hooks run as after Tx.
+//
+// It works on a pooled connection rather than a pgx.Tx, whose Commit would
+// cost a round trip of its own. A connection given back inside a
+// transaction (a failed ROLLBACK) is closed by the pool, never reused.
+func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide func(*pgx.Batch) error) (err error) {
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	if err := read(first); err != nil {
+		return err
+	}
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	defer func() {
+		if err != nil {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if err = conn.SendBatch(ctx, first).Close(); err != nil {
+		return err
+	}
+	second := &pgx.Batch{}
+	if err = decide(second); err != nil {
+		return err
+	}
+	var tag pgconn.CommandTag
+	second.Queue("COMMIT").Exec(func(t pgconn.CommandTag) error {
+		tag = t
+		return nil
+	})
+	if err = conn.SendBatch(ctx, second).Close(); err != nil {
+		return err
+	}
+	if tag.String() != "COMMIT" {
+		// Postgres answers COMMIT of a failed transaction with ROLLBACK;
+		// a failed statement would have stopped the batch first, so this
+		// is a safety net.
+		return errors.New("pgxdb: the transaction rolled back at COMMIT")
+	}
+	db.committed()
+	return nil
+}
+
 // Batch runs the statements queue puts in a batch as one implicit
 // transaction, COMMIT included, in one round trip: if one fails, none
 // takes effect. The statements' callbacks run only after the commit, so

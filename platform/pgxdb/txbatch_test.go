@@ -119,3 +119,74 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 		t.Fatalf("%d rows (%v) and %d commits, want 2 and 1", n, err, commits.Load())
 	}
 }
+
+// A deciding transaction reads under lock, decides in Go and writes with
+// its COMMIT: a refusal in a read's callback, in decide, or a failing write
+// rolls back everything, the connection goes back to the pool clean, and
+// the commit hooks run only after a commit.
+func TestTxDecideIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, commits := openCounted(t)
+	errFull := errors.New("full")
+	// add inserts id unless the table holds limit rows, read under lock.
+	add := func(id, limit int, extra ...string) error {
+		var n int
+		return db.TxDecide(ctx, func(b *pgx.Batch) error {
+			b.Queue(`LOCK TABLE things IN EXCLUSIVE MODE`)
+			b.Queue(`SELECT count(*) FROM things`).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+			return nil
+		}, func(b *pgx.Batch) error {
+			if n >= limit {
+				return errFull
+			}
+			b.Queue(`INSERT INTO things (id) VALUES ($1)`, id)
+			for _, sql := range extra {
+				b.Queue(sql)
+			}
+			return nil
+		})
+	}
+	count := func() (n int) {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := add(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := add(2, 1); !errors.Is(err, errFull) {
+		t.Fatalf("err = %v, want decide's", err)
+	}
+	var pgErr *pgconn.PgError
+	if err := add(1, 5); !errors.As(err, &pgErr) || pgErr.Code != "23505" { // the write fails: nothing commits
+		t.Fatalf("err = %v, want the duplicate key", err)
+	}
+	if err := add(3, 5, `INSERT INTO things (id) VALUES ('not a number')`); err == nil {
+		t.Fatal("a failing write committed")
+	}
+	errRead := errors.New("read refused")
+	err := db.TxDecide(ctx, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO things (id) VALUES (9)`)
+		b.Queue(`SELECT 1`).QueryRow(func(pgx.Row) error { return errRead })
+		return nil
+	}, func(*pgx.Batch) error {
+		t.Error("decide ran after a refused read")
+		return nil
+	})
+	if !errors.Is(err, errRead) {
+		t.Fatalf("err = %v, want the read callback's", err)
+	}
+	for range 3 { // more than the pool holds: every failure gave its connection back outside a transaction
+		if err := add(2, 1); !errors.Is(err, errFull) {
+			t.Fatal(err)
+		}
+	}
+	if err := add(2, 5); err != nil {
+		t.Fatal(err)
+	}
+	if n, c := count(), commits.Load(); n != 2 || c != 2 {
+		t.Fatalf("%d rows and %d commits, want 2 and 2", n, c)
+	}
+}

@@ -17,9 +17,9 @@ import (
 var ErrNoReservation = errors.New("inventory: no reservation")
 
 // The checkout waits on these methods, and every order of a popular product
-// waits on its stock rows, so each is one pgxdb.DB.TxBatch of three round
-// trips: BEGIN with every read under lock, the domain's decision in Go on
-// the rows read and one batch of its writes, COMMIT. Every transaction
+// waits on its stock rows, so each is one pgxdb.DB.TxDecide of two round
+// trips: BEGIN with every read under lock, then the domain's decision in Go
+// on the rows read and one batch of its writes with COMMIT. Every transaction
 // locks stock rows in product ID order, whatever the order of the lines, so
 // two of them never wait for each other in a cycle.
 
@@ -40,7 +40,7 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 		items    domain.Items
 	)
 	ids := res.ProductIDs()
-	return r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+	return r.db.TxDecide(ctx, func(b *pgx.Batch) error {
 		b.Queue(lockOrderSQL, res.OrderID())
 		b.Queue(releasedSQL, res.OrderID()).QueryRow(func(row pgx.Row) error { return row.Scan(&released) })
 		b.Queue(reservationSQL, res.OrderID()).Query(func(rows pgx.Rows) (err error) {
@@ -49,7 +49,7 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 		})
 		b.Queue(lockItemsSQL, ids).Query(scanItems(&items))
 		return nil
-	}, func(tx pgx.Tx) error {
+	}, func(b *pgx.Batch) error {
 		if released {
 			return inventoryapi.ErrReservationState.WithMessage("the order was released before this reservation arrived")
 		}
@@ -62,11 +62,10 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 		for i, l := range lines {
 			qs[i] = l.Quantity
 		}
-		var b pgx.Batch
 		b.Queue(`INSERT INTO reservations (order_id, product_id, quantity, state)
 			SELECT $1, l.product_id, l.quantity, $4 FROM unnest($2::uuid[], $3::bigint[]) AS l(product_id, quantity)`,
 			res.OrderID(), ids, qs, res.State().String())
-		return r.save(ctx, tx, &b, ids, items)
+		return r.queueSave(ctx, b, ids, items)
 	})
 }
 
@@ -76,18 +75,18 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 // normally.
 func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error {
 	var reserved bool
-	return r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+	return r.db.TxDecide(ctx, func(b *pgx.Batch) error {
 		b.Queue(lockOrderSQL, orderID)
 		b.Queue(`SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)`, orderID).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&reserved)
 		})
 		return nil
-	}, func(tx pgx.Tx) error {
+	}, func(b *pgx.Batch) error {
 		if reserved {
 			return ErrReserved
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO released_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, orderID)
-		return err
+		b.Queue(`INSERT INTO released_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, orderID)
+		return nil
 	})
 }
 
@@ -103,14 +102,14 @@ func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, change func(*
 		res   *domain.Reservation
 		items domain.Items
 	)
-	return r.db.TxBatch(ctx, func(b *pgx.Batch) error {
+	return r.db.TxDecide(ctx, func(b *pgx.Batch) error {
 		b.Queue(reservationSQL+` FOR UPDATE`, orderID).Query(func(rows pgx.Rows) (err error) {
 			res, err = scanReservation(orderID, rows)
 			return err
 		})
 		b.Queue(lockReservedItemsSQL, orderID).Query(scanItems(&items))
 		return nil
-	}, func(tx pgx.Tx) error {
+	}, func(b *pgx.Batch) error {
 		if res == nil {
 			return ErrNoReservation
 		}
@@ -118,9 +117,8 @@ func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, change func(*
 		if err != nil || !changed {
 			return err
 		}
-		var b pgx.Batch
 		b.Queue(`UPDATE reservations SET state = $2, updated_at = now() WHERE order_id = $1`, orderID, res.State().String())
-		return r.save(ctx, tx, &b, res.ProductIDs(), items)
+		return r.queueSave(ctx, b, res.ProductIDs(), items)
 	})
 }
 
@@ -184,9 +182,9 @@ func scanItems(items *domain.Items) func(pgx.Rows) error {
 	}
 }
 
-// save adds to b the writes of the items of ids and their stock-changed
-// events, in product order, and sends it in tx.
-func (r *Stock) save(ctx context.Context, tx pgx.Tx, b *pgx.Batch, ids []uuid.UUID, items domain.Items) error {
+// queueSave adds to b the writes of the items of ids and their
+// stock-changed events, in product order.
+func (r *Stock) queueSave(ctx context.Context, b *pgx.Batch, ids []uuid.UUID, items domain.Items) error {
 	onHand, reserved := make([]int64, len(ids)), make([]int64, len(ids))
 	events := make([]bus.Event, len(ids))
 	for i, id := range ids {
@@ -200,8 +198,5 @@ func (r *Stock) save(ctx context.Context, tx pgx.Tx, b *pgx.Batch, ids []uuid.UU
 	b.Queue(`UPDATE stock SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
 		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(product_id, on_hand, reserved)
 		WHERE stock.product_id = v.product_id`, ids, onHand, reserved)
-	if err := r.outbox.Queue(ctx, b, events...); err != nil {
-		return err
-	}
-	return tx.SendBatch(ctx, b).Close()
+	return r.outbox.Queue(ctx, b, events...)
 }
