@@ -79,7 +79,9 @@ func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error, then fu
 	tx := br.Tx()
 	defer func() {
 		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx)) // also returns the connection
+			rctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			_ = tx.Rollback(rctx) // also returns the connection
 		}
 	}()
 	if err = br.Close(); err != nil {
@@ -108,7 +110,9 @@ func (db *DB) TxBatch(ctx context.Context, queue func(*pgx.Batch) error, then fu
 //
 // It works on a pooled connection rather than a pgx.Tx, whose Commit would
 // cost a round trip of its own. A connection given back inside a
-// transaction (a failed ROLLBACK) is closed by the pool, never reused.
+// transaction (a failed ROLLBACK) is closed by the pool, never reused. As
+// with any COMMIT whose answer is lost, an error other than Postgres's own
+// may hide a commit: callers' writes must be safe to try again.
 func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide func(*pgx.Batch) error) (err error) {
 	first := &pgx.Batch{}
 	first.Queue("BEGIN")
@@ -122,7 +126,9 @@ func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide 
 	defer conn.Release()
 	defer func() {
 		if err != nil {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			rctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			_, _ = conn.Exec(rctx, "ROLLBACK")
 		}
 	}()
 	if err = conn.SendBatch(ctx, first).Close(); err != nil {
@@ -132,12 +138,22 @@ func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide 
 	if err = decide(second); err != nil {
 		return err
 	}
+	for _, q := range second.QueuedQueries {
+		if q.Fn != nil {
+			// It would run after COMMIT: too late to refuse, and its error
+			// would report a committed change as failed.
+			return errors.New("pgxdb: TxDecide's writes take no result callbacks")
+		}
+	}
 	var tag pgconn.CommandTag
 	second.Queue("COMMIT").Exec(func(t pgconn.CommandTag) error {
 		tag = t
 		return nil
 	})
 	if err = conn.SendBatch(ctx, second).Close(); err != nil {
+		if !errors.As(err, new(*pgconn.PgError)) {
+			db.committed() // it may have committed: let the relay look
+		}
 		return err
 	}
 	if tag.String() != "COMMIT" {
@@ -166,6 +182,12 @@ func (db *DB) Batch(ctx context.Context, queue func(*pgx.Batch) error) error {
 	}
 	db.committed()
 	return nil
+}
+
+// cleanupContext is ctx for a ROLLBACK after a failure: it outlives ctx's
+// cancellation, not a connection that stopped answering (locks are held).
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
 func (db *DB) committed() {

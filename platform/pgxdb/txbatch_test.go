@@ -178,6 +178,14 @@ func TestTxDecideIsAllOrNothing(t *testing.T) {
 	if !errors.Is(err, errRead) {
 		t.Fatalf("err = %v, want the read callback's", err)
 	}
+	// A write's callback would run after COMMIT, too late to refuse.
+	err = db.TxDecide(ctx, func(*pgx.Batch) error { return nil }, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO things (id) VALUES (8)`).Exec(func(pgconn.CommandTag) error { return nil })
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a write with a callback was sent")
+	}
 	for range 3 { // more than the pool holds: every failure gave its connection back outside a transaction
 		if err := add(2, 1); !errors.Is(err, errFull) {
 			t.Fatal(err)
