@@ -53,7 +53,7 @@ func (o Outbox) Add(ctx context.Context, tx pgx.Tx, events ...Event) error {
 	return nil
 }
 
-// Queue is Add for a change sent as one batch (pgxdb.DB.TxBatch, TxDecide): it
+// Queue is Add for a change sent as one batch (pgxdb.DB.TxBatch, TxDecide, Batch): it
 // queues the events' outbox rows in b, whose transaction publishes them if
 // it commits.
 func (o Outbox) Queue(ctx context.Context, b *pgx.Batch, events ...Event) error {

@@ -49,12 +49,29 @@ func (t *Trips) Reset() {
 func (t *Trips) Count() (trips, commits int, log []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	inTx := false
 	for _, s := range t.trips {
-		if s == "commit" || strings.HasSuffix(s, "; COMMIT") { // alone, or with a batch's writes
+		l := strings.ToLower(s)
+		switch {
+		case strings.HasPrefix(l, "begin"):
+			inTx = true
+		case !inTx && writes(l): // an implicit transaction: it commits on its own
 			commits++
+			continue
+		}
+		if inTx && (l == "commit" || strings.HasSuffix(l, "; commit")) { // alone, or with a batch's writes
+			commits++
+			inTx = false
+		} else if l == "rollback" {
+			inTx = false
 		}
 	}
 	return len(t.trips), commits, append([]string(nil), t.trips...)
+}
+
+// writes reports whether the lower-cased statements l change rows.
+func writes(l string) bool {
+	return strings.Contains(l, "insert into") || strings.Contains(l, "update ") || strings.Contains(l, "delete from")
 }
 
 func (t *Trips) add(sql string) {

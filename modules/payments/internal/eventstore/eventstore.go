@@ -134,18 +134,10 @@ func (s *Store) Events(ctx context.Context, streamID uuid.UUID, after int, until
 // QueueAppend queues on b the append of events to the stream, numbered
 // after expected, the version the caller's decision was based on (0 for a
 // new stream). Send b with Write: it returns ErrConflict, having rolled the
-// transaction back, if the stream is at any other version.
+// transaction back, if the stream is at any other version (the schema's
+// expect_version refuses it).
 func (s *Store) QueueAppend(b *pgx.Batch, streamID uuid.UUID, expected int, events ...Event) {
-	b.Queue(`SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1`, streamID).QueryRow(func(row pgx.Row) error {
-		var current int
-		if err := row.Scan(&current); err != nil {
-			return fmt.Errorf("eventstore: append: %w", err)
-		}
-		if current != expected {
-			return ErrConflict
-		}
-		return nil
-	})
+	b.Queue(`SELECT expect_version($1, $2)`, streamID, expected)
 	// A writer that read the same version concurrently is stopped by the
 	// primary key: the second insert of (stream_id, version) fails, which
 	// Write reports as ErrConflict.
@@ -166,26 +158,32 @@ func (s *Store) QueueSnapshot(b *pgx.Batch, streamID uuid.UUID, snap Snapshot) {
 }
 
 // Write runs the statements queue queues (QueueAppend, QueueSnapshot and
-// the caller's own, such as its outbox rows) as one transaction of two
-// round trips (pgxdb.DB.TxBatch). A duplicate key is ErrConflict: another
-// writer appended at the same version, or inserted a row of the caller's
-// with the same key first.
+// the caller's own, such as its outbox rows) as one implicit transaction in
+// one round trip (pgxdb.DB.Batch), so every condition must be one Postgres
+// checks: a callback on a statement runs after the commit. A stream at
+// another version than expected, or a duplicate key (another writer
+// appended at the same version, or inserted a row of the caller's with the
+// same key first), is ErrConflict.
 func Write(ctx context.Context, db *pgxdb.DB, queue func(*pgx.Batch) error) error {
-	err := db.TxBatch(ctx, queue, nil)
+	err := db.Batch(ctx, queue)
 	switch {
-	case err == nil, errors.Is(err, ErrConflict):
-		return err
-	case isUniqueViolation(err):
+	case err == nil:
+		return nil
+	case isConflict(err):
 		return ErrConflict
 	default:
 		return fmt.Errorf("eventstore: write: %w", err)
 	}
 }
 
-// isUniqueViolation reports whether err is Postgres refusing a duplicate key.
-func isUniqueViolation(err error) bool {
+// versionMismatch is the SQLSTATE expect_version raises.
+const versionMismatch = "ES409"
+
+// isConflict reports whether err is Postgres refusing a duplicate key or an
+// append at another version than the stream's.
+func isConflict(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == versionMismatch)
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -147,8 +147,8 @@ func decode(stored []eventstore.Event) ([]domain.Recorded, error) {
 // Save appends the payment's uncommitted events, with the integration
 // events that announce them, in one transaction. A new stream also claims
 // its order there, so an order never gets two streams. The claim, the
-// append, the snapshot and the announcements go in one batch with BEGIN,
-// then COMMIT: two round trips. It returns ErrConflict when another writer
+// append, the snapshot and the announcements go in one batch that commits
+// on its own: one round trip. It returns ErrConflict when another writer
 // got there first; nothing is stored then.
 func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.Event) error {
 	expected, pending := p.Uncommitted()
