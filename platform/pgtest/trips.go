@@ -45,7 +45,11 @@ func (t *Trips) Reset() {
 }
 
 // Count returns the round trips and the commits since the last Reset, and
-// the round trips themselves for a failure message.
+// the round trips themselves for a failure message. Commits are read from
+// the statements' text: a COMMIT, alone or ending a batch, and a batch
+// outside a transaction that inserts, updates or deletes (an implicit
+// transaction). It does not know whether a batch succeeded, nor see writes
+// made through a function: count what the test runs to success.
 func (t *Trips) Count() (trips, commits int, log []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -138,12 +138,8 @@ func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide 
 	if err = decide(second); err != nil {
 		return err
 	}
-	for _, q := range second.QueuedQueries {
-		if q.Fn != nil {
-			// It would run after COMMIT: too late to refuse, and its error
-			// would report a committed change as failed.
-			return errors.New("pgxdb: TxDecide's writes take no result callbacks")
-		}
+	if err = refuseCallbacks("TxDecide's writes", second); err != nil {
+		return err
 	}
 	var tag pgconn.CommandTag
 	second.Queue("COMMIT").Exec(func(t pgconn.CommandTag) error {
@@ -151,9 +147,7 @@ func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide 
 		return nil
 	})
 	if err = conn.SendBatch(ctx, second).Close(); err != nil {
-		if !errors.As(err, new(*pgconn.PgError)) {
-			db.committed() // it may have committed: let the relay look
-		}
+		db.mayHaveCommitted(err)
 		return err
 	}
 	if tag.String() != "COMMIT" {
@@ -168,20 +162,45 @@ func (db *DB) TxDecide(ctx context.Context, read func(*pgx.Batch) error, decide 
 
 // Batch runs the statements queue puts in a batch as one implicit
 // transaction, COMMIT included, in one round trip: if one fails, none
-// takes effect. The statements' callbacks run only after the commit, so
-// they cannot refuse it: Batch is for a change whose every condition is a
-// constraint the database enforces (a unique key, a CHECK), whose
-// violation is the error returned. The commit hooks run as after Tx.
+// takes effect. Batch is for a change whose every condition is one the
+// database checks (a unique key, a CHECK, a function that raises), whose
+// violation is the error returned; statements take no result callbacks,
+// which would run after the commit. The commit hooks run as after Tx.
 func (db *DB) Batch(ctx context.Context, queue func(*pgx.Batch) error) error {
 	b := &pgx.Batch{}
 	if err := queue(b); err != nil {
 		return err
 	}
+	if err := refuseCallbacks("Batch", b); err != nil {
+		return err
+	}
 	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		db.mayHaveCommitted(err)
 		return err
 	}
 	db.committed()
 	return nil
+}
+
+// refuseCallbacks fails when a statement of b has a result callback: sent
+// with its COMMIT, it would run too late to refuse, and its error would
+// report a committed change as failed.
+func refuseCallbacks(what string, b *pgx.Batch) error {
+	for _, q := range b.QueuedQueries {
+		if q.Fn != nil {
+			return fmt.Errorf("pgxdb: %s take no result callbacks (%.40s)", what, q.SQL)
+		}
+	}
+	return nil
+}
+
+// mayHaveCommitted runs the commit hooks when err, from a batch sent with
+// its COMMIT, is not Postgres refusing it: the answer was lost and the
+// change may be stored, so the relay should look.
+func (db *DB) mayHaveCommitted(err error) {
+	if !errors.As(err, new(*pgconn.PgError)) {
+		db.committed()
+	}
 }
 
 // cleanupContext is ctx for a ROLLBACK after a failure: it outlives ctx's

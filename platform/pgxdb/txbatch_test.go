@@ -114,6 +114,13 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 	if err := insert(3, 1, 4); !errors.As(err, &pgErr) || pgErr.Code != "23505" {
 		t.Fatalf("err = %v, want the duplicate key", err)
 	}
+	err := db.Batch(ctx, func(b *pgx.Batch) error {
+		b.Queue(`INSERT INTO things (id) VALUES (7)`).Exec(func(pgconn.CommandTag) error { return nil })
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a statement with a callback was sent with its commit")
+	}
 	var n int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil || n != 2 || commits.Load() != 1 {
 		t.Fatalf("%d rows (%v) and %d commits, want 2 and 1", n, err, commits.Load())
