@@ -1,0 +1,4 @@
+package datamove
+
+// LatestVersion is latestVersion, for the tests outside the package.
+var LatestVersion = latestVersion
