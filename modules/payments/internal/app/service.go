@@ -54,8 +54,10 @@ func (s *Service) Charge(ctx context.Context, in paymentsapi.ChargeInput) (payme
 		return paymentsapi.Payment{}, err
 	}
 	var p *domain.Payment
+	first := true
 	err := s.retry(func() (err error) {
-		p, err = s.charge(ctx, in)
+		p, err = s.charge(ctx, in, first)
+		first = false
 		return err
 	})
 	if err != nil {
@@ -66,8 +68,17 @@ func (s *Service) Charge(ctx context.Context, in paymentsapi.ChargeInput) (payme
 
 // charge drives the order's payment forward until it is captured, failed or
 // called off, and returns it captured.
-func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput) (*domain.Payment, error) {
-	p, err := s.payments.ByOrder(ctx, in.OrderID)
+//
+// A first attempt assumes the order has no payment yet, as nearly every
+// charge finds, and saves a new one without looking: the order's claim in
+// the same batch makes that ErrConflict when it has one (a repeated charge,
+// a cancellation that came first), and the next attempt loads it.
+func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput, first bool) (*domain.Payment, error) {
+	var p *domain.Payment
+	err := pg.ErrNotFound
+	if !first {
+		p, err = s.payments.ByOrder(ctx, in.OrderID)
+	}
 	if errors.Is(err, pg.ErrNotFound) {
 		if p, err = domain.Initiate(newID(), in, s.now()); err == nil {
 			err = s.payments.Save(ctx, p)

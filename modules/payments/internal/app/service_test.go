@@ -174,7 +174,7 @@ func TestHappyChargeRoundTrips(t *testing.T) {
 	if _, err := e.svc.Charge(ctx, chargeInput(paymentsapi.TokenOK)); err != nil {
 		t.Fatal(err)
 	}
-	const wantTrips, wantCommits = 3, 2
+	const wantTrips, wantCommits = 2, 2
 	trips, commits, log := e.trips.Count()
 	t.Logf("%d round trips, %d commits", trips, commits)
 	if trips > wantTrips || commits > wantCommits {
