@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -45,12 +46,20 @@ type Objects struct {
 	NetworkPolicies []*networkingv1.NetworkPolicy
 }
 
+// kustomizing serialises kustomize runs: Kustomizer.Run is not safe to call
+// from several goroutines (kyaml's OpenAPI schema is a global set and
+// parsed lazily; kubernetes-sigs/kustomize#4824, #5805), and parallel tests
+// build overlays at once.
+var kustomizing sync.Mutex
+
 // Build runs kustomize on the overlay in dir, on disk, and decodes every
 // object strictly: an unknown field, a duplicate field or a kind this
 // package does not know is an error.
 func Build(dir string) (*Objects, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	kustomizing.Lock()
 	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	kustomizing.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
