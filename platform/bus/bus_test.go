@@ -188,6 +188,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// awaitDeadLetter waits until b holds one dead letter and returns it.
+func awaitDeadLetter(t *testing.T, b *bus.Bus) []bus.DeadLetter {
+	t.Helper()
+	var dl []bus.DeadLetter
+	waitFor(t, "a dead letter", func() bool {
+		var err error
+		dl, err = b.DeadLetters(context.Background(), 10)
+		return err == nil && len(dl) == 1
+	})
+	return dl
+}
+
 func forEachDriver(t *testing.T, f func(t *testing.T, driver string)) {
 	for _, d := range bus.Drivers {
 		t.Run(d, func(t *testing.T) {
@@ -302,12 +314,7 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 		b := w.startBus(t, true, nil)
 		w.emit(t, "k", 42)
 		ctx := context.Background()
-		var dl []bus.DeadLetter
-		waitFor(t, "a dead letter", func() bool {
-			var err error
-			dl, err = b.DeadLetters(ctx, 10)
-			return err == nil && len(dl) == 1
-		})
+		dl := awaitDeadLetter(t, b)
 		// MaxRetries is 2: the first attempt plus two retries.
 		if dl[0].Attempts != 3 || w.calls.Load() != 3 {
 			t.Fatalf("attempts: stored %d, handler called %d times; want 3", dl[0].Attempts, w.calls.Load())
@@ -583,12 +590,7 @@ func TestReplayOfAMessageHandledMeanwhileRemovesTheDeadLetter(t *testing.T) {
 		b := w.startBus(t, true, nil)
 		w.emit(t, "k", 5)
 		ctx := context.Background()
-		var dl []bus.DeadLetter
-		waitFor(t, "a dead letter", func() bool {
-			var err error
-			dl, err = b.DeadLetters(ctx, 10)
-			return err == nil && len(dl) == 1
-		})
+		dl := awaitDeadLetter(t, b)
 		w.failFirstN.Store(0)
 		if _, err := w.consumer.Pool.Exec(ctx, `INSERT INTO inbox (handler, message_id) VALUES ($1, $2)`, w.name, dl[0].MessageID); err != nil {
 			t.Fatal(err)

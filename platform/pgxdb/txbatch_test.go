@@ -26,6 +26,15 @@ func openCounted(t *testing.T) (*pgxdb.DB, *atomic.Int32) {
 	return db, commits
 }
 
+// countThings counts the rows of the test table.
+func countThings(t *testing.T, db *pgxdb.DB) (n int) {
+	t.Helper()
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM things`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // A batch transaction commits all its statements, or, when a statement or
 // the check of its result fails, none; the commit hooks run only after a
 // commit, and the connection goes back to the pool either way.
@@ -46,12 +55,6 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 			}
 			return nil
 		}, nil)
-	}
-	count := func() (n int) {
-		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
 	}
 	if err := insert(1, 2); err != nil {
 		t.Fatal(err)
@@ -88,7 +91,7 @@ func TestTxBatchIsAllOrNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, c := count(), commits.Load(); n != 2 || c != 1 {
+	if n, c := countThings(t, db), commits.Load(); n != 2 || c != 1 {
 		t.Fatalf("%d rows and %d commits, want 2 and 1", n, c)
 	}
 }
@@ -121,9 +124,8 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("a statement with a callback was sent with its commit")
 	}
-	var n int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil || n != 2 || commits.Load() != 1 {
-		t.Fatalf("%d rows (%v) and %d commits, want 2 and 1", n, err, commits.Load())
+	if n := countThings(t, db); n != 2 || commits.Load() != 1 {
+		t.Fatalf("%d rows and %d commits, want 2 and 1", n, commits.Load())
 	}
 }
 
@@ -153,12 +155,6 @@ func TestTxDecideIsAllOrNothing(t *testing.T) {
 			}
 			return nil
 		})
-	}
-	count := func() (n int) {
-		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
 	}
 	if err := add(1, 2); err != nil {
 		t.Fatal(err)
@@ -201,7 +197,7 @@ func TestTxDecideIsAllOrNothing(t *testing.T) {
 	if err := add(2, 5); err != nil {
 		t.Fatal(err)
 	}
-	if n, c := count(), commits.Load(); n != 2 || c != 2 {
+	if n, c := countThings(t, db), commits.Load(); n != 2 || c != 2 {
 		t.Fatalf("%d rows and %d commits, want 2 and 2", n, c)
 	}
 }

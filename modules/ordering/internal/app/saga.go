@@ -191,9 +191,9 @@ func (r *Runner) advance(c Claimed) {
 
 // work is what a worker holds of a claimed saga: its lease, the saga as
 // it advances (its entries since the claim not stored yet), and its order,
-// handed over with a saga born claimed or loaded once at the first step. While the lease holds, only this worker
-// changes either (every other write is fenced out), so the copies stay true
-// and no step reads them again. The worker stores the saga when it stops
+// handed over with a saga born claimed or loaded once at the first step.
+// While the lease holds, only this worker changes either (every other write
+// is fenced out), so the copies stay true and no step reads them again. The worker stores the saga when it stops
 // with it, and when it turns to compensate.
 type work struct {
 	lease Lease
