@@ -149,7 +149,7 @@ func get(ctx context.Context, q batcher, id uuid.UUID, lock bool) (*domain.Order
 
 // queueStatus queues the statements that store a changed order's status
 // and publish its changes. The order's row must still be at the revision it
-// was loaded at; if not, the batch fails with app.ErrLeaseLost (only a
+// was loaded at; if not, the transaction fails (see fenced: only a
 // saga's fenced change may change an order, so this is a second fence).
 func (r *Orders) queueStatus(ctx context.Context, b *pgx.Batch, o *domain.Order) error {
 	s := o.Snapshot()
@@ -159,12 +159,10 @@ func (r *Orders) queueStatus(ctx context.Context, b *pgx.Batch, o *domain.Order)
 	}
 	changes := o.Changes()
 	loaded := o.Revision() - len(changes) // every change is one revision
-	b.Queue(`UPDATE orders SET status = $2, failure_reason = $3, revision = $4, updated_at = $5 WHERE id = $1 AND revision = $6`,
-		s.ID, s.Status, reason, o.Revision(), s.UpdatedAt, loaded).Exec(func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() == 0 {
-			return app.ErrLeaseLost
-		}
-		return nil
-	})
+	b.Queue(`WITH saved AS (
+			UPDATE orders SET status = $2, failure_reason = $3, revision = $4, updated_at = $5 WHERE id = $1 AND revision = $6
+			RETURNING id)
+		SELECT fence_refused('order ' || $1) WHERE NOT EXISTS (SELECT FROM saved)`,
+		s.ID, s.Status, reason, o.Revision(), s.UpdatedAt, loaded)
 	return r.queueChanges(ctx, b, changes)
 }

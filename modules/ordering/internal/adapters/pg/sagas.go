@@ -66,7 +66,7 @@ func (s *Sagas) Renew(ctx context.Context, l app.Lease) error {
 // it, and then finds the lease renewed (or given up, with the saga waiting
 // or ended).
 func (s *Sagas) Update(ctx context.Context, l app.Lease, fn func(*domain.Saga, *domain.Order) error) error {
-	return s.db.db.Tx(ctx, func(tx pgx.Tx) error {
+	return fenced(s.db.db.Tx(ctx, func(tx pgx.Tx) error {
 		r := domain.SagaRecord{OrderID: l.OrderID}
 		var token int64
 		var held bool
@@ -102,18 +102,19 @@ func (s *Sagas) Update(ctx context.Context, l app.Lease, fn func(*domain.Saga, *
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
-	})
+	}))
 }
 
 // Record implements app.Sagas. It trusts sg to be the saga as stored, which
 // the fence proves: no one else wrote it since l's claim. So nothing is read
-// first, and the change is one transaction of two round trips (see
-// pgxdb.DB.TxBatch) where Update takes five or more.
+// first, and the fences refuse inside the statements: the change is one
+// implicit transaction, its COMMIT included, in one round trip (see
+// pgxdb.DB.Batch) where Update takes five or more.
 func (s *Sagas) Record(ctx context.Context, l app.Lease, sg *domain.Saga, o *domain.Order) error {
 	if l.Token == 0 {
 		return errors.New("ordering: Record needs a lease")
 	}
-	return s.db.db.TxBatch(ctx, func(b *pgx.Batch) error { return s.queueChange(ctx, b, l, sg, o) }, nil)
+	return fenced(s.db.db.Batch(ctx, func(b *pgx.Batch) error { return s.queueChange(ctx, b, l, sg, o) }))
 }
 
 // queueChange queues the statements that store sg's change fenced by l,
@@ -137,26 +138,36 @@ func (s *Sagas) queueChange(ctx context.Context, b *pgx.Batch, l app.Lease, sg *
 
 // queueSave queues the update of sg's fields, fenced by l: if l is a
 // worker's lease that is not the saga's latest claim, it changes nothing and
-// fails the batch with ErrLeaseLost. A worker's saga due at once stays
+// fails the transaction (see fenced). A worker's saga due at once stays
 // leased to it for another period; a waiting or ended saga is let go. A
 // change made without a lease increments the token, fencing out any worker.
 func (s *Sagas) queueSave(b *pgx.Batch, sg *domain.Saga, l app.Lease) {
 	r := sg.Record()
 	keep := l.Token != 0 && !sg.Done() && sg.RetryIn() == 0
-	b.Queue(`UPDATE sagas SET step = $2, reason = $3, payment_token = $4, attempts = $5, deadline = $6, traceparent = $7,
-		next_attempt_at = now() + make_interval(secs => $8),
-		lease_owner = CASE WHEN $9 THEN lease_owner END,
-		lease_until = CASE WHEN $9 THEN now() + make_interval(secs => $10) END,
-		lease_token = lease_token + CASE WHEN $11 = 0 THEN 1 ELSE 0 END,
-		updated_at = now()
-		WHERE order_id = $1 AND ($11 = 0 OR (lease_token = $11 AND lease_until IS NOT NULL))`,
+	b.Queue(`WITH saved AS (
+			UPDATE sagas SET step = $2, reason = $3, payment_token = $4, attempts = $5, deadline = $6, traceparent = $7,
+			next_attempt_at = now() + make_interval(secs => $8),
+			lease_owner = CASE WHEN $9 THEN lease_owner END,
+			lease_until = CASE WHEN $9 THEN now() + make_interval(secs => $10) END,
+			lease_token = lease_token + CASE WHEN $11 = 0 THEN 1 ELSE 0 END,
+			updated_at = now()
+			WHERE order_id = $1 AND ($11 = 0 OR (lease_token = $11 AND lease_until IS NOT NULL))
+			RETURNING order_id)
+		SELECT fence_refused('saga ' || $1) WHERE NOT EXISTS (SELECT FROM saved)`,
 		r.OrderID, r.Step, r.Reason, r.PaymentToken, r.Attempts, r.Deadline, r.Traceparent,
-		sg.RetryIn().Seconds(), keep, s.db.lease.Seconds(), l.Token).Exec(func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() == 0 {
-			return app.ErrLeaseLost
-		}
-		return nil
-	})
+		sg.RetryIn().Seconds(), keep, s.db.lease.Seconds(), l.Token)
+}
+
+// fenceRefused is the SQLSTATE the schema's fence_refused raises.
+const fenceRefused = "SG409"
+
+// fenced returns app.ErrLeaseLost for err when a fence refused the change.
+func fenced(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == fenceRefused {
+		return app.ErrLeaseLost
+	}
+	return err
 }
 
 // ReleaseLeases implements app.Sagas.

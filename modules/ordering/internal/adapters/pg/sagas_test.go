@@ -181,3 +181,41 @@ func TestRecordIsFenced(t *testing.T) {
 		t.Fatalf("timeline %+v, %v; want reserve, charge, confirm", steps, err)
 	}
 }
+
+// The order's revision is a second fence, raised inside the record's one
+// round trip: an order changed since its worker loaded it refuses the whole
+// record, the saga's own update sent before it included.
+func TestRecordIsFencedByTheOrdersRevision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openOrdering(t)
+	orders := pg.NewOrders(db, time.Minute)
+	sagas := pg.NewSagas(orders)
+	id := placeOrder(t, orders)
+	order, err := orders.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := claimOne(t, sagas)
+	for range 2 {
+		if err := c.Saga.Succeed(time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Saga.Finish(order, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE orders SET revision = revision + 1 WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := sagas.Record(ctx, c.Lease, c.Saga, order); !errors.Is(err, app.ErrLeaseLost) {
+		t.Fatalf("recording over a changed order: %v, want app.ErrLeaseLost", err)
+	}
+	if sg, err := sagas.Get(ctx, id); err != nil || sg.Step() != domain.StepReserve {
+		t.Fatalf("saga %+v, %v; want it still at %s", sg, err, domain.StepReserve)
+	}
+	var logged int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM saga_log WHERE order_id = $1`, id).Scan(&logged); err != nil || logged != 0 {
+		t.Fatalf("%d timeline entries, %v; want none", logged, err)
+	}
+}
