@@ -161,7 +161,16 @@ func runDatamove(ctx context.Context, c datamoveConfig) error {
 		f.offlineCopy, f.offlineCopy/f.reference, f.offlineWhole, f.offlineWhole/f.reference)
 
 	// Online: the module keeps writing on the source while the replication
-	// starts, then stops there for the cutover.
+	// starts, then stops there for the cutover. It needs logical
+	// replication: on a server without it, say so and measure the rest.
+	var walLevel string
+	if err := conn.QueryRow(ctx, `SHOW wal_level`).Scan(&walLevel); err != nil {
+		return err
+	}
+	if walLevel != "logical" {
+		fmt.Printf("datamove online move: skipped: the server's wal_level is %s, the online move needs logical (make services sets it)\n", walLevel)
+		return nil
+	}
 	w, err := startPaymentsWriter(ctx, dsn("src"), c.rate)
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
