@@ -172,7 +172,7 @@ func (c *checker) imports(rel string, f *ast.File) []Violation {
 		}
 		msg := c.importRule(path.Dir(rel), ip)
 		if msg == "" && !strings.HasSuffix(rel, "_test.go") {
-			msg = layerRule(path.Dir(rel), ip)
+			msg = layerRule(path.Dir(rel), strings.TrimPrefix(ip, c.modPath+"/"))
 		}
 		if msg != "" {
 			vs = append(vs, Violation{
@@ -231,15 +231,19 @@ func (c *checker) importRule(from, ip string) string {
 var storageDrivers = []string{"github.com/jackc/pgx/"}
 
 // layerRule returns why the non-test package in folder from may not import
-// ip, or "" if it may. Rule 7: a module's application and domain layers
-// (internal/app, internal/domain and below) know storage only through the
-// interfaces they own; its adapters implement them with the driver.
+// ip (relative to the repository when it is one of its packages), or "" if
+// it may. Rule 7: a module's layers depend inwards. Its application and
+// domain layers (internal/app, internal/domain and below) know storage only
+// through the interfaces they own: they use neither the database driver
+// nor the module's adapters and ports, which implement and drive them; and
+// the domain knows nothing of the application layer either.
 func layerRule(from, ip string) string {
 	top, m := place(from)
 	if top != "modules" || m == "" {
 		return ""
 	}
-	rest, ok := strings.CutPrefix(from, "modules/"+m+"/internal/")
+	own := "modules/" + m + "/internal/"
+	rest, ok := strings.CutPrefix(from, own)
 	if !ok {
 		return ""
 	}
@@ -251,6 +255,16 @@ func layerRule(from, ip string) string {
 		if strings.HasPrefix(ip+"/", d) {
 			return fmt.Sprintf("the %s layer of module %s may not use the database driver: declare the interface it needs there and implement it under internal/adapters",
 				layer, m)
+		}
+	}
+	if target, ok := strings.CutPrefix(ip, own); ok {
+		outer, _, _ := strings.Cut(target, "/")
+		switch {
+		case outer == "adapters" || outer == "ports":
+			return fmt.Sprintf("the %s layer of module %s may not import its %s: they depend on it, not it on them; declare the interface it needs in internal/app",
+				layer, m, outer)
+		case layer == "domain" && outer == "app":
+			return fmt.Sprintf("the domain layer of module %s may not import its application layer: the app depends on the domain, not the reverse", m)
 		}
 	}
 	return ""

@@ -84,6 +84,11 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{"missing_migrations", []string{
 			"modules/gamma: module gamma has no migrations folder migrations/gamma",
 		}},
+		{"layers_outward", []string{
+			"modules/beta/internal/app/service.go:3: imports example.com/shop/modules/beta/internal/adapters/pg: the app layer of module beta may not import its adapters",
+			"modules/beta/internal/domain/rule.go:4: imports example.com/shop/modules/beta/internal/app: the domain layer of module beta may not import its application layer",
+			"modules/beta/internal/domain/rule.go:5: imports example.com/shop/modules/beta/internal/ports/http: the domain layer of module beta may not import its ports",
+		}},
 		{"driver_in_app", []string{
 			"modules/beta/internal/app/store.go:3: imports github.com/jackc/pgx/v5: the app layer of module beta may not use the database driver",
 			"modules/beta/internal/domain/link.go:4: imports github.com/jackc/pgx/v5/pgtype: the domain layer of module beta may not use the database driver",

@@ -26,10 +26,13 @@
 //     platform/ names no module schema at all: it relies on search_path.
 //  6. Every module folder has its surface package and its migrations/<m>
 //     folder, and every migrations folder belongs to a module.
-//  7. A module's application and domain layers (modules/X/internal/app and
-//     modules/X/internal/domain, and below) do not import the database
-//     driver (pgx) outside their tests: they own the interfaces of what
-//     they store, and the adapters implement them.
+//  7. A module's layers depend inwards. Its application and domain layers
+//     (modules/X/internal/app and modules/X/internal/domain, and below) do
+//     not import, outside their tests, the database driver (pgx) nor the
+//     module's own adapters and ports (modules/X/internal/adapters/...,
+//     modules/X/internal/ports/...): they own the interfaces of what they
+//     store, and the adapters implement them. The domain does not import
+//     the application layer either.
 //
 // The module list is read from the folders under modules/, so a new module
 // is covered without touching this package. Check is a plain function over a

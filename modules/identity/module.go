@@ -34,7 +34,8 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, identitymigrations.FS) },
-		pg.NewUsers,
+		// The app layer knows its store by the interface it owns.
+		func(db *pgxdb.DB) app.Users { return pg.NewUsers(db) },
 		app.New,
 		newSigner,
 	),

@@ -27,7 +27,8 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, inventorymigrations.FS) },
-		pg.NewStock,
+		// The app layer knows its store by the interface it owns.
+		func(db *pgxdb.DB) app.Stock { return pg.NewStock(db) },
 		app.New,
 	),
 	fx.Provide(func(s *app.Service) inventoryapi.API { return inventoryapi.Traced(s) }),

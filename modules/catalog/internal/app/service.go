@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
-	"github.com/modmono/shop/modules/catalog/internal/adapters/pg"
 	"github.com/modmono/shop/modules/catalog/internal/cache"
 	"github.com/modmono/shop/modules/catalog/internal/domain"
 	"github.com/modmono/shop/platform/page"
@@ -16,14 +15,14 @@ import (
 
 // Service implements catalogapi.API. GetProduct reads through the cache.
 type Service struct {
-	products *pg.Products
+	products Products
 	cache    *cache.Products
 }
 
 var _ catalogapi.API = (*Service)(nil)
 
 // New returns the service over its repository and its cache.
-func New(products *pg.Products, cache *cache.Products) *Service {
+func New(products Products, cache *cache.Products) *Service {
 	return &Service{products: products, cache: cache}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modmono/shop/modules/identity/identityapi"
-	"github.com/modmono/shop/modules/identity/internal/adapters/pg"
 	"github.com/modmono/shop/modules/identity/internal/domain"
 	"github.com/modmono/shop/platform/apperr"
 	"github.com/modmono/shop/platform/auth"
@@ -22,7 +21,7 @@ import (
 
 // Service implements identityapi.API. It is safe for concurrent use.
 type Service struct {
-	users  *pg.Users
+	users  Users
 	tokens *auth.Signer
 	// slots bounds how many argon2 computations run at once. Each holds
 	// 19 MiB and a CPU for tens of milliseconds, so without a bound a burst
@@ -34,7 +33,7 @@ var _ identityapi.API = (*Service)(nil)
 
 // New returns the service over its repository; tokens signs the access
 // tokens Login issues.
-func New(users *pg.Users, tokens *auth.Signer) *Service {
+func New(users Users, tokens *auth.Signer) *Service {
 	return &Service{users: users, tokens: tokens, slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 }
 

@@ -9,14 +9,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
-	"github.com/modmono/shop/modules/inventory/internal/adapters/pg"
 	"github.com/modmono/shop/modules/inventory/internal/domain"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 )
 
 // Service implements inventoryapi.API.
 type Service struct {
-	stock   *pg.Stock
+	stock   Stock
 	catalog catalogapi.API
 }
 
@@ -24,13 +23,13 @@ var _ inventoryapi.API = (*Service)(nil)
 
 // New returns the service. catalog is asked only when a product is not yet
 // known locally (its created event has not arrived yet).
-func New(stock *pg.Stock, catalog catalogapi.API) *Service {
+func New(stock Stock, catalog catalogapi.API) *Service {
 	return &Service{stock: stock, catalog: catalog}
 }
 
 func (s *Service) GetStock(ctx context.Context, productID uuid.UUID) (inventoryapi.Stock, error) {
 	it, err := s.stock.Get(ctx, productID)
-	if errors.Is(err, pg.ErrNoRecord) {
+	if errors.Is(err, ErrNoRecord) {
 		if err := s.mustExist(ctx, productID); err != nil {
 			return inventoryapi.Stock{}, err
 		}
@@ -45,7 +44,7 @@ func (s *Service) GetStock(ctx context.Context, productID uuid.UUID) (inventorya
 func (s *Service) SetStock(ctx context.Context, productID uuid.UUID, in inventoryapi.SetStockInput) (inventoryapi.Stock, error) {
 	set := func(it *domain.Item) (bool, error) { return it.SetOnHand(in.OnHand) }
 	it, err := s.stock.Update(ctx, productID, set)
-	if errors.Is(err, pg.ErrNoRecord) {
+	if errors.Is(err, ErrNoRecord) {
 		if err := s.mustExist(ctx, productID); err != nil {
 			return inventoryapi.Stock{}, err
 		}
@@ -82,10 +81,10 @@ func (s *Service) Reserve(ctx context.Context, orderID uuid.UUID, lines []invent
 func (s *Service) Release(ctx context.Context, orderID uuid.UUID) error {
 	for {
 		err := s.stock.Transition(ctx, orderID, (*domain.Reservation).Release)
-		if !errors.Is(err, pg.ErrNoReservation) {
+		if !errors.Is(err, ErrNoReservation) {
 			return err
 		}
-		if err := s.stock.ReleaseUnreserved(ctx, orderID); !errors.Is(err, pg.ErrReserved) {
+		if err := s.stock.ReleaseUnreserved(ctx, orderID); !errors.Is(err, ErrReserved) {
 			return err
 		}
 		// A reservation committed between the two: release it.
@@ -104,7 +103,7 @@ func (s *Service) Restock(ctx context.Context, orderID uuid.UUID) error {
 
 func (s *Service) transition(ctx context.Context, orderID uuid.UUID, change func(*domain.Reservation, domain.Items) (bool, error)) error {
 	err := s.stock.Transition(ctx, orderID, change)
-	if errors.Is(err, pg.ErrNoReservation) {
+	if errors.Is(err, ErrNoReservation) {
 		return inventoryapi.ErrReservationNotFound.WithMessage(fmt.Sprintf("order %s has no reservation", orderID))
 	}
 	return err

@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/modmono/shop/modules/payments/internal/adapters/pg"
 	"github.com/modmono/shop/modules/payments/internal/domain"
 	"github.com/modmono/shop/modules/payments/paymentsapi"
 	"github.com/modmono/shop/platform/bus"
@@ -33,7 +32,7 @@ const (
 
 // Service implements paymentsapi.API.
 type Service struct {
-	payments *pg.Payments
+	payments Payments
 	provider domain.Provider
 	now      func() time.Time
 }
@@ -42,7 +41,7 @@ var _ paymentsapi.API = (*Service)(nil)
 
 // New returns the service. provider is the guarded provider (timeouts and
 // circuit breaker); now is the clock, time.Now when nil.
-func New(payments *pg.Payments, provider domain.Provider, now func() time.Time) *Service {
+func New(payments Payments, provider domain.Provider, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -75,11 +74,11 @@ func (s *Service) Charge(ctx context.Context, in paymentsapi.ChargeInput) (payme
 // a cancellation that came first), and the next attempt loads it.
 func (s *Service) charge(ctx context.Context, in paymentsapi.ChargeInput, first bool) (*domain.Payment, error) {
 	var p *domain.Payment
-	err := pg.ErrNotFound
+	err := ErrNotFound
 	if !first {
 		p, err = s.payments.ByOrder(ctx, in.OrderID)
 	}
-	if errors.Is(err, pg.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		if p, err = domain.Initiate(newID(), in, s.now()); err == nil {
 			err = s.payments.Save(ctx, p)
 		}
@@ -163,7 +162,7 @@ func (s *Service) Cancel(ctx context.Context, orderID uuid.UUID, reason string) 
 // cancel makes sure the order ends up with no money taken.
 func (s *Service) cancel(ctx context.Context, orderID uuid.UUID, reason string) error {
 	p, err := s.payments.ByOrder(ctx, orderID)
-	if errors.Is(err, pg.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return s.payments.Save(ctx, domain.CancelUnpaid(newID(), orderID, reason, s.now()))
 	}
 	if err != nil {
@@ -227,7 +226,7 @@ func (s *Service) Refund(ctx context.Context, orderID uuid.UUID, reason string) 
 // refund returns the order's payment refunded.
 func (s *Service) refund(ctx context.Context, orderID uuid.UUID, reason string) (*domain.Payment, error) {
 	p, err := s.payments.ByOrder(ctx, orderID)
-	if errors.Is(err, pg.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return nil, paymentsapi.ErrPaymentNotFound
 	}
 	if err != nil {
@@ -263,7 +262,7 @@ func (s *Service) refundStep(ctx context.Context, p *domain.Payment, reason stri
 
 func (s *Service) ForOrder(ctx context.Context, orderID uuid.UUID) (page.Page[paymentsapi.Payment], error) {
 	p, err := s.view(ctx, orderID)
-	if errors.Is(err, pg.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return page.Page[paymentsapi.Payment]{Items: []paymentsapi.Payment{}}, nil
 	}
 	if err != nil {
@@ -282,7 +281,7 @@ func (s *Service) show(ctx context.Context, p *domain.Payment) (paymentsapi.Paym
 	return s.view(ctx, p.OrderID())
 }
 
-// view returns the order's payment with its history, or pg.ErrNotFound when
+// view returns the order's payment with its history, or ErrNotFound when
 // it has none to show.
 func (s *Service) view(ctx context.Context, orderID uuid.UUID) (paymentsapi.Payment, error) {
 	p, history, err := s.payments.History(ctx, orderID)
@@ -290,7 +289,7 @@ func (s *Service) view(ctx context.Context, orderID uuid.UUID) (paymentsapi.Paym
 		return paymentsapi.Payment{}, err
 	}
 	if !p.Visible() {
-		return paymentsapi.Payment{}, pg.ErrNotFound
+		return paymentsapi.Payment{}, ErrNotFound
 	}
 	return p.View(history)
 }
@@ -353,7 +352,7 @@ func Announcement(p *domain.Payment, e domain.Event) (bus.Event, error) {
 // retry runs op again while it loses races, up to maxAttempts times.
 func (s *Service) retry(op func() error) error {
 	for range maxAttempts {
-		if err := op(); !errors.Is(err, pg.ErrConflict) {
+		if err := op(); !errors.Is(err, ErrConflict) {
 			return err
 		}
 	}

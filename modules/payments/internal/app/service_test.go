@@ -705,12 +705,12 @@ func TestSaveDetectsAConcurrentChange(t *testing.T) {
 	if err := e.payments.Save(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.payments.Save(ctx, b); !errors.Is(err, pg.ErrConflict) {
+	if err := e.payments.Save(ctx, b); !errors.Is(err, app.ErrConflict) {
 		t.Fatalf("got %v, want ErrConflict", err)
 	}
 	// A second stream for the same order is refused too.
 	other, _ := domain.Initiate(uuid.New(), in, time.Now())
-	if err := e.payments.Save(ctx, other); !errors.Is(err, pg.ErrConflict) {
+	if err := e.payments.Save(ctx, other); !errors.Is(err, app.ErrConflict) {
 		t.Fatalf("second stream: got %v, want ErrConflict", err)
 	}
 }
@@ -850,7 +850,7 @@ func TestAsOfReturnsThePastState(t *testing.T) {
 	} {
 		got, err := e.payments.AsOf(ctx, in.OrderID, tc.at)
 		switch {
-		case tc.want == "" && errors.Is(err, pg.ErrNotFound):
+		case tc.want == "" && errors.Is(err, app.ErrNotFound):
 		case err != nil:
 			t.Fatalf("%s: %v", name, err)
 		case got.State().Status != tc.want:

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/modmono/shop/modules/catalog/catalogapi"
+	"github.com/modmono/shop/modules/catalog/internal/app"
 	"github.com/modmono/shop/modules/catalog/internal/domain"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/page"
@@ -21,6 +22,8 @@ type Products struct {
 	db     *pgxdb.DB
 	outbox bus.Outbox
 }
+
+var _ app.Products = (*Products)(nil)
 
 // NewProducts returns the repository over the module's database.
 func NewProducts(db *pgxdb.DB) *Products { return &Products{db: db} }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/modmono/shop/modules/identity/identityapi"
+	"github.com/modmono/shop/modules/identity/internal/app"
 	"github.com/modmono/shop/modules/identity/internal/domain"
 	"github.com/modmono/shop/platform/auth"
 	"github.com/modmono/shop/platform/bus"
@@ -22,6 +23,8 @@ type Users struct {
 	db     *pgxdb.DB
 	outbox bus.Outbox
 }
+
+var _ app.Users = (*Users)(nil)
 
 // NewUsers returns the repository over the module's database.
 func NewUsers(db *pgxdb.DB) *Users { return &Users{db: db} }

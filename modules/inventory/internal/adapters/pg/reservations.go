@@ -2,19 +2,16 @@ package pg
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/modmono/shop/modules/inventory/internal/app"
 	"github.com/modmono/shop/modules/inventory/internal/domain"
 	"github.com/modmono/shop/modules/inventory/inventoryapi"
 	"github.com/modmono/shop/platform/bus"
 )
-
-// ErrNoReservation means the order has no reservation.
-var ErrNoReservation = errors.New("inventory: no reservation")
 
 // The checkout waits on these methods, and every order of a popular product
 // waits on its stock rows, so each is one pgxdb.DB.TxDecide of two round
@@ -70,7 +67,7 @@ func (r *Stock) Reserve(ctx context.Context, res *domain.Reservation, place func
 }
 
 // ReleaseUnreserved records that an order without a reservation was
-// released, so a Reserve arriving later is refused. It returns ErrReserved
+// released, so a Reserve arriving later is refused. It returns app.ErrReserved
 // if a reservation appeared meanwhile: the caller then releases it
 // normally.
 func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error {
@@ -83,20 +80,17 @@ func (r *Stock) ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error 
 		return nil
 	}, func(b *pgx.Batch) error {
 		if reserved {
-			return ErrReserved
+			return app.ErrReserved
 		}
 		b.Queue(`INSERT INTO released_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, orderID)
 		return nil
 	})
 }
 
-// ErrReserved means a reservation exists after all.
-var ErrReserved = errors.New("inventory: the order holds a reservation")
-
 // Transition locks the order's reservation and then the stock rows of its
 // products, in one batch, and lets change move it. When change reports
 // true, the new state and the items are stored with one stock-changed
-// event per item. It returns ErrNoReservation if the order has none.
+// event per item. It returns app.ErrNoReservation if the order has none.
 func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, change func(*domain.Reservation, domain.Items) (bool, error)) error {
 	var (
 		res   *domain.Reservation
@@ -111,7 +105,7 @@ func (r *Stock) Transition(ctx context.Context, orderID uuid.UUID, change func(*
 		return nil
 	}, func(b *pgx.Batch) error {
 		if res == nil {
-			return ErrNoReservation
+			return app.ErrNoReservation
 		}
 		changed, err := change(res, items)
 		if err != nil || !changed {

@@ -8,19 +8,19 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/modmono/shop/modules/inventory/internal/app"
 	"github.com/modmono/shop/modules/inventory/internal/domain"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgxdb"
 )
-
-// ErrNoRecord means inventory has no stock row for the product yet.
-var ErrNoRecord = errors.New("inventory: no stock record")
 
 // Stock is the stock repository.
 type Stock struct {
 	db     *pgxdb.DB
 	outbox bus.Outbox
 }
+
+var _ app.Stock = (*Stock)(nil)
 
 // NewStock returns the repository over the module's database.
 func NewStock(db *pgxdb.DB) *Stock { return &Stock{db: db} }
@@ -37,12 +37,12 @@ func (r *Stock) Track(ctx context.Context, productID uuid.UUID) error {
 	return r.db.Tx(ctx, func(tx pgx.Tx) error { return Track(ctx, tx, productID) })
 }
 
-// Get returns a product's stock, or ErrNoRecord.
+// Get returns a product's stock, or app.ErrNoRecord.
 func (r *Stock) Get(ctx context.Context, productID uuid.UUID) (*domain.Item, error) {
 	var onHand, reserved int64
 	err := r.db.Pool.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1`, productID).Scan(&onHand, &reserved)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNoRecord
+		return nil, app.ErrNoRecord
 	}
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (r *Stock) Update(ctx context.Context, productID uuid.UUID, change func(*do
 		var onHand, reserved int64
 		err := tx.QueryRow(ctx, `SELECT on_hand, reserved FROM stock WHERE product_id = $1 FOR UPDATE`, productID).Scan(&onHand, &reserved)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNoRecord
+			return app.ErrNoRecord
 		}
 		if err != nil {
 			return err

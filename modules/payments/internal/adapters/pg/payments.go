@@ -11,19 +11,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/modmono/shop/modules/payments/internal/app"
 	"github.com/modmono/shop/modules/payments/internal/domain"
 	"github.com/modmono/shop/modules/payments/internal/eventstore"
 	"github.com/modmono/shop/platform/bus"
 	"github.com/modmono/shop/platform/pgxdb"
-)
-
-// Errors of the repository.
-var (
-	// ErrNotFound means the order has no payment stream.
-	ErrNotFound = errors.New("payments: no payment for the order")
-	// ErrConflict means another writer changed the stream (or opened one
-	// for the order) first: reload and decide again.
-	ErrConflict = eventstore.ErrConflict
 )
 
 // DefaultSnapshotEvery is how many events apart snapshots are taken.
@@ -41,6 +33,8 @@ type Payments struct {
 	SnapshotEvery int
 }
 
+var _ app.Payments = (*Payments)(nil)
+
 // NewPayments returns the repository over the module's database.
 func NewPayments(db *pgxdb.DB) *Payments {
 	return &Payments{db: db, store: eventstore.New(db), SnapshotEvery: DefaultSnapshotEvery}
@@ -49,12 +43,12 @@ func NewPayments(db *pgxdb.DB) *Payments {
 // Store returns the event store under the repository.
 func (r *Payments) Store() *eventstore.Store { return r.store }
 
-// StreamOf returns the ID of the order's payment stream, or ErrNotFound.
+// StreamOf returns the ID of the order's payment stream, or app.ErrNotFound.
 func (r *Payments) StreamOf(ctx context.Context, orderID uuid.UUID) (uuid.UUID, error) {
 	var id uuid.UUID
 	err := r.db.Pool.QueryRow(ctx, `SELECT payment_id FROM payment_orders WHERE order_id = $1`, orderID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, ErrNotFound
+		return uuid.Nil, app.ErrNotFound
 	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("payments: find the stream of order %s: %w", orderID, err)
@@ -63,7 +57,7 @@ func (r *Payments) StreamOf(ctx context.Context, orderID uuid.UUID) (uuid.UUID, 
 }
 
 // ByOrder loads the order's payment from its latest snapshot and the events
-// after it, or returns ErrNotFound.
+// after it, or returns app.ErrNotFound.
 func (r *Payments) ByOrder(ctx context.Context, orderID uuid.UUID) (*domain.Payment, error) {
 	id, err := r.StreamOf(ctx, orderID)
 	if err != nil {
@@ -76,7 +70,7 @@ func (r *Payments) ByOrder(ctx context.Context, orderID uuid.UUID) (*domain.Paym
 	return r.rebuild(ctx, id, st, time.Time{})
 }
 
-// AsOf loads the payment as it was at t, or returns ErrNotFound if its
+// AsOf loads the payment as it was at t, or returns app.ErrNotFound if its
 // stream had no event yet.
 func (r *Payments) AsOf(ctx context.Context, orderID uuid.UUID, t time.Time) (*domain.Payment, error) {
 	id, err := r.StreamOf(ctx, orderID)
@@ -88,7 +82,7 @@ func (r *Payments) AsOf(ctx context.Context, orderID uuid.UUID, t time.Time) (*d
 		return nil, err
 	}
 	if st.Version() == 0 {
-		return nil, ErrNotFound
+		return nil, app.ErrNotFound
 	}
 	return r.rebuild(ctx, id, st, t)
 }
@@ -148,7 +142,7 @@ func decode(stored []eventstore.Event) ([]domain.Recorded, error) {
 // events that announce them, in one transaction. A new stream also claims
 // its order there, so an order never gets two streams. The claim, the
 // append, the snapshot and the announcements go in one batch that commits
-// on its own: one round trip. It returns ErrConflict when another writer
+// on its own: one round trip. It returns app.ErrConflict when another writer
 // got there first; nothing is stored then.
 func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.Event) error {
 	expected, pending := p.Uncommitted()
@@ -177,6 +171,9 @@ func (r *Payments) Save(ctx context.Context, p *domain.Payment, announce ...bus.
 		}
 		return r.outbox.Queue(ctx, b, announce...)
 	})
+	if errors.Is(err, eventstore.ErrConflict) {
+		return app.ErrConflict
+	}
 	if err != nil {
 		return err
 	}
@@ -201,7 +198,7 @@ func (r *Payments) snapshot(p *domain.Payment, expected int) (*eventstore.Snapsh
 
 // queueClaim queues on b the row that records which stream holds the
 // order's payment. A second stream for the order is a duplicate key, which
-// eventstore.Write reports as ErrConflict.
+// eventstore.Write reports as a conflict.
 func queueClaim(b *pgx.Batch, p *domain.Payment) {
 	var customer *uuid.UUID
 	if c := p.CustomerID(); c != uuid.Nil {

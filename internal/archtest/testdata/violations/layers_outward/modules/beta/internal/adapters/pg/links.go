@@ -1,0 +1,4 @@
+package pg
+
+// Links is an adapter.
+type Links struct{}

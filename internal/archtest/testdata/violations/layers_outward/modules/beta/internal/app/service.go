@@ -1,0 +1,5 @@
+package app
+
+import "example.com/shop/modules/beta/internal/adapters/pg"
+
+var _ pg.Links

@@ -1,0 +1,4 @@
+package app
+
+// Service is the app.
+type Service struct{}

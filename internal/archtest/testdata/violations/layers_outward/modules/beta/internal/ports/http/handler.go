@@ -1,0 +1,4 @@
+package http
+
+// Handler is a port.
+type Handler struct{}
