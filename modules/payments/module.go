@@ -33,9 +33,10 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		func(dbs *host.Databases) (*pgxdb.DB, error) { return dbs.OpenModule(Name, paymentsmigrations.FS) },
-		pg.NewPayments,
+		// The app layer knows its store by the interface it owns.
+		func(db *pgxdb.DB) app.Payments { return pg.NewPayments(db) },
 		newProvider,
-		func(payments *pg.Payments, p domain.Provider) *app.Service { return app.New(payments, p, nil) },
+		func(payments app.Payments, p domain.Provider) *app.Service { return app.New(payments, p, nil) },
 	),
 	fx.Provide(func(s *app.Service) paymentsapi.API { return paymentsapi.Traced(s) }),
 	fx.Invoke(func(h *host.HTTP, api paymentsapi.API, guard *auth.Guard, log *zap.Logger) {

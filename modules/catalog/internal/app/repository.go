@@ -11,7 +11,7 @@ import (
 )
 
 // The app owns the interface of what it stores; internal/adapters/pg
-// implements it, and the module's wiring joins the two.
+// implements it, and module.go wires the two.
 
 // Products stores products. Every change commits together with the event
 // that announces it.

@@ -9,23 +9,25 @@ import (
 )
 
 // The app owns the interface of what it stores; internal/adapters/pg
-// implements it, and the module's wiring joins the two.
+// implements it, and module.go wires the two.
 
-// Users stores accounts. A new account commits together with its
-// registered event, a changed one with its updated event.
+// Users stores accounts.
 type Users interface {
-	// Add stores a new account; identityapi.ErrEmailTaken if its email
-	// is, even by a registration racing it.
+	// Add stores a new account with its registered event;
+	// identityapi.ErrEmailTaken if its email is, even by a registration
+	// racing it.
 	Add(ctx context.Context, u *domain.User) error
 	// Ensure makes sure an account with email (normalised) exists: if none
-	// does, it stores the one create returns; if one does, change may
-	// modify it (no event). It reports whether it created the account, and
-	// runs create only then. Processes running it at once for one email
-	// end with one account.
+	// does, it stores the one create returns, with its registered event;
+	// if one does, change may modify its role and password, stored without
+	// an event (nothing other modules see has changed). It reports whether
+	// it created the account, and runs create only then. Processes running
+	// it at once for one email end with one account.
 	Ensure(ctx context.Context, email string, create func() (*domain.User, error),
 		change func(*domain.User) (bool, error)) (created bool, err error)
-	// Update locks the account, lets change modify it and, if it did,
-	// stores it; identityapi.ErrUserNotFound if there is none.
+	// Update locks the account and lets change rename it; if it did, the
+	// name is stored with the updated event. identityapi.ErrUserNotFound
+	// if there is no such account.
 	Update(ctx context.Context, id uuid.UUID, change func(*domain.User) (bool, error)) (*domain.User, error)
 	// Get returns the account with id; identityapi.ErrUserNotFound if none.
 	Get(ctx context.Context, id uuid.UUID) (*domain.User, error)

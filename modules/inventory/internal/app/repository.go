@@ -10,7 +10,7 @@ import (
 )
 
 // The app owns the interface of what it stores; internal/adapters/pg
-// implements it, and the module's wiring joins the two.
+// implements it, and module.go wires the two.
 
 // Errors of the repository.
 var (
@@ -22,12 +22,13 @@ var (
 	ErrReserved = errors.New("inventory: the order holds a reservation")
 )
 
-// Stock stores stock records and reservations. Every change commits
+// Stock stores stock records and reservations. A change of stock commits
 // together with one stock-changed event per item it changed. Stock rows
 // are locked in product ID order, so two changes never wait for each
 // other in a cycle.
 type Stock interface {
-	// Track creates the empty stock record of a product; nothing if it exists.
+	// Track creates the empty stock record of a product, with no event;
+	// nothing if it exists.
 	Track(ctx context.Context, productID uuid.UUID) error
 	// Get returns a product's stock; ErrNoRecord if it has no record.
 	Get(ctx context.Context, productID uuid.UUID) (*domain.Item, error)
@@ -40,9 +41,10 @@ type Stock interface {
 	// products, reports true. An order released before (see
 	// ReleaseUnreserved) is refused with inventoryapi.ErrReservationState.
 	Reserve(ctx context.Context, res *domain.Reservation, place func(existing *domain.Reservation, items domain.Items) (bool, error)) error
-	// ReleaseUnreserved records that an order without a reservation was
-	// released, so a Reserve arriving later is refused; ErrReserved if a
-	// reservation appeared meanwhile (release it normally then).
+	// ReleaseUnreserved records (with no event) that an order without a
+	// reservation was released, so a Reserve arriving later is refused;
+	// ErrReserved if a reservation appeared meanwhile (release it normally
+	// then).
 	ReleaseUnreserved(ctx context.Context, orderID uuid.UUID) error
 	// Transition locks the order's reservation and the stock of its
 	// products and lets change move it; when change reports true, the new

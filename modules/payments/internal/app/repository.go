@@ -11,7 +11,7 @@ import (
 )
 
 // The app owns the interface of what it stores; internal/adapters/pg
-// implements it over the event store, and the module's wiring joins the two.
+// implements it over the event store, and module.go wires the two.
 
 // Errors of the repository.
 var (
