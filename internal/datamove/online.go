@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Names of the replication objects of module's move; see the package
@@ -373,12 +373,11 @@ func dropSlot(ctx context.Context, src *database, slot string) error {
 			return nil
 		}
 		_, err := src.conn.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, slot)
-		var pgErr *pgconn.PgError
-		switch {
+		switch code := pgxdb.SQLState(err); {
 		case err == nil:
 			return nil
-		case errors.As(err, &pgErr) && pgErr.Code == "55006" && time.Now().Before(deadline): // object_in_use: still active
-		case errors.As(err, &pgErr) && pgErr.Code == "42704": // undefined_object: gone meanwhile
+		case code == "55006" && time.Now().Before(deadline): // object_in_use: still active
+		case code == "42704": // undefined_object: gone meanwhile
 			return nil
 		default:
 			return fmt.Errorf("source: drop replication slot %s (drop it by hand, it retains WAL): %w", slot, err)

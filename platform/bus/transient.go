@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/puddle/v2"
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // transientError is an error a handler marked as worth retrying.
@@ -46,9 +47,8 @@ func IsTransient(err error) bool {
 	if errors.As(err, new(transientError)) {
 		return true
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return transientSQLState(pgErr.Code)
+	if code := pgxdb.SQLState(err); code != "" {
+		return transientSQLState(code)
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error

@@ -418,11 +418,21 @@ func quoteLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-func isAlreadyMember(err error) bool {
+// SQLState returns the SQLSTATE of the Postgres error in err's chain, or ""
+// when err is not Postgres refusing something (nil, a network failure, a
+// context ending).
+func SQLState(err error) string {
 	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+func isAlreadyMember(err error) bool {
 	// 0LP01 invalid_grant_operation: granting a role to itself or a superuser
 	// granting membership it already implies is harmless here.
-	return errors.As(err, &pgErr) && pgErr.Code == "0LP01"
+	return SQLState(err) == "0LP01"
 }
 
 // retryConcurrent retries fn when another process bootstraps the same role or
@@ -443,11 +453,7 @@ func retryConcurrent(ctx context.Context, fn func() error) error {
 }
 
 func isConcurrentDDL(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code {
+	switch SQLState(err) {
 	case "23505", "42710", "42P06", "40001", "40P01", "XX000": // unique, duplicate object/schema, serialization, deadlock, "tuple concurrently updated"
 		return true
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/modmono/shop/platform/pgxdb"
 )
@@ -182,8 +181,8 @@ const versionMismatch = "ES409"
 // isConflict reports whether err is Postgres refusing a duplicate key or an
 // append at another version than the stream's.
 func isConflict(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == versionMismatch)
+	code := pgxdb.SQLState(err)
+	return code == "23505" || code == versionMismatch
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -6,11 +6,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/modmono/shop/modules/ordering/internal/app"
 	"github.com/modmono/shop/modules/ordering/internal/domain"
 	"github.com/modmono/shop/modules/ordering/orderingapi"
+	"github.com/modmono/shop/platform/pgxdb"
 )
 
 // Sagas stores sagas and leases them to workers. A lease is the row's
@@ -163,8 +163,7 @@ const fenceRefused = "SG409"
 
 // fenced returns app.ErrLeaseLost for err when a fence refused the change.
 func fenced(err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == fenceRefused {
+	if pgxdb.SQLState(err) == fenceRefused {
 		return app.ErrLeaseLost
 	}
 	return err
